@@ -1,0 +1,55 @@
+// Builds the Hono application: middleware order, route modules, OpenAPI document and error mapping.
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { AppEnv } from "./env";
+import { requireApiKey } from "./http/auth";
+import { notFound, onError, requestContext } from "./http/errors";
+import { idempotency } from "./http/idempotency";
+import { jsonBody } from "./http/json-body";
+import { throwOnInvalid } from "./http/validation";
+import { adminRoutes, requireAdmin } from "./routes/admin";
+import { apiKeyRoutes } from "./routes/api-keys";
+import { customerRoutes } from "./routes/customers";
+import { renderDocs } from "./routes/docs";
+import { healthRoutes } from "./routes/health";
+
+const MAX_BODY_BYTES = 1024 * 1024;
+
+export const OPENAPI_INFO = {
+  openapi: "3.1.0",
+  info: {
+    title: "Meterline API",
+    version: "1.0.0",
+    description: "Usage-based billing: customers, meters, plans, contracts, events and invoices.",
+  },
+};
+
+export function createApp() {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: throwOnInvalid });
+  app.use("*", requestContext);
+  app.use("/admin/*", jsonBody(MAX_BODY_BYTES), requireAdmin);
+  app.use("/v1/*", jsonBody(MAX_BODY_BYTES), requireApiKey, idempotency);
+
+  app.route("/", healthRoutes);
+  app.route("/admin", adminRoutes);
+  app.route("/v1", apiKeyRoutes);
+  app.route("/v1", customerRoutes);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
+    type: "http",
+    scheme: "bearer",
+    description: "An API key: mk_test_… for test mode, mk_live_… for live mode",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {
+    type: "http",
+    scheme: "bearer",
+    description: "The ADMIN_TOKEN Worker secret",
+  });
+  app.doc31("/openapi.json", { ...OPENAPI_INFO, security: [{ apiKey: [] }] });
+  app.get("/docs", (c) => c.html(renderDocs(app.getOpenAPI31Document({ ...OPENAPI_INFO }) as unknown as Record<string, unknown>)));
+
+  app.notFound(notFound);
+  app.onError(onError);
+  return app;
+}
+
+export const app = createApp();

@@ -1,0 +1,179 @@
+// D1 tables (drizzle): everything queried across customers. Every business row is scoped by (account_id, mode).
+// Times are integer milliseconds since the epoch (UTC); money and quantities are decimal strings.
+import { sql } from "drizzle-orm";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+const createdAt = () => integer("created_at").notNull();
+const mode = () => text("mode", { enum: ["test", "live"] }).notNull();
+
+export const accounts = sqliteTable("accounts", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  createdAt: createdAt(),
+});
+
+export const apiKeys = sqliteTable(
+  "api_keys",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id").notNull().references(() => accounts.id),
+    mode: mode(),
+    name: text("name"),
+    keyHash: text("key_hash").notNull(),
+    prefix: text("prefix").notNull(),
+    last4: text("last4").notNull(),
+    createdAt: createdAt(),
+    revokedAt: integer("revoked_at"),
+  },
+  (t) => [
+    uniqueIndex("api_keys_hash_uq").on(t.keyHash),
+    index("api_keys_account_idx").on(t.accountId, t.mode, t.createdAt, t.id),
+  ],
+);
+
+/** Stored responses of creating POSTs, replayed for 24 h (SPEC §2). */
+export const idempotencyKeys = sqliteTable(
+  "idempotency_keys",
+  {
+    accountId: text("account_id").notNull(),
+    mode: mode(),
+    key: text("key").notNull(),
+    requestHash: text("request_hash").notNull(),
+    /** null while the first request is still running. */
+    responseStatus: integer("response_status"),
+    responseBody: text("response_body"),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.accountId, t.mode, t.key] })],
+);
+
+export const customers = sqliteTable(
+  "customers",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id").notNull(),
+    mode: mode(),
+    externalId: text("external_id"),
+    name: text("name").notNull(),
+    email: text("email"),
+    paymentProvider: text("payment_provider", { enum: ["stripe"] }),
+    paymentProviderId: text("payment_provider_id"),
+    metadata: text("metadata", { mode: "json" }).$type<Record<string, string>>().notNull().default(sql`'{}'`),
+    archivedAt: integer("archived_at"),
+    createdAt: createdAt(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("customers_external_id_uq").on(t.accountId, t.mode, t.externalId),
+    index("customers_list_idx").on(t.accountId, t.mode, t.createdAt, t.id),
+  ],
+);
+
+export const meters = sqliteTable(
+  "meters",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id").notNull(),
+    mode: mode(),
+    code: text("code").notNull(),
+    eventName: text("event_name").notNull(),
+    displayName: text("display_name").notNull(),
+    aggregation: text("aggregation", {
+      enum: ["count", "sum", "max", "min", "average", "unique_count", "latest"],
+    }).notNull(),
+    aggregationProperty: text("aggregation_property"),
+    filters: text("filters", { mode: "json" }).$type<MeterFilter[]>().notNull().default(sql`'[]'`),
+    groupBy: text("group_by", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
+    createdAt: createdAt(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("meters_code_uq").on(t.accountId, t.mode, t.code),
+    index("meters_event_name_idx").on(t.accountId, t.mode, t.eventName),
+    index("meters_list_idx").on(t.accountId, t.mode, t.createdAt, t.id),
+  ],
+);
+
+export interface MeterFilter {
+  property: string;
+  operator: "eq" | "neq" | "in" | "not_in" | "exists";
+  value?: string | number | boolean | Array<string | number | boolean>;
+}
+
+export const plans = sqliteTable(
+  "plans",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id").notNull(),
+    mode: mode(),
+    /** The id of version 1; all versions of one plan share it. */
+    familyId: text("family_id").notNull(),
+    version: integer("version").notNull(),
+    name: text("name").notNull(),
+    description: text("description"),
+    currency: text("currency").notNull(),
+    billingInterval: text("billing_interval", { enum: ["week", "month", "year"] }).notNull(),
+    netTermsDays: integer("net_terms_days").notNull(),
+    autoPay: integer("auto_pay", { mode: "boolean" }).notNull(),
+    gracePeriodHours: integer("grace_period_hours").notNull(),
+    /** Set on an old version when a newer one replaces it. */
+    supersededBy: text("superseded_by"),
+    archivedAt: integer("archived_at"),
+    createdAt: createdAt(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    index("plans_list_idx").on(t.accountId, t.mode, t.createdAt, t.id),
+    uniqueIndex("plans_family_version_uq").on(t.familyId, t.version),
+  ],
+);
+
+export const prices = sqliteTable(
+  "prices",
+  {
+    id: text("id").primaryKey(),
+    planId: text("plan_id").notNull().references(() => plans.id),
+    accountId: text("account_id").notNull(),
+    mode: mode(),
+    position: integer("position").notNull(),
+    type: text("type", { enum: ["fixed", "usage"] }).notNull(),
+    meterId: text("meter_id"),
+    /** The price as the API shows it (model-specific fields included), without id. */
+    spec: text("spec", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index("prices_plan_idx").on(t.planId, t.position), index("prices_meter_idx").on(t.meterId)],
+);
+
+export const contracts = sqliteTable(
+  "contracts",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id").notNull(),
+    mode: mode(),
+    customerId: text("customer_id").notNull(),
+    planId: text("plan_id").notNull(),
+    status: text("status", { enum: ["scheduled", "active", "cancelled", "ended"] }).notNull(),
+    startDate: integer("start_date").notNull(),
+    endDate: integer("end_date"),
+    billingAnchor: integer("billing_anchor").notNull(),
+    autoPay: integer("auto_pay", { mode: "boolean" }).notNull(),
+    currentPeriodStart: integer("current_period_start").notNull(),
+    currentPeriodEnd: integer("current_period_end").notNull(),
+    /** When a cancellation takes effect (now, or the end of the current period). */
+    cancelAt: integer("cancel_at"),
+    cancelledAt: integer("cancelled_at"),
+    /**
+     * The instant the contract stops covering usage: min(end_date, cancel_at), null = open-ended.
+     * Kept as a column so the one-active-contract overlap check is a single indexed query.
+     */
+    coverageEnd: integer("coverage_end"),
+    createdAt: createdAt(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    index("contracts_customer_idx").on(t.accountId, t.mode, t.customerId, t.startDate),
+    index("contracts_list_idx").on(t.accountId, t.mode, t.createdAt, t.id),
+    index("contracts_plan_idx").on(t.planId),
+  ],
+);

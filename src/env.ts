@@ -1,0 +1,32 @@
+// The Worker's bindings and secrets, as declared in wrangler.toml and .dev.vars.
+import type { CustomerLedger } from "./ledger/customer-ledger";
+
+export interface Env {
+  DB: D1Database;
+  LEDGER: DurableObjectNamespace<CustomerLedger>;
+  /** Bearer token for /admin/*; when unset the admin routes answer 404. */
+  ADMIN_TOKEN?: string;
+  /** Base64 AES-GCM key for secrets stored at rest (Stripe keys). */
+  ENCRYPTION_KEY?: string;
+}
+
+export type Mode = "test" | "live";
+
+/** Who is calling: resolved from the API key by the auth middleware. */
+export interface Caller {
+  accountId: string;
+  mode: Mode;
+  apiKeyId: string;
+}
+
+export interface AppVariables {
+  requestId: string;
+  caller: Caller;
+  /** Request time, read once per request so every rule in it sees the same instant. */
+  now: number;
+}
+
+export interface AppEnv {
+  Bindings: Env;
+  Variables: AppVariables;
+}

@@ -1,0 +1,69 @@
+// Turns zod failures into the API's 400 error: one entry per bad field, the first one on top.
+import type { Context } from "hono";
+import type { z } from "@hono/zod-openapi";
+import { ApiError, type ErrorCode, type ErrorDetail } from "../errors";
+
+type Issue = z.core.$ZodIssue;
+
+/** `prices[0].tiers[1].up_to` from a zod path. */
+export function paramPath(path: ReadonlyArray<PropertyKey>): string {
+  let out = "";
+  for (const part of path) {
+    if (typeof part === "number") out += `[${part}]`;
+    else out += out === "" ? String(part) : `.${String(part)}`;
+  }
+  return out;
+}
+
+function detailsOf(issue: Issue, prefix: ReadonlyArray<PropertyKey> = []): ErrorDetail[] {
+  const path = [...prefix, ...issue.path];
+  const param = paramPath(path);
+  switch (issue.code) {
+    case "invalid_type": {
+      // zod 4 leaves `input` out of issues unless asked, so "missing" is read from its message too.
+      const missing = "input" in issue ? issue.input === undefined : /received undefined$/.test(issue.message);
+      return [
+        {
+          param,
+          code: missing ? "parameter_missing" : "parameter_invalid",
+          message: missing ? `${param || "body"} is required` : issue.message.startsWith("Invalid input")
+            ? `${param || "body"} must be ${article(issue.expected)}`
+            : `${param}: ${issue.message}`,
+        },
+      ];
+    }
+    case "unrecognized_keys":
+      return issue.keys.map((key) => {
+        const p = paramPath([...path, key]);
+        return { param: p, code: "parameter_unknown", message: `Unknown parameter: ${p}` };
+      });
+    case "invalid_union": {
+      // A discriminated union names the discriminator; otherwise report the closest branch's issues.
+      if ((issue as { note?: string }).note === "No matching discriminator" || issue.errors.length === 0) {
+        return [{ param, code: "parameter_invalid", message: `${param || "body"}: ${issue.message}` }];
+      }
+      const best = [...issue.errors].sort((a, b) => a.length - b.length)[0]!;
+      return best.flatMap((inner) => detailsOf(inner, path));
+    }
+    default:
+      return [{ param, code: "parameter_invalid", message: param ? `${param}: ${issue.message}` : issue.message }];
+  }
+}
+
+function article(expected: string): string {
+  return /^[aeiou]/i.test(expected) ? `an ${expected}` : `a ${expected}`;
+}
+
+export function validationError(error: z.ZodError): ApiError {
+  const errors = error.issues.flatMap((issue) => detailsOf(issue as Issue));
+  const first = errors[0] ?? { code: "parameter_invalid", message: "Invalid request" };
+  return new ApiError(first.code as ErrorCode, first.message, {
+    ...(first.param ? { param: first.param } : {}),
+    errors,
+  });
+}
+
+/** The OpenAPIHono defaultHook: every route's validation failure becomes an ApiError. */
+export function throwOnInvalid(result: { success: boolean; error?: z.ZodError }, _c: Context): void {
+  if (!result.success && result.error) throw validationError(result.error);
+}

@@ -1,0 +1,117 @@
+// Schema building blocks shared by every resource: ids, decimals, timestamps, lists and the error body.
+import { z } from "@hono/zod-openapi";
+import { parseTimestamp } from "../domain/time";
+
+export const Id = z.string().openapi({ example: "0b9c1e0e-4a4b-4d0e-9c59-6c4d1b0f6a11" });
+export const Livemode = z.boolean().openapi({ description: "true for live-mode objects, false for test mode" });
+export const Timestamp = z.string().openapi({ format: "date-time", example: "2026-03-01T12:34:56Z" });
+
+const DECIMAL = /^\d+(\.\d+)?$/;
+
+/**
+ * A non-negative decimal string in major units (`"0.10"`, `"6000"`).
+ * NOTE: a JSON number is refused on purpose: money never passes through a binary float (SPEC §2).
+ */
+export function decimalString(opts: { maxScale?: number; positive?: boolean; example?: string } = {}) {
+  const maxScale = opts.maxScale ?? 12;
+  return z
+    .string({ error: (iss) => (typeof iss.input === "number" ? "must be a decimal string such as \"0.10\", not a JSON number" : undefined) })
+    .regex(DECIMAL, { message: "must be a non-negative decimal string such as \"0.10\"" })
+    .refine((s) => (s.split(".")[1]?.length ?? 0) <= maxScale, { message: `must have at most ${maxScale} decimal places` })
+    .refine((s) => !opts.positive || /[1-9]/.test(s), { message: "must be greater than zero" })
+    .openapi({ type: "string", format: "decimal", example: opts.example ?? "0.10" });
+}
+
+/** An RFC 3339 timestamp (or YYYY-MM-DD) parsed to epoch milliseconds. */
+export const TimestampInput = z
+  .string()
+  .transform((s, ctx) => {
+    const ms = parseTimestamp(s);
+    if (ms === null) {
+      ctx.addIssue({ code: "custom", message: "must be an RFC 3339 timestamp such as 2026-03-01T12:34:56Z" });
+      return z.NEVER;
+    }
+    return ms;
+  })
+  .openapi({ type: "string", format: "date-time", example: "2026-03-01T00:00:00Z" });
+
+export const Metadata = z
+  .record(z.string().min(1).max(40), z.string().max(500))
+  .refine((m) => Object.keys(m).length <= 50, { message: "at most 50 keys" })
+  .openapi({ description: "Up to 50 string key/value pairs for your own use", example: { plan_tier: "gold" } });
+
+export const ListQuery = z.object({
+  limit: z
+    .string()
+    .regex(/^\d+$/, { message: "must be an integer between 1 and 100" })
+    .transform(Number)
+    .pipe(z.number().int().min(1, { message: "must be between 1 and 100" }).max(100, { message: "must be between 1 and 100" }))
+    .optional()
+    .openapi({ type: "integer", minimum: 1, maximum: 100, example: 20, param: { in: "query", name: "limit" } }),
+  cursor: z.string().optional().openapi({ param: { in: "query", name: "cursor" }, description: "next_cursor of the previous page" }),
+});
+
+export function listOf<T extends z.ZodTypeAny>(item: T, name: string) {
+  return z
+    .object({ data: z.array(item), has_more: z.boolean(), next_cursor: z.string().nullable() })
+    .openapi(`${name}List`);
+}
+
+export const ErrorBody = z
+  .object({
+    error: z.object({
+      type: z.enum(["invalid_request_error", "authentication_error", "permission_error", "not_found", "conflict", "rate_limit_error", "api_error"]),
+      code: z.string().openapi({ example: "customer_not_found" }),
+      message: z.string(),
+      param: z.string().optional(),
+      request_id: z.string(),
+      errors: z
+        .array(z.object({ index: z.number().int().optional(), param: z.string().optional(), code: z.string(), message: z.string() }))
+        .optional(),
+    }),
+  })
+  .openapi("Error");
+
+const errorResponse = (description: string) => ({ content: { "application/json": { schema: ErrorBody } }, description });
+
+/** The error responses every authenticated route can give. */
+export const commonErrors = {
+  400: errorResponse("Invalid request: malformed JSON, a missing or wrong field"),
+  401: errorResponse("Missing, malformed or revoked API key"),
+  404: errorResponse("Not found in this account and mode"),
+} as const;
+
+export const conflictError = { 409: errorResponse("Conflicts with existing state") } as const;
+
+export function jsonContent<T extends z.ZodTypeAny>(schema: T, description: string) {
+  return { content: { "application/json": { schema } }, description };
+}
+
+export function jsonBodyOf<T extends z.ZodTypeAny>(schema: T) {
+  return { body: { content: { "application/json": { schema } }, required: true } };
+}
+
+export const IdParam = z.object({
+  id: z.string().min(1).max(255).openapi({ param: { in: "path", name: "id" }, example: "0b9c1e0e-4a4b-4d0e-9c59-6c4d1b0f6a11" }),
+});
+
+/**
+ * Accepts camelCase spellings of fields (`externalId` for `external_id`), as the seeds' examples send them.
+ * NOTE: giving both spellings of one field is a 400, not a silent pick.
+ */
+export function withAliases<T extends z.ZodTypeAny>(aliases: Record<string, string>, schema: T) {
+  return z.preprocess((input, ctx) => {
+    if (!input || typeof input !== "object" || Array.isArray(input)) return input;
+    const out: Record<string, unknown> = { ...(input as Record<string, unknown>) };
+    for (const [alias, field] of Object.entries(aliases)) {
+      if (!(alias in out)) continue;
+      if (field in out) {
+        ctx.addIssue({ code: "custom", path: [alias], message: `give either ${field} or ${alias}, not both` });
+        continue;
+      }
+      out[field] = out[alias];
+      delete out[alias];
+    }
+    return out;
+  }, schema);
+}

@@ -1,0 +1,60 @@
+// Request/response schemas for customers (SPEC §4).
+import { z } from "@hono/zod-openapi";
+import { Id, Livemode, ListQuery, Metadata, Timestamp, withAliases } from "./common";
+
+const Email = z.email({ message: "must be an email address" }).max(320);
+
+const customerFields = {
+  name: z.string().min(1).max(200).openapi({ example: "TEST CUSTOMER" }),
+  email: Email.nullable().optional(),
+  external_id: z.string().min(1).max(255).nullable().optional().openapi({ example: "cus_yourapp_123" }),
+  payment_provider: z.enum(["stripe"]).nullable().optional(),
+  payment_provider_id: z.string().min(1).max(255).nullable().optional().openapi({ example: "cus_NffrFeUfNV2Hib" }),
+  metadata: Metadata.optional(),
+};
+
+const customerAliases = {
+  externalId: "external_id",
+  paymentProvider: "payment_provider",
+  provider: "payment_provider",
+  paymentProviderId: "payment_provider_id",
+};
+
+export const CreateCustomerBody = withAliases(customerAliases, z.strictObject(customerFields)).openapi("CreateCustomerRequest");
+
+export const UpdateCustomerBody = withAliases(
+  customerAliases,
+  z.strictObject({ ...customerFields, name: customerFields.name.optional() }),
+).openapi("UpdateCustomerRequest");
+
+export const Customer = z
+  .object({
+    id: Id,
+    external_id: z.string().nullable(),
+    name: z.string(),
+    email: z.string().nullable(),
+    payment_provider: z.enum(["stripe"]).nullable(),
+    payment_provider_id: z.string().nullable(),
+    metadata: z.record(z.string(), z.string()),
+    livemode: Livemode,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    archived_at: Timestamp.nullable(),
+  })
+  .openapi("Customer");
+
+export const ListCustomersQuery = ListQuery.extend({
+  external_id: z.string().optional().openapi({ param: { in: "query", name: "external_id" } }),
+  include_archived: z
+    .enum(["true", "false"])
+    .optional()
+    .openapi({ param: { in: "query", name: "include_archived" }, description: "Archived customers are left out unless true" }),
+});
+
+export const CustomerIdParam = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(255)
+    .openapi({ param: { in: "path", name: "id" }, description: "The customer's id or its external_id" }),
+});

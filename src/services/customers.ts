@@ -1,0 +1,151 @@
+// Customers: create, read by id or external_id, update, archive. Archived customers keep their history.
+import { and, eq, isNull, or, sql } from "drizzle-orm";
+import type { z } from "@hono/zod-openapi";
+import type { Database } from "../db/client";
+import { isUniqueViolation } from "../db/errors";
+import { pageOf, pageQuery } from "../db/pagination";
+import { customers } from "../db/schema";
+import { formatNullableTimestamp, formatTimestamp } from "../domain/time";
+import type { Caller } from "../env";
+import { ApiError, notFound } from "../errors";
+import type { CreateCustomerBody, ListCustomersQuery, UpdateCustomerBody } from "../schemas/customers";
+
+export type CustomerRow = typeof customers.$inferSelect;
+
+export function serializeCustomer(row: CustomerRow) {
+  return {
+    id: row.id,
+    external_id: row.externalId,
+    name: row.name,
+    email: row.email,
+    payment_provider: row.paymentProvider,
+    payment_provider_id: row.paymentProviderId,
+    metadata: row.metadata,
+    livemode: row.mode === "live",
+    created_at: formatTimestamp(row.createdAt),
+    updated_at: formatTimestamp(row.updatedAt),
+    archived_at: formatNullableTimestamp(row.archivedAt),
+  };
+}
+
+function externalIdTaken(): ApiError {
+  return new ApiError("customer_external_id_taken", "A customer with this external_id already exists", { param: "external_id" });
+}
+
+export async function createCustomer(db: Database, caller: Caller, input: z.output<typeof CreateCustomerBody>, now: number) {
+  try {
+    const [row] = await db
+      .insert(customers)
+      .values({
+        id: crypto.randomUUID(),
+        accountId: caller.accountId,
+        mode: caller.mode,
+        externalId: input.external_id ?? null,
+        name: input.name,
+        email: input.email ?? null,
+        paymentProvider: input.payment_provider ?? (input.payment_provider_id ? "stripe" : null),
+        paymentProviderId: input.payment_provider_id ?? null,
+        metadata: input.metadata ?? {},
+        createdAt: now,
+        updatedAt: now,
+      })
+      .returning();
+    return row!;
+  } catch (err) {
+    if (isUniqueViolation(err)) throw externalIdTaken();
+    throw err;
+  }
+}
+
+/** By UUID or external_id within the caller's account and mode; an exact id match wins. */
+export async function findCustomer(db: Database, caller: Caller, idOrExternalId: string): Promise<CustomerRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(customers)
+    .where(
+      and(
+        eq(customers.accountId, caller.accountId),
+        eq(customers.mode, caller.mode),
+        or(eq(customers.id, idOrExternalId), eq(customers.externalId, idOrExternalId)),
+      ),
+    )
+    .orderBy(sql`${customers.id} = ${idOrExternalId} DESC`)
+    .limit(1);
+  return row;
+}
+
+export async function getCustomer(db: Database, caller: Caller, idOrExternalId: string, param = "id"): Promise<CustomerRow> {
+  const row = await findCustomer(db, caller, idOrExternalId);
+  if (!row) throw notFound("customer", param);
+  return row;
+}
+
+export async function listCustomers(db: Database, caller: Caller, query: z.output<typeof ListCustomersQuery>) {
+  const page = pageQuery(customers, query.cursor, query.limit);
+  const rows = await db
+    .select()
+    .from(customers)
+    .where(
+      and(
+        eq(customers.accountId, caller.accountId),
+        eq(customers.mode, caller.mode),
+        query.external_id !== undefined ? eq(customers.externalId, query.external_id) : undefined,
+        query.include_archived === "true" ? undefined : isNull(customers.archivedAt),
+        page.where,
+      ),
+    )
+    .orderBy(...page.orderBy)
+    .limit(page.fetch);
+  return pageOf(rows, page.size, serializeCustomer);
+}
+
+export async function updateCustomer(
+  db: Database,
+  caller: Caller,
+  idOrExternalId: string,
+  input: z.output<typeof UpdateCustomerBody>,
+  now: number,
+) {
+  const existing = await getCustomer(db, caller, idOrExternalId);
+  if (existing.archivedAt !== null) throw new ApiError("customer_archived", "Archived customers cannot be changed");
+  // NOTE: metadata merges like Stripe's: given keys are set, a key set to "" is removed.
+  let metadata = existing.metadata;
+  if (input.metadata) {
+    metadata = { ...existing.metadata };
+    for (const [k, v] of Object.entries(input.metadata)) {
+      if (v === "") delete metadata[k];
+      else metadata[k] = v;
+    }
+  }
+  try {
+    const [row] = await db
+      .update(customers)
+      .set({
+        ...(input.name !== undefined ? { name: input.name } : {}),
+        ...(input.email !== undefined ? { email: input.email } : {}),
+        ...(input.external_id !== undefined ? { externalId: input.external_id } : {}),
+        ...(input.payment_provider !== undefined ? { paymentProvider: input.payment_provider } : {}),
+        ...(input.payment_provider_id !== undefined ? { paymentProviderId: input.payment_provider_id } : {}),
+        metadata,
+        updatedAt: now,
+      })
+      .where(eq(customers.id, existing.id))
+      .returning();
+    return row!;
+  } catch (err) {
+    if (isUniqueViolation(err)) throw externalIdTaken();
+    throw err;
+  }
+}
+
+/** Archiving stops new events and contracts; the customer, its contracts and invoices stay readable. */
+export async function archiveCustomer(db: Database, caller: Caller, idOrExternalId: string, now: number) {
+  const existing = await getCustomer(db, caller, idOrExternalId);
+  if (existing.archivedAt !== null) return existing;
+  const [row] = await db
+    .update(customers)
+    .set({ archivedAt: now, updatedAt: now })
+    .where(eq(customers.id, existing.id))
+    .returning();
+  return row!;
+}

@@ -1,0 +1,35 @@
+// Two test projects: pure domain logic in Node, and everything else inside workerd with real D1 and DOs.
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
+import { defineConfig } from "vitest/config";
+
+export default defineConfig(async () => {
+  const migrations = await readD1Migrations("./migrations");
+  return {
+    test: {
+      projects: [
+        {
+          test: { name: "domain", include: ["test/domain/**/*.test.ts"], environment: "node" },
+        },
+        {
+          plugins: [
+            cloudflareTest({
+              wrangler: { configPath: "./wrangler.toml" },
+              miniflare: {
+                bindings: {
+                  TEST_MIGRATIONS: migrations,
+                  ADMIN_TOKEN: "test-admin-token",
+                  ENCRYPTION_KEY: "dGVzdC1lbmNyeXB0aW9uLWtleS0zMi1ieXRlcy0hISE=",
+                },
+              },
+            }),
+          ],
+          test: {
+            name: "workers",
+            include: ["test/api/**/*.test.ts"],
+            setupFiles: ["./test/support/apply-migrations.ts"],
+          },
+        },
+      ],
+    },
+  };
+});
