@@ -11,6 +11,7 @@ import { apiKeyRoutes } from "./routes/api-keys";
 import { customerRoutes } from "./routes/customers";
 import { renderDocs } from "./routes/docs";
 import { healthRoutes } from "./routes/health";
+import { meterRoutes } from "./routes/meters";
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -33,6 +34,7 @@ export function createApp() {
   app.route("/admin", adminRoutes);
   app.route("/v1", apiKeyRoutes);
   app.route("/v1", customerRoutes);
+  app.route("/v1", meterRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
     type: "http",

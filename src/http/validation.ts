@@ -20,17 +20,16 @@ function detailsOf(issue: Issue, prefix: ReadonlyArray<PropertyKey> = []): Error
   const param = paramPath(path);
   switch (issue.code) {
     case "invalid_type": {
-      // zod 4 leaves `input` out of issues unless asked, so "missing" is read from its message too.
-      const missing = "input" in issue ? issue.input === undefined : /received undefined$/.test(issue.message);
-      return [
-        {
-          param,
-          code: missing ? "parameter_missing" : "parameter_invalid",
-          message: missing ? `${param || "body"} is required` : issue.message.startsWith("Invalid input")
-            ? `${param || "body"} must be ${article(issue.expected)}`
-            : `${param}: ${issue.message}`,
-        },
-      ];
+      // zod 4 leaves `input` out of issues unless asked, so "missing" is read from the message; our own
+      // refinements report a missing field with a message ending in "is required".
+      const missing = /received undefined$|is required\b/.test(issue.message);
+      const ours = !issue.message.startsWith("Invalid input");
+      const message = ours
+        ? issue.message
+        : missing
+          ? `${param || "body"} is required`
+          : `${param || "body"} must be ${article(issue.expected)}`;
+      return [{ param, code: missing ? "parameter_missing" : "parameter_invalid", message }];
     }
     case "unrecognized_keys":
       return issue.keys.map((key) => {
@@ -46,7 +45,7 @@ function detailsOf(issue: Issue, prefix: ReadonlyArray<PropertyKey> = []): Error
       return best.flatMap((inner) => detailsOf(inner, path));
     }
     default:
-      return [{ param, code: "parameter_invalid", message: param ? `${param}: ${issue.message}` : issue.message }];
+      return [{ param, code: "parameter_invalid", message: param && !issue.message.startsWith(param) ? `${param}: ${issue.message}` : issue.message }];
   }
 }
 
@@ -55,7 +54,10 @@ function article(expected: string): string {
 }
 
 export function validationError(error: z.ZodError): ApiError {
-  const errors = error.issues.flatMap((issue) => detailsOf(issue as Issue));
+  // An unknown field usually explains the rest (a misspelled name is also "missing"), so it is reported first.
+  const errors = error.issues
+    .flatMap((issue) => detailsOf(issue as Issue))
+    .sort((a, b) => Number(b.code === "parameter_unknown") - Number(a.code === "parameter_unknown"));
   const first = errors[0] ?? { code: "parameter_invalid", message: "Invalid request" };
   return new ApiError(first.code as ErrorCode, first.message, {
     ...(first.param ? { param: first.param } : {}),
