@@ -8,10 +8,12 @@ import { jsonBody } from "./http/json-body";
 import { throwOnInvalid } from "./http/validation";
 import { adminRoutes, requireAdmin } from "./routes/admin";
 import { apiKeyRoutes } from "./routes/api-keys";
+import { contractRoutes } from "./routes/contracts";
 import { customerRoutes } from "./routes/customers";
 import { renderDocs } from "./routes/docs";
 import { healthRoutes } from "./routes/health";
 import { meterRoutes } from "./routes/meters";
+import { planRoutes } from "./routes/plans";
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -35,6 +37,8 @@ export function createApp() {
   app.route("/v1", apiKeyRoutes);
   app.route("/v1", customerRoutes);
   app.route("/v1", meterRoutes);
+  app.route("/v1", planRoutes);
+  app.route("/v1", contractRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
     type: "http",

@@ -1,0 +1,103 @@
+// /v1/contracts (create, list, retrieve, cancel) and the Metronome alias POST /v1/customers/{id}/plans/add.
+import { createRoute } from "@hono/zod-openapi";
+import { database } from "../db/client";
+import { notFound } from "../errors";
+import { newRouter } from "../http/router";
+import { commonErrors, conflictError, IdParam, jsonBodyOf, jsonContent, listOf } from "../schemas/common";
+import { AddPlanBody, AddPlanResponse, CancelContractBody, Contract, CreateContractBody, ListContractsQuery } from "../schemas/contracts";
+import { CustomerIdParam } from "../schemas/customers";
+import { cancelContract, createContract, getContract, listContracts, serializeContract } from "../services/contracts";
+
+const tags = ["Contracts"];
+
+const create = createRoute({
+  method: "post",
+  path: "/contracts",
+  tags,
+  summary: "Subscribe a customer to a plan",
+  request: jsonBodyOf(CreateContractBody),
+  responses: { 201: jsonContent(Contract, "The contract"), ...commonErrors, ...conflictError },
+});
+
+const list = createRoute({
+  method: "get",
+  path: "/contracts",
+  tags,
+  summary: "List contracts, newest first",
+  request: { query: ListContractsQuery },
+  responses: { 200: jsonContent(listOf(Contract, "Contract"), "A page of contracts"), ...commonErrors },
+});
+
+const retrieve = createRoute({
+  method: "get",
+  path: "/contracts/{id}",
+  tags,
+  summary: "Retrieve a contract",
+  request: { params: IdParam },
+  responses: { 200: jsonContent(Contract, "The contract"), ...commonErrors },
+});
+
+const cancel = createRoute({
+  method: "post",
+  path: "/contracts/{id}/cancel",
+  tags,
+  summary: "Cancel a contract now or at the end of the current period",
+  request: { params: IdParam, ...jsonBodyOf(CancelContractBody) },
+  responses: { 200: jsonContent(Contract, "The contract"), ...commonErrors, ...conflictError },
+});
+
+const addPlan = createRoute({
+  method: "post",
+  path: "/customers/{id}/plans/add",
+  tags,
+  summary: "Metronome-style alias: add a plan to a customer (creates a contract)",
+  request: { params: CustomerIdParam, ...jsonBodyOf(AddPlanBody) },
+  responses: { 200: jsonContent(AddPlanResponse, "The new contract's id"), ...commonErrors, ...conflictError },
+});
+
+export const contractRoutes = newRouter()
+  .openapi(create, async (c) => {
+    const body = c.req.valid("json");
+    const row = await createContract(
+      database(c.env.DB),
+      c.get("caller"),
+      {
+        customerRef: body.customer_id,
+        planId: body.plan_id,
+        startDate: body.start_date,
+        endDate: body.end_date,
+        autoPay: body.auto_pay,
+        billingAnchor: body.billing_anchor,
+      },
+      c.get("now"),
+    );
+    return c.json(serializeContract(row, c.get("now")), 201);
+  })
+  .openapi(list, async (c) =>
+    c.json(await listContracts(database(c.env.DB), c.get("caller"), c.req.valid("query"), c.get("now")), 200),
+  )
+  .openapi(retrieve, async (c) => {
+    const row = await getContract(database(c.env.DB), c.get("caller"), c.req.valid("param").id);
+    if (!row) throw notFound("contract", "id");
+    return c.json(serializeContract(row, c.get("now")), 200);
+  })
+  .openapi(cancel, async (c) => {
+    const row = await cancelContract(database(c.env.DB), c.get("caller"), c.req.valid("param").id, c.req.valid("json").at, c.get("now"));
+    return c.json(serializeContract(row, c.get("now")), 200);
+  })
+  .openapi(addPlan, async (c) => {
+    const body = c.req.valid("json");
+    const row = await createContract(
+      database(c.env.DB),
+      c.get("caller"),
+      {
+        customerRef: c.req.valid("param").id,
+        planId: body.plan_id,
+        startDate: body.starting_on,
+        endDate: body.ending_before,
+        params: { customer: "id", start: "starting_on", end: "ending_before" },
+      },
+      c.get("now"),
+    );
+    return c.json({ data: { id: row.id } }, 200);
+  });

@@ -1,0 +1,177 @@
+// Contracts: a customer subscribed to a plan version over time. At most one covers any instant.
+import { and, eq, sql } from "drizzle-orm";
+import type { z } from "@hono/zod-openapi";
+import type { Database } from "../db/client";
+import { pageOf, pageQuery } from "../db/pagination";
+import { contracts, plans } from "../db/schema";
+import { contractStatusAt, coverageEnd, type ContractStatus } from "../domain/contracts";
+import { anchorProblem, firstPeriod, periodContaining, type BillingInterval } from "../domain/periods";
+import { formatNullableTimestamp, formatTimestamp } from "../domain/time";
+import type { Caller } from "../env";
+import { ApiError, notFound } from "../errors";
+import type { ListContractsQuery } from "../schemas/contracts";
+import { getCustomer } from "./customers";
+
+export type ContractRow = typeof contracts.$inferSelect;
+
+export interface NewContract {
+  customerRef: string;
+  planId: string;
+  startDate?: number | undefined;
+  endDate?: number | undefined;
+  autoPay?: boolean | undefined;
+  billingAnchor?: number | undefined;
+  /** Field names to blame in errors (the Metronome alias names them differently). */
+  params?: { customer?: string; plan?: string; start?: string; end?: string };
+}
+
+export function serializeContract(row: ContractRow, now: number) {
+  return {
+    id: row.id,
+    customer_id: row.customerId,
+    plan_id: row.planId,
+    status: contractStatusAt(row, now),
+    start_date: formatTimestamp(row.startDate),
+    end_date: formatNullableTimestamp(row.endDate),
+    billing_anchor: formatTimestamp(row.billingAnchor),
+    current_period_start: formatTimestamp(row.currentPeriodStart),
+    current_period_end: formatTimestamp(row.currentPeriodEnd),
+    auto_pay: row.autoPay,
+    cancel_at: formatNullableTimestamp(row.cancelAt),
+    cancelled_at: formatNullableTimestamp(row.cancelledAt),
+    livemode: row.mode === "live",
+    created_at: formatTimestamp(row.createdAt),
+    updated_at: formatTimestamp(row.updatedAt),
+  };
+}
+
+/** SQL twin of contractStatusAt, for filtering lists by the status a reader would see. */
+function contractStatusSql(now: number) {
+  return sql`CASE
+    WHEN ${contracts.status} = 'cancelled' OR (${contracts.cancelAt} IS NOT NULL AND ${contracts.cancelAt} <= ${now}) THEN 'cancelled'
+    WHEN ${contracts.endDate} IS NOT NULL AND ${contracts.endDate} <= ${now} THEN 'ended'
+    WHEN ${contracts.startDate} > ${now} THEN 'scheduled'
+    ELSE 'active' END`;
+}
+
+export async function createContract(db: Database, caller: Caller, input: NewContract, now: number): Promise<ContractRow> {
+  const p = { customer: "customer_id", plan: "plan_id", start: "start_date", end: "end_date", ...input.params };
+  const customer = await getCustomer(db, caller, input.customerRef, p.customer);
+  if (customer.archivedAt !== null) {
+    throw new ApiError("customer_archived", "Archived customers cannot get new contracts", { param: p.customer });
+  }
+  const [plan] = await db
+    .select()
+    .from(plans)
+    .where(and(eq(plans.id, input.planId), eq(plans.accountId, caller.accountId), eq(plans.mode, caller.mode)));
+  if (!plan) throw notFound("plan", p.plan);
+  if (plan.archivedAt !== null) throw new ApiError("plan_archived", "This plan is archived and takes no new contracts", { param: p.plan });
+
+  const startDate = input.startDate ?? now;
+  const endDate = input.endDate ?? null;
+  if (endDate !== null && endDate <= startDate) {
+    throw new ApiError("parameter_invalid", `${p.end} must be after ${p.start}`, { param: p.end });
+  }
+  const interval = plan.billingInterval as BillingInterval;
+  const billingAnchor = input.billingAnchor ?? startDate;
+  const anchorError = anchorProblem(startDate, billingAnchor, interval);
+  if (anchorError) throw new ApiError("parameter_invalid", anchorError, { param: "billing_anchor" });
+  // NOTE: a backdated contract still starts at its first period: the billing run closes past periods one by
+  // one, so events with past timestamps land in periods that are still open.
+  const first = firstPeriod({ startDate, billingAnchor, interval, coverageEnd: endDate });
+  const status: ContractStatus = contractStatusAt({ status: "active", startDate, endDate, cancelAt: null }, now);
+
+  const id = crypto.randomUUID();
+  // The overlap check and the insert are one statement, so two concurrent creates cannot both pass it.
+  // NOTE: a contract whose coverage is empty (cancelled before it started) overlaps nothing.
+  const inserted = await db.run(sql`
+    INSERT INTO contracts (id, account_id, mode, customer_id, plan_id, status, start_date, end_date, billing_anchor, auto_pay,
+      current_period_start, current_period_end, cancel_at, cancelled_at, coverage_end, created_at, updated_at)
+    SELECT ${id}, ${caller.accountId}, ${caller.mode}, ${customer.id}, ${plan.id}, ${status}, ${startDate}, ${endDate},
+      ${billingAnchor}, ${input.autoPay ?? plan.autoPay ? 1 : 0}, ${first.start}, ${first.end}, NULL, NULL, ${endDate}, ${now}, ${now}
+    WHERE NOT EXISTS (
+      SELECT 1 FROM contracts
+      WHERE account_id = ${caller.accountId} AND mode = ${caller.mode} AND customer_id = ${customer.id}
+        AND (coverage_end IS NULL OR coverage_end > start_date)
+        AND (coverage_end IS NULL OR coverage_end > ${startDate})
+        AND (${endDate} IS NULL OR start_date < ${endDate})
+    )`);
+  if (inserted.meta.changes !== 1) {
+    throw new ApiError(
+      "contract_overlap",
+      "This customer already has a contract covering part of that time; cancel or end it first (one active contract at any instant)",
+      { param: p.start },
+    );
+  }
+  return (await getContract(db, caller, id))!;
+}
+
+export async function getContract(db: Database, caller: Caller, id: string): Promise<ContractRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(contracts)
+    .where(and(eq(contracts.id, id), eq(contracts.accountId, caller.accountId), eq(contracts.mode, caller.mode)));
+  return row;
+}
+
+export async function requireContract(db: Database, caller: Caller, id: string): Promise<ContractRow> {
+  const row = await getContract(db, caller, id);
+  if (!row) throw notFound("contract", "id");
+  return row;
+}
+
+export async function listContracts(db: Database, caller: Caller, query: z.output<typeof ListContractsQuery>, now: number) {
+  let customerId: string | undefined;
+  if (query.customer_id !== undefined) customerId = (await getCustomer(db, caller, query.customer_id, "customer_id")).id;
+  const page = pageQuery(contracts, query.cursor, query.limit);
+  const rows = await db
+    .select()
+    .from(contracts)
+    .where(
+      and(
+        eq(contracts.accountId, caller.accountId),
+        eq(contracts.mode, caller.mode),
+        customerId !== undefined ? eq(contracts.customerId, customerId) : undefined,
+        query.plan_id !== undefined ? eq(contracts.planId, query.plan_id) : undefined,
+        query.status !== undefined ? sql`${contractStatusSql(now)} = ${query.status}` : undefined,
+        page.where,
+      ),
+    )
+    .orderBy(...page.orderBy)
+    .limit(page.fetch);
+  return pageOf(rows, page.size, (row) => serializeContract(row, now));
+}
+
+/**
+ * `now` ends coverage at once; `period_end` lets the period containing now run out.
+ * NOTE: cancelling a contract that has not started yet leaves it covering nothing.
+ */
+export async function cancelContract(db: Database, caller: Caller, id: string, at: "now" | "period_end", now: number) {
+  const row = await requireContract(db, caller, id);
+  const status = contractStatusAt(row, now);
+  if (status === "cancelled" || status === "ended") {
+    throw new ApiError("contract_not_cancellable", `This contract is already ${status}`);
+  }
+  const [plan] = await db.select({ interval: plans.billingInterval }).from(plans).where(eq(plans.id, row.planId));
+  let cancelAt: number;
+  if (at === "now") {
+    cancelAt = Math.max(now, row.startDate);
+  } else {
+    const schedule = { startDate: row.startDate, billingAnchor: row.billingAnchor, interval: plan!.interval, coverageEnd: row.endDate };
+    const period = periodContaining(schedule, Math.max(now, row.startDate));
+    cancelAt = period ? period.end : row.endDate!;
+    if (row.cancelAt !== null && row.cancelAt <= cancelAt) return row;
+  }
+  const [updated] = await db
+    .update(contracts)
+    .set({
+      status: at === "now" ? "cancelled" : row.status,
+      cancelAt,
+      cancelledAt: now,
+      coverageEnd: coverageEnd(row.endDate, cancelAt),
+      updatedAt: now,
+    })
+    .where(eq(contracts.id, row.id))
+    .returning();
+  return updated!;
+}
