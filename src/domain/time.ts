@@ -13,6 +13,10 @@ export function formatNullableTimestamp(ms: number | null | undefined): string |
 // NOTE: only explicit UTC ("Z") or numeric offsets are accepted; a bare local time is ambiguous for billing.
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/i;
 const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
+// NOTE: the wall-clock check below is on the local fields, so an offset can still push the instant outside 1970..9999 UTC;
+// such instants are rejected too, or formatTimestamp would emit something ("+010000-...", pre-epoch) we can't parse back.
+const MIN_MS = 0;
+const MAX_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 /** Parses an RFC 3339 timestamp (or a bare `YYYY-MM-DD`, meaning midnight UTC). Returns null if invalid. */
 export function parseTimestamp(input: string): number | null {
@@ -24,7 +28,7 @@ export function parseTimestamp(input: string): number | null {
   const fraction = m[7] ? m[7].slice(0, 4).padEnd(4, "0") : ".000";
   const normalized = `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}${fraction}${m[8]!.toUpperCase()}`;
   const ms = Date.parse(normalized);
-  return Number.isFinite(ms) ? ms : null;
+  return Number.isFinite(ms) && ms >= MIN_MS && ms <= MAX_MS ? ms : null;
 }
 
 function validDate(y: number, mo: number, d: number, h: number, mi: number, s: number): boolean {
