@@ -15,13 +15,28 @@ export function paramPath(path: ReadonlyArray<PropertyKey>): string {
   return out;
 }
 
-function detailsOf(issue: Issue, prefix: ReadonlyArray<PropertyKey> = []): ErrorDetail[] {
+const camelCase = (s: string) => s.replace(/_([a-z])/g, (_, ch: string) => ch.toUpperCase());
+
+/** Whether the request left the field at `path` out (its camelCase alias counts as given). */
+function absentFrom(input: unknown, path: ReadonlyArray<PropertyKey>): boolean {
+  let value = input;
+  for (const part of path) {
+    if (value === null || typeof value !== "object") return true;
+    const obj = value as Record<PropertyKey, unknown>;
+    value = obj[part] ?? (typeof part === "string" ? obj[camelCase(part)] : undefined);
+  }
+  return value === undefined;
+}
+
+function detailsOf(issue: Issue, input: unknown, prefix: ReadonlyArray<PropertyKey> = []): ErrorDetail[] {
   const path = [...prefix, ...issue.path];
   const param = paramPath(path);
+  if (path.length > 0 && (issue.code === "invalid_type" || issue.code === "invalid_value") && absentFrom(input, path)) {
+    return [{ param, code: "parameter_missing", message: `${param} is required` }];
+  }
   switch (issue.code) {
     case "invalid_type": {
-      // zod 4 leaves `input` out of issues unless asked, so "missing" is read from the message; our own
-      // refinements report a missing field with a message ending in "is required".
+      // Our own refinements report a missing field with a message ending in "is required".
       const missing = /received undefined$|is required\b/.test(issue.message);
       const ours = !issue.message.startsWith("Invalid input");
       const message = ours
@@ -42,7 +57,7 @@ function detailsOf(issue: Issue, prefix: ReadonlyArray<PropertyKey> = []): Error
         return [{ param, code: "parameter_invalid", message: `${param || "body"}: ${issue.message}` }];
       }
       const best = [...issue.errors].sort((a, b) => a.length - b.length)[0]!;
-      return best.flatMap((inner) => detailsOf(inner, path));
+      return best.flatMap((inner) => detailsOf(inner, input, path));
     }
     default:
       return [{ param, code: "parameter_invalid", message: param && !issue.message.startsWith(param) ? `${param}: ${issue.message}` : issue.message }];
@@ -53,10 +68,10 @@ function article(expected: string): string {
   return /^[aeiou]/i.test(expected) ? `an ${expected}` : `a ${expected}`;
 }
 
-export function validationError(error: z.ZodError): ApiError {
+export function validationError(error: z.ZodError, input?: unknown): ApiError {
   // An unknown field usually explains the rest (a misspelled name is also "missing"), so it is reported first.
   const errors = error.issues
-    .flatMap((issue) => detailsOf(issue as Issue))
+    .flatMap((issue) => detailsOf(issue as Issue, input))
     .sort((a, b) => Number(b.code === "parameter_unknown") - Number(a.code === "parameter_unknown"));
   const first = errors[0] ?? { code: "parameter_invalid", message: "Invalid request" };
   return new ApiError(first.code as ErrorCode, first.message, {
@@ -66,6 +81,6 @@ export function validationError(error: z.ZodError): ApiError {
 }
 
 /** The OpenAPIHono defaultHook: every route's validation failure becomes an ApiError. */
-export function throwOnInvalid(result: { success: boolean; error?: z.ZodError }, _c: Context): void {
-  if (!result.success && result.error) throw validationError(result.error);
+export function throwOnInvalid(result: { success: boolean; error?: z.ZodError; data?: unknown }, _c: Context): void {
+  if (!result.success && result.error) throw validationError(result.error, result.data);
 }
