@@ -1,0 +1,13 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { ledgerName } from "../../src/ledger/customer-ledger";
+
+describe("CustomerLedger", () => {
+  it("is reachable per (account, mode, customer) and migrates its storage", async () => {
+    const a = env.LEDGER.get(env.LEDGER.idFromName(ledgerName("acct", "test", "cust")));
+    const b = env.LEDGER.get(env.LEDGER.idFromName(ledgerName("acct", "live", "cust")));
+    expect(await a.schemaVersion()).toBe(1);
+    expect(await b.schemaVersion()).toBe(1);
+    expect(env.LEDGER.idFromName(ledgerName("acct", "test", "cust")).equals(env.LEDGER.idFromName(ledgerName("acct", "live", "cust")))).toBe(false);
+  });
+});
