@@ -44,6 +44,7 @@ export const ERROR_CODES = {
   customer_archived: 409,
   meter_code_taken: 409,
   plan_archived: 409,
+  plan_superseded: 409,
   contract_overlap: 409,
   contract_not_cancellable: 409,
   // 5xx

@@ -66,6 +66,11 @@ export async function createContract(db: Database, caller: Caller, input: NewCon
     .where(and(eq(plans.id, input.planId), eq(plans.accountId, caller.accountId), eq(plans.mode, caller.mode)));
   if (!plan) throw notFound("plan", p.plan);
   if (plan.archivedAt !== null) throw new ApiError("plan_archived", "This plan is archived and takes no new contracts", { param: p.plan });
+  // NOTE: old versions keep serving the contracts they have; new contracts must use the current version, so a
+  // plan id saved in a client's config cannot keep selling superseded prices unnoticed.
+  if (plan.supersededBy !== null) {
+    throw new ApiError("plan_superseded", `This plan version was superseded; use the current version ${plan.supersededBy}`, { param: p.plan });
+  }
 
   const startDate = input.startDate ?? now;
   const endDate = input.endDate ?? null;

@@ -71,14 +71,21 @@ export async function getMeter(db: Database, caller: Caller, idOrCode: string, p
   return row;
 }
 
+/** D1 binds at most 100 parameters per statement, so long IN lists are looked up in chunks. */
+const IN_CHUNK = 90;
+
 /** The meters with these codes, keyed by code (missing codes are simply absent). */
 export async function metersByCode(db: Database, caller: Caller, codes: string[]): Promise<Map<string, MeterRow>> {
-  if (codes.length === 0) return new Map();
-  const rows = await db
-    .select()
-    .from(meters)
-    .where(and(eq(meters.accountId, caller.accountId), eq(meters.mode, caller.mode), sql`${meters.code} IN ${codes}`));
-  return new Map(rows.map((r) => [r.code, r]));
+  const found = new Map<string, MeterRow>();
+  for (let i = 0; i < codes.length; i += IN_CHUNK) {
+    const chunk = codes.slice(i, i + IN_CHUNK);
+    const rows = await db
+      .select()
+      .from(meters)
+      .where(and(eq(meters.accountId, caller.accountId), eq(meters.mode, caller.mode), sql`${meters.code} IN ${chunk}`));
+    for (const row of rows) found.set(row.code, row);
+  }
+  return found;
 }
 
 export async function listMeters(db: Database, caller: Caller, query: z.output<typeof ListMetersQuery>) {

@@ -199,13 +199,20 @@ describe("contracts", () => {
     expectError(await call("POST", `/v1/contracts/${c.id}/cancel`, { key: acct.test, body: {} }), 400, "parameter_missing", "at");
     expect((await call("GET", `/v1/contracts/${c.id}`, { key: acct.test })).body.status).toBe("active");
 
+    // A superseded plan version takes no new contracts; the current version does.
+    const v2 = await call("PATCH", `/v1/plans/${planId}`, { key: acct.test, body: { net_terms_days: 30 } });
+    expect(v2.body.version).toBe(2);
+    const newcomer = (await call("POST", "/v1/customers", { key: acct.test, body: { name: "New" } })).body.id;
+    expectError(await call("POST", "/v1/contracts", { key: acct.test, body: { customer_id: newcomer, plan_id: planId } }), 409, "plan_superseded", "plan_id");
+    expect((await call("POST", "/v1/contracts", { key: acct.test, body: { customer_id: newcomer, plan_id: v2.body.id } })).status).toBe(201);
+
     // Archived customers and plans take no new contracts.
     const other = (await call("POST", "/v1/customers", { key: acct.test, body: { name: "Gone" } })).body.id;
     await call("DELETE", `/v1/customers/${other}`, { key: acct.test });
     expectError(await call("POST", "/v1/contracts", { key: acct.test, body: { customer_id: other, plan_id: planId } }), 409, "customer_archived");
     const fresh = (await call("POST", "/v1/customers", { key: acct.test, body: { name: "Fresh" } })).body.id;
-    expect((await call("DELETE", `/v1/plans/${planId}`, { key: acct.test })).status).toBe(200);
-    expectError(await call("POST", "/v1/contracts", { key: acct.test, body: { customer_id: fresh, plan_id: planId } }), 409, "plan_archived");
+    expect((await call("DELETE", `/v1/plans/${v2.body.id}`, { key: acct.test })).status).toBe(200);
+    expectError(await call("POST", "/v1/contracts", { key: acct.test, body: { customer_id: fresh, plan_id: v2.body.id } }), 409, "plan_archived");
   });
 
   it("answers the Metronome alias POST /v1/customers/:id/plans/add", async () => {

@@ -1,0 +1,78 @@
+// /v1/plans: create, list, retrieve, update (in place or as a new version), archive.
+import { createRoute } from "@hono/zod-openapi";
+import { database } from "../db/client";
+import { newRouter } from "../http/router";
+import { commonErrors, conflictError, IdParam, jsonBodyOf, jsonContent, listOf } from "../schemas/common";
+import { CreatePlanBody, ListPlansQuery, Plan, UpdatePlanBody } from "../schemas/plans";
+import { archivePlan, createPlan, getPlan, listPlans, serializePlan, updatePlan } from "../services/plans";
+
+const tags = ["Plans"];
+
+const create = createRoute({
+  method: "post",
+  path: "/plans",
+  tags,
+  summary: "Create a plan with its prices",
+  request: jsonBodyOf(CreatePlanBody),
+  responses: { 201: jsonContent(Plan, "The plan (version 1)"), ...commonErrors, ...conflictError },
+});
+
+const list = createRoute({
+  method: "get",
+  path: "/plans",
+  tags,
+  summary: "List plans, newest first (current, unarchived versions unless asked otherwise)",
+  request: { query: ListPlansQuery },
+  responses: { 200: jsonContent(listOf(Plan, "Plan"), "A page of plans"), ...commonErrors },
+});
+
+const retrieve = createRoute({
+  method: "get",
+  path: "/plans/{id}",
+  tags,
+  summary: "Retrieve a plan version",
+  request: { params: IdParam },
+  responses: { 200: jsonContent(Plan, "The plan version"), ...commonErrors },
+});
+
+const update = createRoute({
+  method: "patch",
+  path: "/plans/{id}",
+  tags,
+  summary: "Update a plan; with contracts on it, anything but name/description makes a new version",
+  request: { params: IdParam, ...jsonBodyOf(UpdatePlanBody) },
+  responses: {
+    200: jsonContent(Plan, "The plan: the same version, or the new version when one was created"),
+    ...commonErrors,
+    ...conflictError,
+  },
+});
+
+const archive = createRoute({
+  method: "delete",
+  path: "/plans/{id}",
+  tags,
+  summary: "Archive a plan (all versions): no new contracts; existing contracts keep it",
+  request: { params: IdParam },
+  responses: { 200: jsonContent(Plan, "The archived plan version"), ...commonErrors, ...conflictError },
+});
+
+export const planRoutes = newRouter()
+  .openapi(create, async (c) => {
+    const plan = await createPlan(database(c.env.DB), c.get("caller"), c.req.valid("json"), c.get("now"));
+    return c.json(serializePlan(plan), 201);
+  })
+  .openapi(list, async (c) => c.json(await listPlans(database(c.env.DB), c.get("caller"), c.req.valid("query")), 200))
+  .openapi(retrieve, async (c) => {
+    const plan = await getPlan(database(c.env.DB), c.get("caller"), c.req.valid("param").id);
+    return c.json(serializePlan(plan), 200);
+  })
+  .openapi(update, async (c) => {
+    const db = database(c.env.DB);
+    const plan = await updatePlan(db, c.get("caller"), c.req.valid("param").id, c.req.valid("json"), c.get("now"));
+    return c.json(serializePlan(plan), 200);
+  })
+  .openapi(archive, async (c) => {
+    const plan = await archivePlan(database(c.env.DB), c.get("caller"), c.req.valid("param").id, c.get("now"));
+    return c.json(serializePlan(plan), 200);
+  });
