@@ -1,4 +1,4 @@
-// Two test projects: pure domain logic in Node, and everything else inside workerd with real D1 and DOs.
+// Three test projects: pure domain logic in Node, the dev tooling in Node, and everything else inside workerd with real D1 and DOs.
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 
@@ -9,6 +9,16 @@ export default defineConfig(async () => {
       projects: [
         {
           test: { name: "domain", include: ["test/domain/**/*.test.ts"], environment: "node" },
+        },
+        {
+          // Starts the real `npm run dev` (wrangler dev); slow, so a generous timeout.
+          test: {
+            name: "tools",
+            include: ["test/tools/**/*.test.ts"],
+            environment: "node",
+            testTimeout: 120_000,
+            hookTimeout: 30_000,
+          },
         },
         {
           plugins: [

@@ -11,11 +11,18 @@ import { apiKeyRoutes } from "./routes/api-keys";
 import { contractRoutes } from "./routes/contracts";
 import { customerRoutes } from "./routes/customers";
 import { renderDocs } from "./routes/docs";
+import { eventRoutes } from "./routes/events";
 import { healthRoutes } from "./routes/health";
+import { invoiceRoutes } from "./routes/invoices";
 import { meterRoutes } from "./routes/meters";
 import { planRoutes } from "./routes/plans";
 
 const MAX_BODY_BYTES = 1024 * 1024;
+/** A full batch is 10,000 events of up to 100 properties; 1 KiB each would be ~1 GB, so the limit is on bytes, not shape. */
+const MAX_INGEST_BODY_BYTES = 32 * 1024 * 1024;
+
+/** Ingestion paths carry large bodies and their own idempotency (per event), not the Idempotency-Key header. */
+const isIngestPath = (path: string) => path === "/v1/events" || path === "/v1/events/batch" || path === "/v1/ingest";
 
 export const OPENAPI_INFO = {
   openapi: "3.1.0",
@@ -29,8 +36,9 @@ export const OPENAPI_INFO = {
 export function createApp() {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: throwOnInvalid });
   app.use("*", requestContext);
-  app.use("/admin/*", jsonBody(MAX_BODY_BYTES), requireAdmin);
-  app.use("/v1/*", jsonBody(MAX_BODY_BYTES), requireApiKey, idempotency);
+  app.use("/admin/*", jsonBody(() => MAX_BODY_BYTES), requireAdmin);
+  app.use("/v1/*", jsonBody((path) => (isIngestPath(path) ? MAX_INGEST_BODY_BYTES : MAX_BODY_BYTES)), requireApiKey);
+  app.use("/v1/*", (c, next) => (isIngestPath(c.req.path) ? next() : idempotency(c, next)));
 
   app.route("/", healthRoutes);
   app.route("/admin", adminRoutes);
@@ -39,6 +47,8 @@ export function createApp() {
   app.route("/v1", meterRoutes);
   app.route("/v1", planRoutes);
   app.route("/v1", contractRoutes);
+  app.route("/v1", eventRoutes);
+  app.route("/v1", invoiceRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
     type: "http",

@@ -60,6 +60,11 @@ export const customers = sqliteTable(
     paymentProviderId: text("payment_provider_id"),
     metadata: text("metadata", { mode: "json" }).$type<Record<string, string>>().notNull().default(sql`'{}'`),
     archivedAt: integer("archived_at"),
+    /**
+     * Bumped with every change the customer's ledger must learn about (contracts, archive). Ingestion passes it
+     * to the ledger, which reloads its snapshot from D1 when it holds an older one.
+     */
+    ledgerVersion: integer("ledger_version").notNull().default(0),
     createdAt: createdAt(),
     updatedAt: integer("updated_at").notNull(),
   },
@@ -175,5 +180,52 @@ export const contracts = sqliteTable(
     index("contracts_customer_idx").on(t.accountId, t.mode, t.customerId, t.startDate),
     index("contracts_list_idx").on(t.accountId, t.mode, t.createdAt, t.id),
     index("contracts_plan_idx").on(t.planId),
+  ],
+);
+
+/**
+ * Every invoice: drafts are indexed here when the ledger opens them (their live amounts stay in the ledger);
+ * finalized invoices are copied here whole and never change again.
+ */
+export const invoices = sqliteTable(
+  "invoices",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id").notNull(),
+    mode: mode(),
+    customerId: text("customer_id").notNull(),
+    contractId: text("contract_id").notNull(),
+    status: text("status", { enum: ["draft", "finalized", "paid", "void"] }).notNull(),
+    currency: text("currency").notNull(),
+    periodStart: integer("period_start").notNull(),
+    periodEnd: integer("period_end").notNull(),
+    createdAt: createdAt(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("invoices_contract_period_uq").on(t.contractId, t.periodStart),
+    index("invoices_list_idx").on(t.accountId, t.mode, t.createdAt, t.id),
+    index("invoices_customer_idx").on(t.accountId, t.mode, t.customerId, t.createdAt),
+  ],
+);
+
+/**
+ * A cross-customer index of events for listing and lookup by id. The customer's ledger holds the events
+ * themselves and decides billing; this table only says where an event lives.
+ */
+export const eventIndex = sqliteTable(
+  "event_index",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id").notNull(),
+    mode: mode(),
+    customerId: text("customer_id").notNull(),
+    eventName: text("event_name").notNull(),
+    timestamp: integer("timestamp").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index("event_index_list_idx").on(t.accountId, t.mode, t.timestamp, t.id),
+    index("event_index_customer_idx").on(t.accountId, t.mode, t.customerId, t.timestamp),
   ],
 );

@@ -11,10 +11,11 @@ const JSON_CONTENT_TYPE = /^application\/([\w.-]+\+)?json\b/i;
  * empty body as `{}`, and hand the validators a request labelled application/json; a body that is not JSON
  * is a 400 `invalid_json`, never a silent empty object.
  */
-export function jsonBody(maxBytes: number): MiddlewareHandler<AppEnv> {
+export function jsonBody(limitFor: (path: string) => number): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const method = c.req.method;
     if (method !== "POST" && method !== "PUT" && method !== "PATCH") return next();
+    const maxBytes = limitFor(c.req.path);
     const declared = Number(c.req.header("Content-Length") ?? "0");
     if (declared > maxBytes) throw tooLarge(maxBytes);
     let text = await c.req.text();

@@ -28,7 +28,7 @@ function absentFrom(input: unknown, path: ReadonlyArray<PropertyKey>): boolean {
   return value === undefined;
 }
 
-function detailsOf(issue: Issue, input: unknown, prefix: ReadonlyArray<PropertyKey> = []): ErrorDetail[] {
+export function detailsOf(issue: Issue, input: unknown, prefix: ReadonlyArray<PropertyKey> = []): ErrorDetail[] {
   const path = [...prefix, ...issue.path];
   const param = paramPath(path);
   if (path.length > 0 && (issue.code === "invalid_type" || issue.code === "invalid_value") && absentFrom(input, path)) {

@@ -1,28 +1,649 @@
 // CustomerLedger: the Durable Object that owns one customer's events, aggregates and draft invoices.
-// This first version only sets up its SQLite storage; ingestion and drafts arrive with the ledger issue.
+// It is the only writer of them; ingestion is serialized here and every event is applied in one SQLite transaction.
 import { DurableObject } from "cloudflare:workers";
+import { database } from "../db/client";
+import {
+  contributionOf,
+  groupKeysOf,
+  matchesFilters,
+  payloadIdentity,
+  Quantity,
+  type MeterDefinition,
+  type Properties,
+} from "../domain/events";
+import { periodContaining, type Period } from "../domain/periods";
+import type { LineItem } from "../domain/pricing";
+import { formatTimestamp } from "../domain/time";
 import type { Env } from "../env";
+import { addContribution, aggregateFor, quantityOf, removeContribution, type AggregateRow } from "./aggregates";
+import { priceInvoice } from "./drafts";
+import { loadSnapshot, type ContractSnapshot, type LedgerIdentity, type LedgerSnapshot } from "./snapshot";
+import { LEDGER_DDL, SCHEMA_VERSION } from "./storage";
 
-const SCHEMA_VERSION = 1;
+export type { LedgerIdentity } from "./snapshot";
+
+export interface IngestEvent {
+  idempotencyKey: string;
+  eventName: string;
+  timestamp: number;
+  /** Whether the client gave the timestamp (a defaulted one does not make a retry "a different payload"). */
+  explicitTimestamp: boolean;
+  properties: Properties;
+}
+
+export type IngestStatus = "accepted" | "duplicate" | "replaced";
+export type DuplicatePolicy = "latest_wins" | "first_wins";
+
+export interface IngestResult {
+  id: string;
+  idempotency_key: string;
+  status: IngestStatus;
+  event_name: string;
+  timestamp: number;
+}
+
+export type UnbilledReason = "no_active_contract" | "no_matching_meter" | "outside_open_period" | "property_missing";
+
+interface BillingDecision {
+  status: "billed" | "unbilled";
+  reason: UnbilledReason | null;
+  invoiceId: string | null;
+  meters: string[];
+  counted: Array<{ meter: MeterDefinition; value: string }>;
+}
+
+type EventRow = {
+  seq: number;
+  id: string;
+  idempotency_key: string;
+  event_name: string;
+  ts: number;
+  explicit_ts: number;
+  properties: string;
+  payload: string;
+  version: number;
+  received_at: number;
+  billing_status: "billed" | "unbilled";
+  billing_reason: UnbilledReason | null;
+  invoice_id: string | null;
+  meters: string;
+};
+
+type InvoiceRow = {
+  id: string;
+  contract_id: string;
+  period_start: number;
+  period_end: number;
+  status: "draft" | "finalized" | "paid" | "void";
+  currency: string;
+  line_items: string;
+  subtotal: string;
+  total: string;
+  created_at: number;
+  updated_at: number;
+  indexed: number;
+};
+
+export interface EventListQuery {
+  eventName?: string | undefined;
+  from?: number | undefined;
+  to?: number | undefined;
+  /** [ts, seq] of the last event of the previous page. */
+  after?: [number, number] | undefined;
+  limit: number;
+}
 
 export class CustomerLedger extends DurableObject<Env> {
+  private snapshot: LedgerSnapshot | null = null;
+
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     // blockConcurrencyWhile: no request runs before the schema exists.
     ctx.blockConcurrencyWhile(async () => this.migrate());
   }
 
+  private get sql(): SqlStorage {
+    return this.ctx.storage.sql;
+  }
+
   private migrate(): void {
-    const sql = this.ctx.storage.sql;
-    sql.exec("CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
-    sql.exec("INSERT OR IGNORE INTO ledger_meta (key, value) VALUES ('schema_version', ?)", String(SCHEMA_VERSION));
+    for (const statement of LEDGER_DDL) this.sql.exec(statement);
+    this.sql.exec("INSERT OR REPLACE INTO ledger_meta (key, value) VALUES ('schema_version', ?)", String(SCHEMA_VERSION));
+  }
+
+  private meta(key: string): string | null {
+    return this.sql.exec<{ value: string }>("SELECT value FROM ledger_meta WHERE key = ?", key).toArray()[0]?.value ?? null;
+  }
+
+  private setMeta(key: string, value: string): void {
+    this.sql.exec("INSERT OR REPLACE INTO ledger_meta (key, value) VALUES (?, ?)", key, value);
   }
 
   /** The storage schema version, to check the object is reachable and migrated. */
   async schemaVersion(): Promise<number> {
-    const row = this.ctx.storage.sql.exec<{ value: string }>("SELECT value FROM ledger_meta WHERE key = 'schema_version'").one();
-    return Number(row.value);
+    return Number(this.meta("schema_version"));
   }
+
+  // ---- snapshot of contracts and meters -------------------------------------------------------------
+
+  /**
+   * Makes sure the ledger knows the customer's contracts at least as of `version` (customers.ledger_version).
+   * NOTE: the version travels with every ingest call, so a ledger that missed a push (a crash between the D1
+   * write and the refresh call) catches up before it bills the next event.
+   */
+  private async ensureSnapshot(who: LedgerIdentity, version: number, now: number): Promise<LedgerSnapshot> {
+    this.remember(who);
+    const held = Number(this.meta("snapshot_version") ?? "-1");
+    if (held < version || this.meta("snapshot_version") === null) {
+      const fresh = await loadSnapshot(database(this.env.DB), who);
+      this.ctx.storage.transactionSync(() => this.storeSnapshot(fresh, now));
+      this.snapshot = fresh;
+    }
+    return this.currentSnapshot();
+  }
+
+  private remember(who: LedgerIdentity): void {
+    if (this.meta("customer_id") !== null) return;
+    this.setMeta("account_id", who.accountId);
+    this.setMeta("mode", who.mode);
+    this.setMeta("customer_id", who.customerId);
+  }
+
+  private identity(): LedgerIdentity {
+    return { accountId: this.meta("account_id")!, mode: this.meta("mode") as "test" | "live", customerId: this.meta("customer_id")! };
+  }
+
+  private currentSnapshot(): LedgerSnapshot {
+    if (this.snapshot) return this.snapshot;
+    const contracts = this.sql.exec<{ body: string }>("SELECT body FROM contracts").toArray().map((r) => JSON.parse(r.body) as ContractSnapshot);
+    const meters = this.sql.exec<{ body: string }>("SELECT body FROM meters").toArray().map((r) => JSON.parse(r.body) as MeterDefinition);
+    this.snapshot = {
+      version: Number(this.meta("snapshot_version") ?? "0"),
+      archived: this.meta("archived") === "1",
+      contracts,
+      meters,
+    };
+    return this.snapshot;
+  }
+
+  private storeSnapshot(s: LedgerSnapshot, now: number): void {
+    this.sql.exec("DELETE FROM contracts");
+    this.sql.exec("DELETE FROM meters");
+    for (const c of s.contracts) this.sql.exec("INSERT INTO contracts (id, body) VALUES (?, ?)", c.id, JSON.stringify(c));
+    for (const m of s.meters) this.sql.exec("INSERT INTO meters (code, event_name, body) VALUES (?, ?, ?)", m.code, m.eventName, JSON.stringify(m));
+    this.setMeta("snapshot_version", String(s.version));
+    this.setMeta("archived", s.archived ? "1" : "0");
+    // Creating a contract creates the draft of its first period (SPEC §7).
+    for (const c of s.contracts) {
+      const first = periodContaining(scheduleOf(c), c.startDate);
+      if (first) this.draftFor(c, first, now);
+    }
+    this.reconcileDrafts(s, now);
+  }
+
+  /**
+   * Keeps open drafts consistent with contracts that changed: a cancellation clips the period; a draft whose
+   * period no longer exists (the contract covers nothing there any more) is voided.
+   * NOTE: voiding is only done to drafts, never to a finalized invoice.
+   */
+  private reconcileDrafts(s: LedgerSnapshot, now: number): void {
+    const byId = new Map(s.contracts.map((c) => [c.id, c]));
+    for (const inv of this.sql.exec<InvoiceRow>("SELECT * FROM invoices WHERE status = 'draft'").toArray()) {
+      const contract = byId.get(inv.contract_id);
+      const period = contract ? periodContaining(scheduleOf(contract), inv.period_start) : null;
+      if (!contract || !period || period.start !== inv.period_start) {
+        this.sql.exec("UPDATE invoices SET status = 'void', indexed = 0, updated_at = ? WHERE id = ?", now, inv.id);
+      } else if (period.end !== inv.period_end) {
+        this.sql.exec("UPDATE invoices SET period_end = ?, indexed = 0, updated_at = ? WHERE id = ?", period.end, now, inv.id);
+      }
+      if (contract) this.reprice(inv.id, contract, now);
+    }
+  }
+
+  /** Called after a contract of this customer changed in D1: reload, open first drafts, index them. */
+  async refresh(who: LedgerIdentity, version: number, now: number): Promise<void> {
+    await this.ensureSnapshot(who, version, now);
+    await this.indexInvoices();
+  }
+
+  // ---- ingestion -----------------------------------------------------------------------------------------
+
+  async ingest(who: LedgerIdentity, version: number, events: IngestEvent[], policy: DuplicatePolicy, now: number): Promise<IngestResult[]> {
+    const snapshot = await this.ensureSnapshot(who, version, now);
+    const results = this.ctx.storage.transactionSync(() => {
+      const touched = new Set<string>();
+      const out = events.map((e) => this.ingestOne(snapshot, e, policy, now, touched));
+      for (const invoiceId of touched) {
+        const inv = this.invoice(invoiceId);
+        const contract = inv && snapshot.contracts.find((c) => c.id === inv.contract_id);
+        if (inv && contract && inv.status === "draft") this.reprice(invoiceId, contract, now);
+      }
+      return out;
+    });
+    await this.indexInvoices();
+    return results;
+  }
+
+  private ingestOne(s: LedgerSnapshot, e: IngestEvent, policy: DuplicatePolicy, now: number, touched: Set<string>): IngestResult {
+    const payload = payloadIdentity(e.eventName, e.explicitTimestamp ? e.timestamp : null, e.properties);
+    const existing = this.sql.exec<EventRow>("SELECT * FROM events WHERE idempotency_key = ?", e.idempotencyKey).toArray()[0];
+    const result = (id: string, status: IngestStatus, ts: number, name: string): IngestResult => ({
+      id,
+      idempotency_key: e.idempotencyKey,
+      status,
+      event_name: name,
+      timestamp: ts,
+    });
+    if (existing && (existing.payload === payload || policy === "first_wins")) {
+      return result(existing.id, "duplicate", existing.ts, existing.event_name);
+    }
+    const decision = this.decide(s, e, now);
+    let seq: number;
+    if (existing) {
+      // NOTE: the latest version wins; the earlier one is kept in event_versions and its contribution is taken
+      // back out of every aggregate before the new one is added, as if only the new version had been sent.
+      this.sql.exec(
+        "INSERT INTO event_versions (event_id, version, event_name, ts, properties, received_at, replaced_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        existing.id,
+        existing.version,
+        existing.event_name,
+        existing.ts,
+        existing.properties,
+        existing.received_at,
+        now,
+      );
+      this.takeBack(existing.seq, touched);
+      seq = existing.seq;
+      this.sql.exec(
+        `UPDATE events SET event_name = ?, ts = ?, explicit_ts = ?, properties = ?, payload = ?, version = version + 1, received_at = ?,
+           billing_status = ?, billing_reason = ?, invoice_id = ?, meters = ? WHERE seq = ?`,
+        e.eventName,
+        e.timestamp,
+        e.explicitTimestamp ? 1 : 0,
+        JSON.stringify(e.properties),
+        payload,
+        now,
+        decision.status,
+        decision.reason,
+        decision.invoiceId,
+        JSON.stringify(decision.meters),
+        seq,
+      );
+    } else {
+      seq = this.sql
+        .exec<{ seq: number }>(
+          `INSERT INTO events (id, idempotency_key, event_name, ts, explicit_ts, properties, payload, version, received_at,
+             billing_status, billing_reason, invoice_id, meters) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?) RETURNING seq`,
+          crypto.randomUUID(),
+          e.idempotencyKey,
+          e.eventName,
+          e.timestamp,
+          e.explicitTimestamp ? 1 : 0,
+          JSON.stringify(e.properties),
+          payload,
+          now,
+          decision.status,
+          decision.reason,
+          decision.invoiceId,
+          JSON.stringify(decision.meters),
+        )
+        .one().seq;
+    }
+    if (decision.status === "billed" && decision.invoiceId) {
+      touched.add(decision.invoiceId);
+      for (const { meter, value } of decision.counted) {
+        for (const key of groupKeysOf(meter, e.properties)) {
+          addContribution(this.sql, aggregateFor(this.sql, decision.invoiceId, meter.code, key, meter.aggregation), seq, value, e.timestamp);
+        }
+      }
+    }
+    const id = existing ? existing.id : this.sql.exec<{ id: string }>("SELECT id FROM events WHERE seq = ?", seq).one().id;
+    return result(id, existing ? "replaced" : "accepted", e.timestamp, e.eventName);
+  }
+
+  /** Removes everything an event version contributed. */
+  private takeBack(seq: number, touched: Set<string>): void {
+    const rows = this.sql
+      .exec<AggregateRow>("SELECT a.* FROM contributions c JOIN aggregates a ON a.id = c.agg_id WHERE c.event_seq = ?", seq)
+      .toArray();
+    for (const agg of rows) {
+      removeContribution(this.sql, agg, seq);
+      touched.add(agg.invoice_id);
+    }
+  }
+
+  /**
+   * Why an event is billed or not, in the order of the seeds' "event not appearing on invoice" checklist:
+   * a contract covering its timestamp, a priced meter listening to it, an open period, a usable value.
+   */
+  private decide(s: LedgerSnapshot, e: IngestEvent, now: number): BillingDecision {
+    const unbilled = (reason: UnbilledReason, invoiceId: string | null = null, meters: string[] = []): BillingDecision => ({
+      status: "unbilled",
+      reason,
+      invoiceId,
+      meters,
+      counted: [],
+    });
+    const contract = s.contracts.find((c) => c.startDate <= e.timestamp && (c.coverageEnd === null || e.timestamp < c.coverageEnd));
+    if (!contract) return unbilled("no_active_contract");
+    const priced = new Set(contract.prices.flatMap((p) => (p.type === "usage" ? [p.meter_code] : [])));
+    const meters = s.meters.filter((m) => m.eventName === e.eventName && priced.has(m.code) && matchesFilters(m.filters, e.properties));
+    if (meters.length === 0) return unbilled("no_matching_meter");
+    const period = periodContaining(scheduleOf(contract), e.timestamp)!;
+    const invoice = this.draftFor(contract, period, now);
+    if (!invoice || invoice.status !== "draft") return unbilled("outside_open_period", invoice?.id ?? null, meters.map((m) => m.code));
+    const counted: BillingDecision["counted"] = [];
+    for (const meter of meters) {
+      const c = contributionOf(meter, e.properties);
+      if ("value" in c) counted.push({ meter, value: c.value });
+    }
+    if (counted.length === 0) return unbilled("property_missing", invoice.id, meters.map((m) => m.code));
+    return { status: "billed", reason: null, invoiceId: invoice.id, meters: counted.map((c) => c.meter.code), counted };
+  }
+
+  /**
+   * The invoice of a contract period, opening its draft if the period is still open.
+   * NOTE: a period earlier than one already finalized is closed: no draft is opened for it (null).
+   */
+  private draftFor(contract: ContractSnapshot, period: Period, now: number): InvoiceRow | null {
+    const existing = this.sql
+      .exec<InvoiceRow>("SELECT * FROM invoices WHERE contract_id = ? AND period_start = ?", contract.id, period.start)
+      .toArray()[0];
+    if (existing) return existing;
+    const closedLater = this.sql
+      .exec("SELECT 1 FROM invoices WHERE contract_id = ? AND period_start > ? AND status != 'draft' LIMIT 1", contract.id, period.start)
+      .toArray().length;
+    if (closedLater) return null;
+    const row = this.sql
+      .exec<InvoiceRow>(
+        `INSERT INTO invoices (id, contract_id, period_start, period_end, status, currency, created_at, updated_at)
+         VALUES (?, ?, ?, ?, 'draft', ?, ?, ?) RETURNING *`,
+        crypto.randomUUID(),
+        contract.id,
+        period.start,
+        period.end,
+        contract.currency,
+        now,
+        now,
+      )
+      .one();
+    this.reprice(row.id, contract, now);
+    return this.invoice(row.id);
+  }
+
+  private invoice(id: string): InvoiceRow | null {
+    return this.sql.exec<InvoiceRow>("SELECT * FROM invoices WHERE id = ?", id).toArray()[0] ?? null;
+  }
+
+  /** Recomputes a draft's lines and totals from its aggregates (O(lines)). */
+  private reprice(invoiceId: string, contract: ContractSnapshot, now: number): void {
+    const aggregates = this.sql.exec<AggregateRow>("SELECT * FROM aggregates WHERE invoice_id = ?", invoiceId).toArray();
+    const priced = priceInvoice(contract, aggregates);
+    this.sql.exec(
+      "UPDATE invoices SET line_items = ?, subtotal = ?, total = ?, updated_at = ? WHERE id = ? AND status = 'draft'",
+      JSON.stringify(priced.lineItems),
+      priced.subtotal,
+      priced.total,
+      now,
+      invoiceId,
+    );
+  }
+
+  /**
+   * Writes drafts the ledger opened (or changed) into D1's invoice index, so they can be found by id and listed.
+   * NOTE: runs after the SQLite transaction commits; rows stay flagged until D1 confirms, and every later call retries.
+   */
+  private async indexInvoices(): Promise<void> {
+    const pending = this.sql.exec<InvoiceRow>("SELECT * FROM invoices WHERE indexed = 0").toArray();
+    if (pending.length === 0) return;
+    const who = this.identity();
+    const db = this.env.DB;
+    await db.batch(
+      pending.map((inv) =>
+        db
+          .prepare(
+            `INSERT INTO invoices (id, account_id, mode, customer_id, contract_id, status, currency, period_start, period_end, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (id) DO UPDATE SET status = excluded.status, period_end = excluded.period_end, updated_at = excluded.updated_at`,
+          )
+          .bind(inv.id, who.accountId, who.mode, who.customerId, inv.contract_id, inv.status, inv.currency, inv.period_start, inv.period_end, inv.created_at, inv.updated_at),
+      ),
+    );
+    for (const inv of pending) this.sql.exec("UPDATE invoices SET indexed = 1 WHERE id = ? AND updated_at = ?", inv.id, inv.updated_at);
+  }
+
+  // ---- reads ------------------------------------------------------------------------------------------------
+
+  async getInvoice(invoiceId: string): Promise<InvoiceView | null> {
+    const inv = this.invoice(invoiceId);
+    return inv ? this.view(inv) : null;
+  }
+
+  async getInvoices(ids: string[]): Promise<InvoiceView[]> {
+    return ids.flatMap((id) => {
+      const inv = this.invoice(id);
+      return inv ? [this.view(inv)] : [];
+    });
+  }
+
+  async listInvoices(status?: string): Promise<InvoiceView[]> {
+    const rows = status
+      ? this.sql.exec<InvoiceRow>("SELECT * FROM invoices WHERE status = ? ORDER BY period_start DESC", status).toArray()
+      : this.sql.exec<InvoiceRow>("SELECT * FROM invoices ORDER BY period_start DESC").toArray();
+    return rows.map((r) => this.view(r));
+  }
+
+  /** The live draft: the one whose period contains now, else the latest open draft. */
+  async upcomingInvoice(now: number): Promise<InvoiceView | null> {
+    const current =
+      this.sql
+        .exec<InvoiceRow>("SELECT * FROM invoices WHERE status = 'draft' AND period_start <= ? AND period_end > ? ORDER BY period_start DESC LIMIT 1", now, now)
+        .toArray()[0] ??
+      this.sql.exec<InvoiceRow>("SELECT * FROM invoices WHERE status = 'draft' ORDER BY period_start DESC LIMIT 1").toArray()[0];
+    return current ? this.view(current) : null;
+  }
+
+  private view(inv: InvoiceRow): InvoiceView {
+    const who = this.identity();
+    const contract = this.currentSnapshot().contracts.find((c) => c.id === inv.contract_id);
+    return {
+      id: inv.id,
+      number: null,
+      customer_id: who.customerId,
+      contract_id: inv.contract_id,
+      status: inv.status,
+      payment_status: "none",
+      currency: inv.currency,
+      period_start: formatTimestamp(inv.period_start),
+      period_end: formatTimestamp(inv.period_end),
+      invoice_date: null,
+      due_date: null,
+      line_items: JSON.parse(inv.line_items) as InvoiceView["line_items"],
+      subtotal: inv.subtotal,
+      total: inv.total,
+      auto_pay: contract?.autoPay ?? false,
+      payment_attempts: 0,
+      paid_at: null,
+      livemode: who.mode === "live",
+      created_at: formatTimestamp(inv.created_at),
+      updated_at: formatTimestamp(inv.updated_at),
+    };
+  }
+
+  async getEvent(eventId: string): Promise<EventView | null> {
+    const row = this.sql.exec<EventRow>("SELECT * FROM events WHERE id = ?", eventId).toArray()[0];
+    return row ? this.eventView(row) : null;
+  }
+
+  async getEvents(ids: string[]): Promise<EventView[]> {
+    return ids.flatMap((id) => {
+      const row = this.sql.exec<EventRow>("SELECT * FROM events WHERE id = ?", id).toArray()[0];
+      return row ? [this.eventView(row)] : [];
+    });
+  }
+
+  async listEvents(q: EventListQuery): Promise<{ events: EventView[]; hasMore: boolean; last: [number, number] | null }> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (q.eventName !== undefined) {
+      where.push("event_name = ?");
+      args.push(q.eventName);
+    }
+    if (q.from !== undefined) {
+      where.push("ts >= ?");
+      args.push(q.from);
+    }
+    if (q.to !== undefined) {
+      where.push("ts < ?");
+      args.push(q.to);
+    }
+    if (q.after) {
+      where.push("(ts < ? OR (ts = ? AND seq < ?))");
+      args.push(q.after[0], q.after[0], q.after[1]);
+    }
+    const rows = this.sql
+      .exec<EventRow>(
+        `SELECT * FROM events ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY ts DESC, seq DESC LIMIT ?`,
+        ...args,
+        q.limit + 1,
+      )
+      .toArray();
+    const hasMore = rows.length > q.limit;
+    const page = rows.slice(0, q.limit);
+    const last = page[page.length - 1];
+    return { events: page.map((r) => this.eventView(r)), hasMore, last: hasMore && last ? [last.ts, last.seq] : null };
+  }
+
+  private eventView(row: EventRow): EventView {
+    const who = this.identity();
+    return {
+      id: row.id,
+      customer_id: who.customerId,
+      event_name: row.event_name,
+      idempotency_key: row.idempotency_key,
+      timestamp: formatTimestamp(row.ts),
+      properties: JSON.parse(row.properties) as Properties,
+      version: row.version,
+      received_at: formatTimestamp(row.received_at),
+      billing: {
+        status: row.billing_status,
+        ...(row.billing_reason ? { reason: row.billing_reason } : {}),
+        ...(row.invoice_id ? { invoice_id: row.invoice_id } : {}),
+        meters: JSON.parse(row.meters) as string[],
+      },
+      livemode: who.mode === "live",
+    };
+  }
+
+  /**
+   * Recomputes every aggregate from the stored events, one event at a time (a cursor, not an array), and returns
+   * the aggregates that differ from the incrementally maintained ones. Empty means the ledger is consistent.
+   */
+  async auditAggregates(): Promise<Array<{ invoice_id: string; meter_code: string; group_key: string; stored: string; recomputed: string }>> {
+    const s = this.currentSnapshot();
+    const meters = new Map(s.meters.map((m) => [m.code, m]));
+    const expected = new Map<string, { count: number; values: string[]; latest: [number, number, string] | null }>();
+    for (const e of this.sql.exec<EventRow>("SELECT * FROM events WHERE billing_status = 'billed'")) {
+      const props = JSON.parse(e.properties) as Properties;
+      for (const code of JSON.parse(e.meters) as string[]) {
+        const meter = meters.get(code);
+        if (!meter) continue;
+        const c = contributionOf(meter, props);
+        if (!("value" in c)) continue;
+        for (const key of groupKeysOf(meter, props)) {
+          const id = JSON.stringify([e.invoice_id, code, key]);
+          const acc = expected.get(id) ?? { count: 0, values: [], latest: null };
+          acc.count += 1;
+          acc.values.push(c.value);
+          if (!acc.latest || e.ts > acc.latest[0] || (e.ts === acc.latest[0] && e.seq > acc.latest[1])) acc.latest = [e.ts, e.seq, c.value];
+          expected.set(id, acc);
+        }
+      }
+    }
+    const mismatches: Array<{ invoice_id: string; meter_code: string; group_key: string; stored: string; recomputed: string }> = [];
+    const seen = new Set<string>();
+    for (const a of this.sql.exec<AggregateRow>("SELECT * FROM aggregates")) {
+      const id = JSON.stringify([a.invoice_id, a.meter_code, a.group_key]);
+      seen.add(id);
+      const acc = expected.get(id) ?? { count: 0, values: [], latest: null };
+      const stored = JSON.stringify(storedState(a));
+      const recomputed = JSON.stringify(recomputedState(a.aggregation, acc));
+      if (stored !== recomputed) mismatches.push({ invoice_id: a.invoice_id, meter_code: a.meter_code, group_key: a.group_key, stored, recomputed });
+    }
+    for (const [id, acc] of expected) {
+      if (seen.has(id)) continue;
+      const [invoice_id, meter_code, group_key] = JSON.parse(id) as [string, string, string];
+      mismatches.push({ invoice_id, meter_code, group_key, stored: "missing", recomputed: JSON.stringify(acc.count) });
+    }
+    return mismatches;
+  }
+}
+
+function storedState(a: AggregateRow) {
+  return { count: a.event_count, quantity: quantityOf(a) };
+}
+
+function recomputedState(aggregation: AggregateRow["aggregation"], acc: { count: number; values: string[]; latest: [number, number, string] | null }) {
+  const sum = acc.values.reduce((t, v) => t.plus(v), new Quantity(0));
+  const pick = (better: (a: string, b: string) => boolean) =>
+    acc.values.length === 0 ? null : acc.values.reduce((best, v) => (better(v, best) ? v : best));
+  const row = {
+    aggregation,
+    event_count: acc.count,
+    sum: sum.toFixed(),
+    value:
+      aggregation === "max"
+        ? pick((a, b) => new Quantity(a).gt(b))
+        : aggregation === "min"
+          ? pick((a, b) => new Quantity(a).lt(b))
+          : aggregation === "latest"
+            ? (acc.latest?.[2] ?? null)
+            : aggregation === "unique_count"
+              ? String(new Set(acc.values).size)
+              : String(acc.count),
+  };
+  return { count: acc.count, quantity: quantityOf(row) };
+}
+
+function scheduleOf(c: ContractSnapshot) {
+  return { startDate: c.startDate, billingAnchor: c.billingAnchor, interval: c.interval, coverageEnd: c.coverageEnd };
+}
+
+/** The invoice as the API shows it (SPEC §9). */
+export interface InvoiceView {
+  id: string;
+  number: string | null;
+  customer_id: string;
+  contract_id: string;
+  status: "draft" | "finalized" | "paid" | "void";
+  payment_status: "none" | "pending" | "failed" | "succeeded";
+  currency: string;
+  period_start: string;
+  period_end: string;
+  invoice_date: string | null;
+  due_date: string | null;
+  line_items: LineItem[];
+  subtotal: string;
+  total: string;
+  auto_pay: boolean;
+  payment_attempts: number;
+  paid_at: string | null;
+  livemode: boolean;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface EventView {
+  id: string;
+  customer_id: string;
+  event_name: string;
+  idempotency_key: string;
+  timestamp: string;
+  properties: Properties;
+  version: number;
+  received_at: string;
+  billing: { status: "billed" | "unbilled"; reason?: UnbilledReason; invoice_id?: string; meters: string[] };
+  livemode: boolean;
 }
 
 /** The ledger of one (account, mode, customer); the name makes the object's identity explicit. */

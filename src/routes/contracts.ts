@@ -7,6 +7,7 @@ import { commonErrors, conflictError, IdParam, jsonBodyOf, jsonContent, listOf }
 import { AddPlanBody, AddPlanResponse, CancelContractBody, Contract, CreateContractBody, ListContractsQuery } from "../schemas/contracts";
 import { CustomerIdParam } from "../schemas/customers";
 import { cancelContract, createContract, getContract, listContracts, serializeContract } from "../services/contracts";
+import { syncLedger } from "../services/ledger-sync";
 
 const tags = ["Contracts"];
 
@@ -71,6 +72,7 @@ export const contractRoutes = newRouter()
       },
       c.get("now"),
     );
+    await syncLedger(c.env, c.get("caller"), row.customerId, c.get("now"));
     return c.json(serializeContract(row, c.get("now")), 201);
   })
   .openapi(list, async (c) =>
@@ -83,6 +85,7 @@ export const contractRoutes = newRouter()
   })
   .openapi(cancel, async (c) => {
     const row = await cancelContract(database(c.env.DB), c.get("caller"), c.req.valid("param").id, c.req.valid("json").at, c.get("now"));
+    await syncLedger(c.env, c.get("caller"), row.customerId, c.get("now"));
     return c.json(serializeContract(row, c.get("now")), 200);
   })
   .openapi(addPlan, async (c) => {
@@ -99,5 +102,6 @@ export const contractRoutes = newRouter()
       },
       c.get("now"),
     );
+    await syncLedger(c.env, c.get("caller"), row.customerId, c.get("now"));
     return c.json({ data: { id: row.id } }, 200);
   });

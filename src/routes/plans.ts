@@ -1,9 +1,11 @@
-// /v1/plans: create, list, retrieve, update (in place or as a new version), archive.
+// /v1/plans: create, list, retrieve, update (in place or as a new version), archive, and preview what a usage would cost.
 import { createRoute } from "@hono/zod-openapi";
 import { database } from "../db/client";
 import { newRouter } from "../http/router";
 import { commonErrors, conflictError, IdParam, jsonBodyOf, jsonContent, listOf } from "../schemas/common";
+import { PlanPreview, PlanPreviewBody } from "../schemas/plan-preview";
 import { CreatePlanBody, ListPlansQuery, Plan, UpdatePlanBody } from "../schemas/plans";
+import { previewPlan } from "../services/plan-preview";
 import { archivePlan, createPlan, getPlan, listPlans, serializePlan, updatePlan } from "../services/plans";
 
 const tags = ["Plans"];
@@ -57,6 +59,15 @@ const archive = createRoute({
   responses: { 200: jsonContent(Plan, "The archived plan version"), ...commonErrors, ...conflictError },
 });
 
+const preview = createRoute({
+  method: "post",
+  path: "/plans/{id}/preview",
+  tags,
+  summary: "Price a period's usage with this plan: the invoice lines it would produce (nothing is stored)",
+  request: { params: IdParam, ...jsonBodyOf(PlanPreviewBody) },
+  responses: { 200: jsonContent(PlanPreview, "The lines, subtotal and total of a period with that usage"), ...commonErrors },
+});
+
 export const planRoutes = newRouter()
   .openapi(create, async (c) => {
     const plan = await createPlan(database(c.env.DB), c.get("caller"), c.req.valid("json"), c.get("now"));
@@ -75,4 +86,8 @@ export const planRoutes = newRouter()
   .openapi(archive, async (c) => {
     const plan = await archivePlan(database(c.env.DB), c.get("caller"), c.req.valid("param").id, c.get("now"));
     return c.json(serializePlan(plan), 200);
+  })
+  .openapi(preview, async (c) => {
+    const result = await previewPlan(database(c.env.DB), c.get("caller"), c.req.valid("param").id, c.req.valid("json"));
+    return c.json(result, 200);
   });

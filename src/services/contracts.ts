@@ -3,7 +3,7 @@ import { and, eq, sql } from "drizzle-orm";
 import type { z } from "@hono/zod-openapi";
 import type { Database } from "../db/client";
 import { pageOf, pageQuery } from "../db/pagination";
-import { contracts, plans } from "../db/schema";
+import { contracts, customers, plans } from "../db/schema";
 import { contractStatusAt, coverageEnd, type ContractStatus } from "../domain/contracts";
 import { anchorProblem, firstPeriod, periodContaining, type BillingInterval } from "../domain/periods";
 import { formatNullableTimestamp, formatTimestamp } from "../domain/time";
@@ -89,19 +89,26 @@ export async function createContract(db: Database, caller: Caller, input: NewCon
   const id = crypto.randomUUID();
   // The overlap check and the insert are one statement, so two concurrent creates cannot both pass it.
   // NOTE: a contract whose coverage is empty (cancelled before it started) overlaps nothing.
-  const inserted = await db.run(sql`
-    INSERT INTO contracts (id, account_id, mode, customer_id, plan_id, status, start_date, end_date, billing_anchor, auto_pay,
-      current_period_start, current_period_end, cancel_at, cancelled_at, coverage_end, created_at, updated_at)
-    SELECT ${id}, ${caller.accountId}, ${caller.mode}, ${customer.id}, ${plan.id}, ${status}, ${startDate}, ${endDate},
-      ${billingAnchor}, ${input.autoPay ?? plan.autoPay ? 1 : 0}, ${first.start}, ${first.end}, NULL, NULL, ${endDate}, ${now}, ${now}
-    WHERE NOT EXISTS (
-      SELECT 1 FROM contracts
-      WHERE account_id = ${caller.accountId} AND mode = ${caller.mode} AND customer_id = ${customer.id}
-        AND (coverage_end IS NULL OR coverage_end > start_date)
-        AND (coverage_end IS NULL OR coverage_end > ${startDate})
-        AND (${endDate} IS NULL OR start_date < ${endDate})
-    )`);
-  if (inserted.meta.changes !== 1) {
+  const d1 = db.$client;
+  const [inserted] = await d1.batch([
+    d1
+      .prepare(
+        `INSERT INTO contracts (id, account_id, mode, customer_id, plan_id, status, start_date, end_date, billing_anchor, auto_pay,
+           current_period_start, current_period_end, cancel_at, cancelled_at, coverage_end, created_at, updated_at)
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, NULL, NULL, ?8, ?13, ?13
+         WHERE NOT EXISTS (
+           SELECT 1 FROM contracts
+           WHERE account_id = ?2 AND mode = ?3 AND customer_id = ?4
+             AND (coverage_end IS NULL OR coverage_end > start_date)
+             AND (coverage_end IS NULL OR coverage_end > ?7)
+             AND (?8 IS NULL OR start_date < ?8))`,
+      )
+      .bind(id, caller.accountId, caller.mode, customer.id, plan.id, status, startDate, endDate, billingAnchor,
+        (input.autoPay ?? plan.autoPay) ? 1 : 0, first.start, first.end, now),
+    // The customer's ledger learns of the new contract through this version (see services/ledger-sync.ts).
+    d1.prepare("UPDATE customers SET ledger_version = ledger_version + 1 WHERE id = ?").bind(customer.id),
+  ]);
+  if (inserted!.meta.changes !== 1) {
     throw new ApiError(
       "contract_overlap",
       "This customer already has a contract covering part of that time; cancel or end it first (one active contract at any instant)",
@@ -167,16 +174,19 @@ export async function cancelContract(db: Database, caller: Caller, id: string, a
     cancelAt = period ? period.end : row.endDate!;
     if (row.cancelAt !== null && row.cancelAt <= cancelAt) return row;
   }
-  const [updated] = await db
-    .update(contracts)
-    .set({
-      status: at === "now" ? "cancelled" : row.status,
-      cancelAt,
-      cancelledAt: now,
-      coverageEnd: coverageEnd(row.endDate, cancelAt),
-      updatedAt: now,
-    })
-    .where(eq(contracts.id, row.id))
-    .returning();
-  return updated!;
+  const [updated] = await db.batch([
+    db
+      .update(contracts)
+      .set({
+        status: at === "now" ? "cancelled" : row.status,
+        cancelAt,
+        cancelledAt: now,
+        coverageEnd: coverageEnd(row.endDate, cancelAt),
+        updatedAt: now,
+      })
+      .where(eq(contracts.id, row.id))
+      .returning(),
+    db.update(customers).set({ ledgerVersion: sql`${customers.ledgerVersion} + 1` }).where(eq(customers.id, row.customerId)),
+  ]);
+  return updated[0]!;
 }

@@ -144,7 +144,7 @@ export async function archiveCustomer(db: Database, caller: Caller, idOrExternal
   if (existing.archivedAt !== null) return existing;
   const [row] = await db
     .update(customers)
-    .set({ archivedAt: now, updatedAt: now })
+    .set({ archivedAt: now, updatedAt: now, ledgerVersion: sql`${customers.ledgerVersion} + 1` })
     .where(eq(customers.id, existing.id))
     .returning();
   return row!;

@@ -1,13 +1,14 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ledgerName } from "../../src/ledger/customer-ledger";
+import { SCHEMA_VERSION } from "../../src/ledger/storage";
 
 describe("CustomerLedger", () => {
   it("is reachable per (account, mode, customer) and migrates its storage", async () => {
     const a = env.LEDGER.get(env.LEDGER.idFromName(ledgerName("acct", "test", "cust")));
     const b = env.LEDGER.get(env.LEDGER.idFromName(ledgerName("acct", "live", "cust")));
-    expect(await a.schemaVersion()).toBe(1);
-    expect(await b.schemaVersion()).toBe(1);
+    expect(await a.schemaVersion()).toBe(SCHEMA_VERSION);
+    expect(await b.schemaVersion()).toBe(SCHEMA_VERSION);
     expect(env.LEDGER.idFromName(ledgerName("acct", "test", "cust")).equals(env.LEDGER.idFromName(ledgerName("acct", "live", "cust")))).toBe(false);
   });
 });

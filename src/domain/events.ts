@@ -1,0 +1,110 @@
+// Pure rules for usage events: which meters an event feeds, the value it contributes, and its payload identity.
+import Decimal from "decimal.js";
+
+export type PropertyValue = string | number | boolean;
+export type Properties = Record<string, PropertyValue>;
+
+export type Aggregation = "count" | "sum" | "max" | "min" | "average" | "unique_count" | "latest";
+
+export interface MeterFilterRule {
+  property: string;
+  operator: "eq" | "neq" | "in" | "not_in" | "exists";
+  value?: PropertyValue | PropertyValue[];
+}
+
+export interface MeterDefinition {
+  code: string;
+  eventName: string;
+  aggregation: Aggregation;
+  aggregationProperty: string | null;
+  filters: MeterFilterRule[];
+  groupBy: string[];
+}
+
+/** Exact decimal arithmetic for quantities; 40 significant digits is far beyond any metered value. */
+export const Quantity = Decimal.clone({ precision: 40, rounding: Decimal.ROUND_HALF_UP });
+export type Quantity = InstanceType<typeof Quantity>;
+
+const NUMERIC = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+
+/**
+ * The numeric value of a property, as an exact decimal string, or null when it is absent or not a number.
+ * NOTE: `"5000"` counts as 5000 (SPEC §5); booleans, empty strings and non-finite numbers do not count.
+ * A JSON number is taken by its shortest round-trip spelling, so 0.1 is exactly "0.1".
+ */
+export function numericValue(value: PropertyValue | undefined): string | null {
+  if (typeof value === "number") return Number.isFinite(value) ? new Quantity(String(value)).toFixed() : null;
+  if (typeof value === "string") {
+    const trimmed = value.trim();
+    return NUMERIC.test(trimmed) ? new Quantity(trimmed).toFixed() : null;
+  }
+  return null;
+}
+
+/** Two property values are equal when they are the same string, or both numeric and numerically equal. */
+function sameValue(a: PropertyValue, b: PropertyValue): boolean {
+  if (a === b) return true;
+  const na = numericValue(a);
+  const nb = numericValue(b);
+  if (na !== null && nb !== null) return new Quantity(na).eq(nb);
+  return typeof a !== "boolean" && typeof b !== "boolean" && String(a) === String(b);
+}
+
+export function matchesFilters(filters: MeterFilterRule[], properties: Properties): boolean {
+  return filters.every((f) => {
+    const v = properties[f.property];
+    switch (f.operator) {
+      case "exists":
+        return v !== undefined;
+      case "eq":
+        return v !== undefined && sameValue(v, f.value as PropertyValue);
+      case "neq":
+        return v === undefined || !sameValue(v, f.value as PropertyValue);
+      case "in":
+        return v !== undefined && (f.value as PropertyValue[]).some((x) => sameValue(v, x));
+      case "not_in":
+        return v === undefined || !(f.value as PropertyValue[]).some((x) => sameValue(v, x));
+    }
+  });
+}
+
+/** What one event contributes to one meter: a value, or the reason it cannot. */
+export type Contribution = { value: string } | { missing: string };
+
+/**
+ * NOTE: count meters contribute 1 per event. unique_count and latest accept any scalar (a user id is not
+ * a number); the other aggregations need a numeric value.
+ */
+export function contributionOf(meter: MeterDefinition, properties: Properties): Contribution {
+  if (meter.aggregation === "count") return { value: "1" };
+  const property = meter.aggregationProperty!;
+  const raw = properties[property];
+  if (meter.aggregation === "unique_count") {
+    return raw === undefined || raw === "" ? { missing: property } : { value: typeof raw === "string" ? raw : JSON.stringify(raw) };
+  }
+  const n = numericValue(raw);
+  return n === null ? { missing: property } : { value: n };
+}
+
+/** The group keys an event falls in for a meter: "" (the whole meter) plus one per group_by property. */
+export function groupKeysOf(meter: MeterDefinition, properties: Properties): string[] {
+  const keys = [""];
+  for (const property of meter.groupBy) {
+    const v = properties[property];
+    keys.push(groupKey(property, v === undefined ? null : String(v)));
+  }
+  return keys;
+}
+
+/** `{"region":"us-east"}`; a missing value is the group `{"region":null}`. */
+export function groupKey(property: string, value: string | null): string {
+  return JSON.stringify({ [property]: value });
+}
+
+/** The part of an event that decides "same payload" for idempotency. */
+export function payloadIdentity(eventName: string, explicitTimestamp: number | null, properties: Properties): string {
+  const sorted = Object.keys(properties)
+    .sort()
+    .map((k) => [k, properties[k]]);
+  return JSON.stringify([eventName, explicitTimestamp, sorted]);
+}

@@ -1,0 +1,71 @@
+// Exact decimal money and quantities: parsing, rounding once to the currency's minor unit, and wire formatting (SPEC §2).
+import Decimal from "decimal.js";
+import { minorUnits } from "./currency";
+
+/**
+ * The decimal type every price computation uses.
+ * NOTE: 100 significant digits keeps every product and sum the engine makes exact (quantities carry at most 40
+ * digits, prices at most 12 decimal places); only a proration ratio can be non-terminating, and that case is
+ * rounded explicitly (see PRORATION_SCALE in pricing/fixed.ts). The exponent limits make toString() never use
+ * scientific notation.
+ */
+export const Dec = Decimal.clone({ precision: 100, rounding: Decimal.ROUND_HALF_UP, toExpNeg: -9e15, toExpPos: 9e15 });
+export type Dec = InstanceType<typeof Dec>;
+
+export const ZERO: Dec = new Dec(0);
+
+const DECIMAL_TEXT = /^-?\d+(\.\d+)?$/;
+
+/** A plain decimal string ("0.10", "6000", "-3.5") as an exact decimal. Anything else (exponents, "NaN", "") throws. */
+export function parseDecimal(text: string): Dec {
+  if (typeof text !== "string" || !DECIMAL_TEXT.test(text)) {
+    throw new RangeError(`Not a decimal string: ${JSON.stringify(text)}`);
+  }
+  return new Dec(text);
+}
+
+/** Accepts a decimal or its string form. */
+export function toDec(value: Dec | string): Dec {
+  return typeof value === "string" ? parseDecimal(value) : value;
+}
+
+/**
+ * The exact value rounded half-up (away from zero on a tie) to the currency's minor unit: USD 0.005 → 0.01,
+ * JPY 1234.5 → 1235, KWD 1.2345 → 1.235. This is the one rounding a line amount goes through.
+ */
+export function roundToMinor(exact: Dec | string, currency: string): Dec {
+  return toDec(exact).toDecimalPlaces(minorUnits(currency), Decimal.ROUND_HALF_UP);
+}
+
+/** Normalizes -0 to 0 so no "-0.00" ever reaches an invoice. */
+function unsigned0(value: Dec): Dec {
+  return value.isZero() ? ZERO : value;
+}
+
+/**
+ * An amount with exactly the currency's minor digits: "0.03", "50.80", JPY "1235", KWD "1.235".
+ * The value is expected to be rounded already; formatting rounds half-up as well, so it never disagrees.
+ */
+export function formatAmount(value: Dec | string, currency: string): string {
+  return unsigned0(roundToMinor(value, currency)).toFixed(minorUnits(currency));
+}
+
+/** A quantity (or exact amount, or unit rate) without trailing zeros and without exponent: "6000", "0.5", "0.000375". */
+export function formatDecimal(value: Dec | string): string {
+  return unsigned0(toDec(value)).toFixed();
+}
+
+/** Sum of decimals, exact. */
+export function sum(values: Iterable<Dec>): Dec {
+  let total = ZERO;
+  for (const v of values) total = total.plus(v);
+  return total;
+}
+
+/** Smaller / larger of two decimals. */
+export function minDec(a: Dec, b: Dec): Dec {
+  return a.lte(b) ? a : b;
+}
+export function maxDec(a: Dec, b: Dec): Dec {
+  return a.gte(b) ? a : b;
+}

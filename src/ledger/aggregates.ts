@@ -1,0 +1,177 @@
+// Incremental aggregates in the ledger's SQLite: adding or taking back one event's contribution, for every
+// aggregation, without ever reading all of an aggregate's events into memory.
+import { Quantity, type Aggregation } from "../domain/events";
+
+export type AggregateRow = {
+  id: number;
+  invoice_id: string;
+  meter_code: string;
+  group_key: string;
+  aggregation: Aggregation;
+  event_count: number;
+  sum: string;
+  value: string | null;
+  distinct_count: number;
+  latest_ts: number | null;
+  latest_seq: number | null;
+};
+
+type Sql = SqlStorage;
+
+export function aggregateFor(sql: Sql, invoiceId: string, meterCode: string, groupKey: string, aggregation: Aggregation): AggregateRow {
+  const existing = sql
+    .exec<AggregateRow>("SELECT * FROM aggregates WHERE invoice_id = ? AND meter_code = ? AND group_key = ?", invoiceId, meterCode, groupKey)
+    .toArray()[0];
+  if (existing) return existing;
+  return sql
+    .exec<AggregateRow>(
+      "INSERT INTO aggregates (invoice_id, meter_code, group_key, aggregation) VALUES (?, ?, ?, ?) RETURNING *",
+      invoiceId,
+      meterCode,
+      groupKey,
+      aggregation,
+    )
+    .one();
+}
+
+function numeric(value: string): number {
+  // Only used to order values in an index; exact comparisons are done on the decimal text.
+  const n = Number(value);
+  return Number.isFinite(n) ? n : 0;
+}
+
+/** The exact extreme among the contributions sharing the extreme REAL (ties at binary precision are rare). */
+function extreme(sql: Sql, aggId: number, which: "max" | "min"): string | null {
+  const fn = which === "max" ? "MAX" : "MIN";
+  const rows = sql
+    .exec<{ value: string }>(
+      `SELECT value FROM contributions WHERE agg_id = ? AND value_real = (SELECT ${fn}(value_real) FROM contributions WHERE agg_id = ?)`,
+      aggId,
+      aggId,
+    )
+    .toArray();
+  if (rows.length === 0) return null;
+  return rows.reduce((best, r) => {
+    const better = which === "max" ? new Quantity(r.value).gt(best) : new Quantity(r.value).lt(best);
+    return better ? r.value : best;
+  }, rows[0]!.value);
+}
+
+export function addContribution(sql: Sql, agg: AggregateRow, eventSeq: number, value: string, ts: number): void {
+  sql.exec(
+    "INSERT INTO contributions (agg_id, event_seq, value, value_real, ts) VALUES (?, ?, ?, ?, ?)",
+    agg.id,
+    eventSeq,
+    value,
+    numeric(value),
+    ts,
+  );
+  const next = { ...agg, event_count: agg.event_count + 1 };
+  switch (agg.aggregation) {
+    case "count":
+      next.value = String(next.event_count);
+      break;
+    case "sum":
+    case "average":
+      next.sum = new Quantity(agg.sum).plus(value).toFixed();
+      break;
+    case "max":
+      if (agg.value === null || new Quantity(value).gt(agg.value)) next.value = value;
+      break;
+    case "min":
+      if (agg.value === null || new Quantity(value).lt(agg.value)) next.value = value;
+      break;
+    case "latest":
+      if (agg.latest_ts === null || ts > agg.latest_ts || (ts === agg.latest_ts && eventSeq > agg.latest_seq!)) {
+        Object.assign(next, { value, latest_ts: ts, latest_seq: eventSeq });
+      }
+      break;
+    case "unique_count": {
+      const refs = sql
+        .exec<{ refs: number }>(
+          "INSERT INTO distinct_values (agg_id, value, refs) VALUES (?, ?, 1) ON CONFLICT (agg_id, value) DO UPDATE SET refs = refs + 1 RETURNING refs",
+          agg.id,
+          value,
+        )
+        .one().refs;
+      if (refs === 1) next.distinct_count += 1;
+      next.value = String(next.distinct_count);
+      break;
+    }
+  }
+  saveAggregate(sql, next);
+}
+
+/** Takes one event's contribution back out, leaving the aggregate as if the event had never been counted. */
+export function removeContribution(sql: Sql, agg: AggregateRow, eventSeq: number): void {
+  const row = sql
+    .exec<{ value: string; ts: number }>("DELETE FROM contributions WHERE agg_id = ? AND event_seq = ? RETURNING value, ts", agg.id, eventSeq)
+    .toArray()[0];
+  if (!row) return;
+  const next = { ...agg, event_count: agg.event_count - 1 };
+  switch (agg.aggregation) {
+    case "count":
+      next.value = String(next.event_count);
+      break;
+    case "sum":
+    case "average":
+      next.sum = new Quantity(agg.sum).minus(row.value).toFixed();
+      break;
+    case "max":
+    case "min":
+      // NOTE: only when the removed value was the extreme does the next one have to be looked up (by index).
+      if (agg.value !== null && new Quantity(row.value).eq(agg.value)) next.value = extreme(sql, agg.id, agg.aggregation);
+      break;
+    case "latest":
+      if (agg.latest_seq === eventSeq) {
+        const latest = sql
+          .exec<{ value: string; ts: number; event_seq: number }>(
+            "SELECT value, ts, event_seq FROM contributions WHERE agg_id = ? ORDER BY ts DESC, event_seq DESC LIMIT 1",
+            agg.id,
+          )
+          .toArray()[0];
+        Object.assign(next, latest ? { value: latest.value, latest_ts: latest.ts, latest_seq: latest.event_seq } : { value: null, latest_ts: null, latest_seq: null });
+      }
+      break;
+    case "unique_count": {
+      const left = sql
+        .exec<{ refs: number }>("UPDATE distinct_values SET refs = refs - 1 WHERE agg_id = ? AND value = ? RETURNING refs", agg.id, row.value)
+        .one().refs;
+      if (left === 0) {
+        sql.exec("DELETE FROM distinct_values WHERE agg_id = ? AND value = ?", agg.id, row.value);
+        next.distinct_count -= 1;
+      }
+      next.value = String(next.distinct_count);
+      break;
+    }
+  }
+  saveAggregate(sql, next);
+}
+
+function saveAggregate(sql: Sql, a: AggregateRow): void {
+  sql.exec(
+    "UPDATE aggregates SET event_count = ?, sum = ?, value = ?, distinct_count = ?, latest_ts = ?, latest_seq = ? WHERE id = ?",
+    a.event_count,
+    a.sum,
+    a.value,
+    a.distinct_count,
+    a.latest_ts,
+    a.latest_seq,
+    a.id,
+  );
+}
+
+/** The metered quantity an aggregate stands for (what prices multiply). */
+export function quantityOf(a: Pick<AggregateRow, "aggregation" | "event_count" | "sum" | "value">): string {
+  switch (a.aggregation) {
+    case "count":
+      return String(a.event_count);
+    case "sum":
+      return new Quantity(a.sum).toFixed();
+    case "average":
+      // NOTE: an average can be a repeating decimal; it is carried to 20 places before pricing rounds the line.
+      return a.event_count === 0 ? "0" : new Quantity(a.sum).div(a.event_count).toDecimalPlaces(20).toFixed();
+    default:
+      return a.value ?? "0";
+  }
+}

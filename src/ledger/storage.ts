@@ -1,0 +1,89 @@
+// The CustomerLedger's SQLite schema. Statements are idempotent; SCHEMA_VERSION names the layout.
+
+export const SCHEMA_VERSION = 2;
+
+export const LEDGER_DDL = [
+  `CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
+  // The snapshot of the customer's contracts (with their plan and prices) and of the meters they price.
+  `CREATE TABLE IF NOT EXISTS contracts (id TEXT PRIMARY KEY, body TEXT NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS meters (code TEXT PRIMARY KEY, event_name TEXT NOT NULL, body TEXT NOT NULL)`,
+  `CREATE INDEX IF NOT EXISTS meters_event_name ON meters (event_name)`,
+  `CREATE TABLE IF NOT EXISTS invoices (
+     id TEXT PRIMARY KEY,
+     contract_id TEXT NOT NULL,
+     period_start INTEGER NOT NULL,
+     period_end INTEGER NOT NULL,
+     status TEXT NOT NULL,
+     currency TEXT NOT NULL,
+     line_items TEXT NOT NULL DEFAULT '[]',
+     subtotal TEXT NOT NULL DEFAULT '0',
+     total TEXT NOT NULL DEFAULT '0',
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL,
+     indexed INTEGER NOT NULL DEFAULT 0,
+     UNIQUE (contract_id, period_start)
+   )`,
+  `CREATE INDEX IF NOT EXISTS invoices_unindexed ON invoices (indexed) WHERE indexed = 0`,
+  // One row per idempotency key: the version that counts. Earlier versions move to event_versions.
+  `CREATE TABLE IF NOT EXISTS events (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     id TEXT NOT NULL UNIQUE,
+     idempotency_key TEXT NOT NULL UNIQUE,
+     event_name TEXT NOT NULL,
+     ts INTEGER NOT NULL,
+     explicit_ts INTEGER NOT NULL,
+     properties TEXT NOT NULL,
+     payload TEXT NOT NULL,
+     version INTEGER NOT NULL,
+     received_at INTEGER NOT NULL,
+     billing_status TEXT NOT NULL,
+     billing_reason TEXT,
+     invoice_id TEXT,
+     meters TEXT NOT NULL DEFAULT '[]'
+   )`,
+  `CREATE INDEX IF NOT EXISTS events_ts ON events (ts DESC, seq DESC)`,
+  `CREATE INDEX IF NOT EXISTS events_name_ts ON events (event_name, ts DESC, seq DESC)`,
+  `CREATE TABLE IF NOT EXISTS event_versions (
+     event_id TEXT NOT NULL,
+     version INTEGER NOT NULL,
+     event_name TEXT NOT NULL,
+     ts INTEGER NOT NULL,
+     properties TEXT NOT NULL,
+     received_at INTEGER NOT NULL,
+     replaced_at INTEGER NOT NULL,
+     PRIMARY KEY (event_id, version)
+   )`,
+  // Aggregates per (invoice, meter, group): "" is the whole meter, '{"region":"us"}' one group_by value.
+  `CREATE TABLE IF NOT EXISTS aggregates (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     invoice_id TEXT NOT NULL,
+     meter_code TEXT NOT NULL,
+     group_key TEXT NOT NULL,
+     aggregation TEXT NOT NULL,
+     event_count INTEGER NOT NULL DEFAULT 0,
+     sum TEXT NOT NULL DEFAULT '0',
+     value TEXT,
+     distinct_count INTEGER NOT NULL DEFAULT 0,
+     latest_ts INTEGER,
+     latest_seq INTEGER,
+     UNIQUE (invoice_id, meter_code, group_key)
+   )`,
+  // What each event gave each aggregate, so a replaced event can be taken back out exactly.
+  `CREATE TABLE IF NOT EXISTS contributions (
+     agg_id INTEGER NOT NULL,
+     event_seq INTEGER NOT NULL,
+     value TEXT NOT NULL,
+     value_real REAL NOT NULL,
+     ts INTEGER NOT NULL,
+     PRIMARY KEY (agg_id, event_seq)
+   ) WITHOUT ROWID`,
+  `CREATE INDEX IF NOT EXISTS contributions_event ON contributions (event_seq)`,
+  `CREATE INDEX IF NOT EXISTS contributions_value ON contributions (agg_id, value_real)`,
+  `CREATE INDEX IF NOT EXISTS contributions_latest ON contributions (agg_id, ts, event_seq)`,
+  `CREATE TABLE IF NOT EXISTS distinct_values (
+     agg_id INTEGER NOT NULL,
+     value TEXT NOT NULL,
+     refs INTEGER NOT NULL,
+     PRIMARY KEY (agg_id, value)
+   ) WITHOUT ROWID`,
+];

@@ -1,0 +1,108 @@
+// /v1/events (one), /v1/events/batch, /v1/ingest (Metronome's and Orb's dialects), and event reads.
+import { createRoute, z } from "@hono/zod-openapi";
+import { ApiError } from "../errors";
+import { newRouter } from "../http/router";
+import { commonErrors, IdParam, jsonContent, listOf } from "../schemas/common";
+import { BatchIngestResponse, EventView, IngestResponse, ListEventsQuery } from "../schemas/events";
+import { getEvent, listEvents } from "../services/event-reads";
+import { ingest } from "../services/events";
+
+const tags = ["Events"];
+
+/**
+ * NOTE: event bodies are validated by the ingestion service, not by the route, so that a batch reports every bad
+ * event with its index and camelCase spellings are accepted. The documented shape is the `Event` schema.
+ */
+const body = (example: unknown, description: string) => ({
+  body: { content: { "application/json": { schema: z.unknown().openapi({ description, example }) } }, required: true },
+});
+
+const oneEvent = { customer_id: "a1b2c3d4-e5f6-7890-abcd-ef1234567890", event_name: "call_count", properties: { endpoint: "/api/users" } };
+
+const sendOne = createRoute({
+  method: "post",
+  path: "/events",
+  tags,
+  summary: "Send one usage event",
+  request: body(oneEvent, "An Event"),
+  responses: { 202: jsonContent(IngestResponse, "Stored, and the draft invoice reflects it"), ...commonErrors },
+});
+
+const sendBatch = createRoute({
+  method: "post",
+  path: "/events/batch",
+  tags,
+  summary: "Send 1 to 10,000 usage events; all are stored or none",
+  request: body({ events: [oneEvent] }, "`{ events: Event[] }`"),
+  responses: { 202: jsonContent(BatchIngestResponse, "Every event's outcome, in order"), ...commonErrors },
+});
+
+const metronomeIngest = createRoute({
+  method: "post",
+  path: "/ingest",
+  tags,
+  summary: "Metronome's ingest (a JSON array; a repeated transaction_id is ignored) or Orb's ({ events: [...] })",
+  request: body(
+    [{ customer_id: "cus_yourapp_123", event_type: "transfer", timestamp: "2026-03-01T12:34:56Z", transaction_id: "test1", properties: { bytes: "5000" } }],
+    "Metronome: an array of { customer_id, event_type, timestamp, transaction_id, properties }. Orb: { events: Event[] }",
+  ),
+  responses: {
+    200: jsonContent(z.object({ validation_failed: z.array(z.unknown()), debug: z.null() }), "Orb dialect; Metronome's answers with an empty body"),
+    ...commonErrors,
+  },
+});
+
+const list = createRoute({
+  method: "get",
+  path: "/events",
+  tags,
+  summary: "List events, newest first, each with why it is or is not billed",
+  request: { query: ListEventsQuery },
+  responses: { 200: jsonContent(listOf(EventView, "EventRecord"), "A page of events"), ...commonErrors },
+});
+
+const retrieve = createRoute({
+  method: "get",
+  path: "/events/{id}",
+  tags,
+  summary: "Retrieve an event and its billing explanation",
+  request: { params: IdParam },
+  responses: { 200: jsonContent(EventView, "The event"), ...commonErrors },
+});
+
+export const eventRoutes = newRouter()
+  .openapi(sendOne, async (c) => {
+    const raw = await c.req.json();
+    const [r] = await ingest(c.env, c.get("caller"), [raw], "meterline", c.get("now"));
+    return c.json({ id: r!.id, idempotency_key: r!.idempotency_key, status: r!.status }, 202);
+  })
+  .openapi(sendBatch, async (c) => {
+    const raw = (await c.req.json()) as unknown;
+    if (raw === null || typeof raw !== "object" || !Array.isArray((raw as { events?: unknown }).events)) {
+      throw new ApiError("parameter_missing", "events is required: { \"events\": [ ... ] }", { param: "events" });
+    }
+    const results = await ingest(c.env, c.get("caller"), (raw as { events: unknown[] }).events, "meterline", c.get("now"));
+    return c.json(
+      {
+        accepted: results.filter((r) => r.status === "accepted").length,
+        duplicates: results.filter((r) => r.status === "duplicate").length,
+        replaced: results.filter((r) => r.status === "replaced").length,
+        events: results.map((r) => ({ id: r.id, idempotency_key: r.idempotency_key, status: r.status })),
+      },
+      202,
+    );
+  })
+  .openapi(metronomeIngest, async (c) => {
+    const raw = (await c.req.json()) as unknown;
+    if (Array.isArray(raw)) {
+      await ingest(c.env, c.get("caller"), raw, "metronome", c.get("now"));
+      return c.body(null, 200) as never;
+    }
+    if (raw !== null && typeof raw === "object" && Array.isArray((raw as { events?: unknown }).events)) {
+      await ingest(c.env, c.get("caller"), (raw as { events: unknown[] }).events, "meterline", c.get("now"));
+      return c.json({ validation_failed: [], debug: null }, 200);
+    }
+    throw new ApiError("parameter_invalid", "Send a JSON array of events (Metronome) or { \"events\": [...] } (Orb)");
+  })
+  .openapi(list, async (c) => c.json(await listEvents(c.env, c.get("caller"), c.req.valid("query")), 200))
+  .openapi(retrieve, async (c) => c.json(await getEvent(c.env, c.get("caller"), c.req.valid("param").id), 200));

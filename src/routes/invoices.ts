@@ -1,0 +1,53 @@
+// /v1/invoices reads, the customer's upcoming (live draft) invoice, and Metronome's invoice listing alias.
+import { createRoute } from "@hono/zod-openapi";
+import { newRouter } from "../http/router";
+import { commonErrors, IdParam, jsonContent, listOf } from "../schemas/common";
+import { CustomerIdParam } from "../schemas/customers";
+import { Invoice, ListInvoicesQuery, MetronomeInvoiceList, MetronomeInvoicesQuery } from "../schemas/invoices";
+import { getInvoice, listInvoices, metronomeInvoices, upcomingInvoice } from "../services/invoices";
+
+const tags = ["Invoices"];
+
+const list = createRoute({
+  method: "get",
+  path: "/invoices",
+  tags,
+  summary: "List invoices, newest first (drafts with their live amounts)",
+  request: { query: ListInvoicesQuery },
+  responses: { 200: jsonContent(listOf(Invoice, "Invoice"), "A page of invoices"), ...commonErrors },
+});
+
+const retrieve = createRoute({
+  method: "get",
+  path: "/invoices/{id}",
+  tags,
+  summary: "Retrieve an invoice",
+  request: { params: IdParam },
+  responses: { 200: jsonContent(Invoice, "The invoice"), ...commonErrors },
+});
+
+const upcoming = createRoute({
+  method: "get",
+  path: "/customers/{id}/upcoming_invoice",
+  tags,
+  summary: "The customer's live draft invoice (the one whose period contains now)",
+  request: { params: CustomerIdParam },
+  responses: { 200: jsonContent(Invoice, "The draft invoice"), ...commonErrors },
+});
+
+const metronome = createRoute({
+  method: "get",
+  path: "/customers/{id}/invoices",
+  tags,
+  summary: "Metronome-style alias: the customer's invoices, e.g. ?status=DRAFT",
+  request: { params: CustomerIdParam, query: MetronomeInvoicesQuery },
+  responses: { 200: jsonContent(MetronomeInvoiceList, "Invoices in Metronome's shape"), ...commonErrors },
+});
+
+export const invoiceRoutes = newRouter()
+  .openapi(list, async (c) => c.json((await listInvoices(c.env, c.get("caller"), c.req.valid("query"))) as never, 200))
+  .openapi(retrieve, async (c) => c.json((await getInvoice(c.env, c.get("caller"), c.req.valid("param").id)) as never, 200))
+  .openapi(upcoming, async (c) => c.json((await upcomingInvoice(c.env, c.get("caller"), c.req.valid("param").id, c.get("now"))) as never, 200))
+  .openapi(metronome, async (c) =>
+    c.json(await metronomeInvoices(c.env, c.get("caller"), c.req.valid("param").id, c.req.valid("query").status), 200),
+  );

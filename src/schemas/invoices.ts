@@ -1,0 +1,61 @@
+// Response schemas for invoices (SPEC §9) and the Metronome-style draft listing.
+import { z } from "@hono/zod-openapi";
+import { Id, Livemode, ListQuery, Timestamp } from "./common";
+import { LineItem } from "./line-items";
+
+export const INVOICE_STATUSES = ["draft", "finalized", "paid", "void"] as const;
+
+export const Invoice = z
+  .object({
+    id: Id,
+    number: z.string().nullable(),
+    customer_id: Id,
+    contract_id: Id,
+    status: z.enum(INVOICE_STATUSES),
+    payment_status: z.enum(["none", "pending", "failed", "succeeded"]),
+    currency: z.string(),
+    period_start: Timestamp,
+    period_end: Timestamp,
+    invoice_date: Timestamp.nullable(),
+    due_date: Timestamp.nullable(),
+    line_items: z.array(LineItem),
+    subtotal: z.string(),
+    total: z.string(),
+    auto_pay: z.boolean(),
+    payment_attempts: z.number().int(),
+    paid_at: Timestamp.nullable(),
+    livemode: Livemode,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  })
+  .openapi("Invoice");
+
+export const ListInvoicesQuery = ListQuery.extend({
+  customer_id: z.string().optional().openapi({ param: { in: "query", name: "customer_id" }, description: "id or external_id" }),
+  contract_id: z.string().optional().openapi({ param: { in: "query", name: "contract_id" } }),
+  status: z.enum(INVOICE_STATUSES).optional().openapi({ param: { in: "query", name: "status" } }),
+});
+
+export const MetronomeInvoicesQuery = z.object({
+  status: z
+    .enum(["DRAFT", "FINALIZED", "VOID", "draft", "finalized", "void"])
+    .optional()
+    .openapi({ param: { in: "query", name: "status" } }),
+});
+
+export const MetronomeInvoiceList = z
+  .object({
+    data: z.array(
+      z.object({
+        id: Id,
+        status: z.string().openapi({ example: "DRAFT" }),
+        start_timestamp: Timestamp,
+        end_timestamp: Timestamp,
+        currency: z.string(),
+        total: z.string(),
+        line_items: z.array(z.object({ name: z.string(), quantity: z.string(), total: z.string() })),
+      }),
+    ),
+    next_page: z.null(),
+  })
+  .openapi("MetronomeInvoiceList");

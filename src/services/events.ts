@@ -1,0 +1,192 @@
+// Event ingestion: validate a whole batch, resolve customers in one D1 query, hand each customer's events to
+// its ledger in one RPC, and index the stored events for cross-customer reads.
+import type { z } from "@hono/zod-openapi";
+import { ApiError, type ErrorCode, type ErrorDetail } from "../errors";
+import type { Caller, Env } from "../env";
+import { detailsOf } from "../http/validation";
+import { ledgerName, type DuplicatePolicy, type IngestEvent, type IngestResult } from "../ledger/customer-ledger";
+import { EventInput, FUTURE_TOLERANCE_MS, MAX_BATCH, MetronomeEvent } from "../schemas/events";
+
+const EVENT_ALIASES: Record<string, string> = {
+  customerId: "customer_id",
+  externalCustomerId: "external_customer_id",
+  eventName: "event_name",
+  idempotencyKey: "idempotency_key",
+};
+
+type CustomerRef = { by: "id_or_external_id" | "external_id"; value: string };
+
+interface Parsed {
+  index: number;
+  ref: CustomerRef;
+  event: IngestEvent;
+}
+
+export type Dialect = "meterline" | "metronome";
+
+function issueDetails(error: z.ZodError, input: unknown, index: number): ErrorDetail[] {
+  return error.issues.flatMap((issue) => detailsOf(issue as never, input)).map((d) => ({ index, ...d }));
+}
+
+function renameAliases(raw: Record<string, unknown>, index: number, errors: ErrorDetail[]): Record<string, unknown> {
+  const out = { ...raw };
+  for (const [alias, field] of Object.entries(EVENT_ALIASES)) {
+    if (!(alias in out)) continue;
+    if (field in out) {
+      errors.push({ index, param: alias, code: "parameter_invalid", message: `give either ${field} or ${alias}, not both` });
+      continue;
+    }
+    out[field] = out[alias];
+    delete out[alias];
+  }
+  return out;
+}
+
+function parseOne(raw: unknown, index: number, dialect: Dialect, now: number, errors: ErrorDetail[]): Parsed | null {
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+    errors.push({ index, code: "parameter_invalid", message: "each event must be a JSON object" });
+    return null;
+  }
+  let ref: CustomerRef;
+  let event: IngestEvent;
+  if (dialect === "metronome") {
+    const parsed = MetronomeEvent.safeParse(raw);
+    if (!parsed.success) {
+      errors.push(...issueDetails(parsed.error, raw, index));
+      return null;
+    }
+    const e = parsed.data;
+    ref = { by: "id_or_external_id", value: e.customer_id };
+    event = { idempotencyKey: e.transaction_id, eventName: e.event_type, timestamp: e.timestamp, explicitTimestamp: true, properties: e.properties ?? {} };
+  } else {
+    const before = errors.length;
+    const body = renameAliases(raw as Record<string, unknown>, index, errors);
+    const parsed = EventInput.safeParse(body);
+    if (!parsed.success) errors.push(...issueDetails(parsed.error, body, index));
+    if (!parsed.success || errors.length > before) return null;
+    const e = parsed.data;
+    ref = e.customer_id !== undefined ? { by: "id_or_external_id", value: e.customer_id } : { by: "external_id", value: e.external_customer_id! };
+    event = {
+      // NOTE: without a key the server makes one, so a retry without a key is a new event (SPEC §8).
+      idempotencyKey: e.idempotency_key ?? crypto.randomUUID(),
+      eventName: e.event_name,
+      timestamp: e.timestamp ?? now,
+      explicitTimestamp: e.timestamp !== undefined,
+      properties: e.properties ?? {},
+    };
+  }
+  if (event.timestamp > now + FUTURE_TOLERANCE_MS) {
+    errors.push({ index, param: "timestamp", code: "timestamp_too_far_in_future", message: "timestamp must not be more than 1 hour in the future" });
+    return null;
+  }
+  return { index, ref, event };
+}
+
+interface CustomerHit {
+  id: string;
+  external_id: string | null;
+  archived_at: number | null;
+  ledger_version: number;
+}
+
+/** Every distinct customer reference of a request in one D1 query (JSON arrays keep it to four bound values). */
+async function resolveCustomers(env: Env, caller: Caller, refs: CustomerRef[]): Promise<CustomerHit[]> {
+  const values = [...new Set(refs.map((r) => r.value))];
+  const result = await env.DB.prepare(
+    `SELECT id, external_id, archived_at, ledger_version FROM customers
+     WHERE account_id = ? AND mode = ?
+       AND (id IN (SELECT value FROM json_each(?3)) OR external_id IN (SELECT value FROM json_each(?3)))`,
+  )
+    .bind(caller.accountId, caller.mode, JSON.stringify(values))
+    .all<CustomerHit>();
+  return result.results;
+}
+
+function lookup(hits: CustomerHit[], ref: CustomerRef): CustomerHit | undefined {
+  if (ref.by === "id_or_external_id") {
+    return hits.find((h) => h.id === ref.value) ?? hits.find((h) => h.external_id === ref.value);
+  }
+  return hits.find((h) => h.external_id === ref.value);
+}
+
+function rejectBatch(errors: ErrorDetail[], total: number): never {
+  const status = (d: ErrorDetail) => (d.code === "customer_not_found" ? 404 : d.code === "customer_archived" ? 409 : 400);
+  // NOTE: a malformed event outranks an unknown customer, which outranks an archived one, for the batch's status.
+  const worst = [...errors].sort((a, b) => (status(a) === 400 ? 0 : status(a)) - (status(b) === 400 ? 0 : status(b)))[0]!;
+  const message =
+    total === 1 || errors.length === 1
+      ? worst.message
+      : `${new Set(errors.map((e) => e.index)).size} of ${total} events are invalid; nothing was stored (see errors)`;
+  throw new ApiError(worst.code as ErrorCode, message, {
+    ...(total === 1 && worst.param ? { param: worst.param } : {}),
+    errors,
+  });
+}
+
+/**
+ * Validates every event, and stores none unless all are valid (SPEC §8). Then one ledger RPC per customer.
+ * `first_wins` is Metronome's rule for a repeated transaction_id; ours is that the latest version wins.
+ */
+export async function ingest(env: Env, caller: Caller, raw: unknown[], dialect: Dialect, now: number): Promise<IngestResult[]> {
+  if (raw.length === 0) throw new ApiError("parameter_invalid", "events must hold at least one event", { param: "events" });
+  if (raw.length > MAX_BATCH) {
+    throw new ApiError("parameter_invalid", `a batch holds at most ${MAX_BATCH} events; got ${raw.length}`, { param: "events" });
+  }
+  const errors: ErrorDetail[] = [];
+  const parsed = raw.map((r, i) => parseOne(r, i, dialect, now, errors));
+  const valid = parsed.filter((p): p is Parsed => p !== null);
+  const hits = valid.length ? await resolveCustomers(env, caller, valid.map((p) => p.ref)) : [];
+  const byCustomer = new Map<string, { hit: CustomerHit; items: Parsed[] }>();
+  for (const p of valid) {
+    const hit = lookup(hits, p.ref);
+    const param = p.ref.by === "external_id" ? "external_customer_id" : "customer_id";
+    if (!hit) {
+      errors.push({ index: p.index, param, code: "customer_not_found", message: "Customer not found" });
+    } else if (hit.archived_at !== null) {
+      errors.push({ index: p.index, param, code: "customer_archived", message: "Customer is archived and takes no new events" });
+    } else {
+      const group = byCustomer.get(hit.id) ?? { hit, items: [] };
+      group.items.push(p);
+      byCustomer.set(hit.id, group);
+    }
+  }
+  if (errors.length > 0) rejectBatch(errors.sort((a, b) => (a.index ?? 0) - (b.index ?? 0)), raw.length);
+
+  const policy: DuplicatePolicy = dialect === "metronome" ? "first_wins" : "latest_wins";
+  const results: IngestResult[] = new Array(raw.length);
+  await Promise.all(
+    [...byCustomer.values()].map(async ({ hit, items }) => {
+      const stub = env.LEDGER.get(env.LEDGER.idFromName(ledgerName(caller.accountId, caller.mode, hit.id)));
+      const who = { accountId: caller.accountId, mode: caller.mode, customerId: hit.id };
+      const out = await stub.ingest(who, hit.ledger_version, items.map((p) => p.event), policy, now);
+      out.forEach((r, i) => (results[items[i]!.index] = r));
+    }),
+  );
+  await indexEvents(env, caller, byCustomer, results, now);
+  return results;
+}
+
+/** One statement for the whole request: the rows travel as one JSON parameter. */
+async function indexEvents(
+  env: Env,
+  caller: Caller,
+  byCustomer: Map<string, { hit: CustomerHit; items: Parsed[] }>,
+  results: IngestResult[],
+  now: number,
+): Promise<void> {
+  const rows: Array<[string, string, string, number]> = [];
+  for (const { hit, items } of byCustomer.values()) {
+    for (const p of items) {
+      const r = results[p.index]!;
+      if (r.status !== "duplicate") rows.push([r.id, hit.id, r.event_name, r.timestamp]);
+    }
+  }
+  if (rows.length === 0) return;
+  await env.DB.prepare(
+    `INSERT INTO event_index (id, account_id, mode, customer_id, event_name, timestamp, created_at)
+     SELECT value->>0, ?1, ?2, value->>1, value->>2, value->>3, ?3 FROM json_each(?4) WHERE true
+     ON CONFLICT (id) DO UPDATE SET event_name = excluded.event_name, timestamp = excluded.timestamp`,
+  )
+    .bind(caller.accountId, caller.mode, now, JSON.stringify(rows))
+    .run();
+}

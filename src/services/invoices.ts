@@ -1,0 +1,79 @@
+// Invoice reads: D1's invoice index finds an invoice's customer; the customer's ledger holds its live amounts.
+import type { z } from "@hono/zod-openapi";
+import { and, eq } from "drizzle-orm";
+import { database } from "../db/client";
+import { pageOf, pageQuery } from "../db/pagination";
+import { invoices } from "../db/schema";
+import type { Caller, Env } from "../env";
+import { notFound } from "../errors";
+import type { InvoiceView } from "../ledger/customer-ledger";
+import type { ListInvoicesQuery } from "../schemas/invoices";
+import { getCustomer } from "./customers";
+import { ledgerOf } from "./ledger-sync";
+
+export async function getInvoice(env: Env, caller: Caller, id: string): Promise<InvoiceView> {
+  const [row] = await database(env.DB)
+    .select({ customerId: invoices.customerId })
+    .from(invoices)
+    .where(and(eq(invoices.id, id), eq(invoices.accountId, caller.accountId), eq(invoices.mode, caller.mode)));
+  const view = row ? await ledgerOf(env, caller, row.customerId).getInvoice(id) : null;
+  if (!view) throw notFound("invoice", "id");
+  return view;
+}
+
+export async function listInvoices(env: Env, caller: Caller, q: z.output<typeof ListInvoicesQuery>) {
+  const db = database(env.DB);
+  const customerId = q.customer_id !== undefined ? (await getCustomer(db, caller, q.customer_id, "customer_id")).id : undefined;
+  const page = pageQuery(invoices, q.cursor, q.limit);
+  const rows = await db
+    .select()
+    .from(invoices)
+    .where(
+      and(
+        eq(invoices.accountId, caller.accountId),
+        eq(invoices.mode, caller.mode),
+        customerId !== undefined ? eq(invoices.customerId, customerId) : undefined,
+        q.contract_id !== undefined ? eq(invoices.contractId, q.contract_id) : undefined,
+        q.status !== undefined ? eq(invoices.status, q.status) : undefined,
+        page.where,
+      ),
+    )
+    .orderBy(...page.orderBy)
+    .limit(page.fetch);
+  // One ledger call per customer on the page for the live amounts.
+  const byCustomer = new Map<string, string[]>();
+  for (const r of rows.slice(0, page.size)) byCustomer.set(r.customerId, [...(byCustomer.get(r.customerId) ?? []), r.id]);
+  const views = new Map<string, InvoiceView>();
+  await Promise.all(
+    [...byCustomer].map(async ([cid, ids]) => {
+      for (const v of await ledgerOf(env, caller, cid).getInvoices(ids)) views.set(v.id, v);
+    }),
+  );
+  const listed = pageOf(rows, page.size, (r) => views.get(r.id) ?? null);
+  return { ...listed, data: listed.data.filter((v): v is InvoiceView => v !== null) };
+}
+
+export async function upcomingInvoice(env: Env, caller: Caller, customerRef: string, now: number): Promise<InvoiceView> {
+  const customer = await getCustomer(database(env.DB), caller, customerRef);
+  const view = await ledgerOf(env, caller, customer.id).upcomingInvoice(now);
+  if (!view) throw notFound("invoice");
+  return view;
+}
+
+/** Metronome's `GET /customers/{id}/invoices?status=DRAFT` shape (SPEC §9). */
+export async function metronomeInvoices(env: Env, caller: Caller, customerRef: string, status: string | undefined) {
+  const customer = await getCustomer(database(env.DB), caller, customerRef);
+  const views = await ledgerOf(env, caller, customer.id).listInvoices(status?.toLowerCase());
+  return {
+    data: views.map((v) => ({
+      id: v.id,
+      status: v.status.toUpperCase(),
+      start_timestamp: v.period_start,
+      end_timestamp: v.period_end,
+      currency: v.currency,
+      total: v.total,
+      line_items: v.line_items.map((l) => ({ name: String(l.name), quantity: String(l.quantity ?? "1"), total: String(l.amount) })),
+    })),
+    next_page: null,
+  };
+}

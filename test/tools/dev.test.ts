@@ -1,0 +1,262 @@
+// Smoke test for `npm run dev` (test/tools/dev.mjs): real wrangler dev on a free port, with secrets, keys and D1 in a temp dir.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+
+// The project has no @types/node (its tests run in workerd), so the few Node APIs used here are loaded untyped and given
+// just enough shape below.
+type Signal = "SIGINT" | "SIGTERM" | "SIGKILL";
+interface Readable {
+  on(event: "data", listener: (chunk: { toString(): string }) => void): void;
+}
+interface ChildProcess {
+  pid?: number;
+  stdout: Readable;
+  stderr: Readable;
+  once(event: "exit", listener: (code: number | null, signal: string | null) => void): void;
+  once(event: "error", listener: (err: Error) => void): void;
+}
+interface NodeApis {
+  spawn(
+    command: string,
+    args: string[],
+    options: { cwd: string; env: Record<string, string | undefined>; detached: boolean; stdio: string[] },
+  ): ChildProcess;
+  mkdtempSync(prefix: string): string;
+  rmSync(path: string, options: { recursive: boolean; force: boolean }): void;
+  readFileSync(path: string, encoding: "utf8"): string;
+  existsSync(path: string): boolean;
+  tmpdir(): string;
+  createServer(): {
+    listen(port: number, host: string, callback: () => void): void;
+    address(): { port: number };
+    close(callback: () => void): void;
+    once(event: "error", listener: (err: Error) => void): void;
+  };
+  process: { execPath: string; env: Record<string, string | undefined>; kill(pid: number, signal: Signal): void };
+}
+
+const ROOT = new URL("../..", (import.meta as unknown as { url: string }).url).pathname;
+const START_TIMEOUT_MS = 100_000;
+const STOP_TIMEOUT_MS = 20_000;
+
+let node: NodeApis;
+let tmp: string;
+const running = new Set<DevServer>();
+
+async function loadNode(): Promise<NodeApis> {
+  const load = (name: string) => import(/* @vite-ignore */ name);
+  const [childProcess, fs, os, net, proc] = await Promise.all([
+    load("node:child_process"),
+    load("node:fs"),
+    load("node:os"),
+    load("node:net"),
+    load("node:process"),
+  ]);
+  return {
+    spawn: childProcess.spawn,
+    mkdtempSync: fs.mkdtempSync,
+    rmSync: fs.rmSync,
+    readFileSync: fs.readFileSync,
+    existsSync: fs.existsSync,
+    tmpdir: os.tmpdir,
+    createServer: net.createServer,
+    process: proc.default,
+  };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = node.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Output without ANSI colors (esbuild colors its build errors even into a pipe). */
+function plain(text: string): string {
+  return text.replace(/\x1b\[[0-9;]*m/g, "");
+}
+
+/** One `node test/tools/dev.mjs` run, in its own process group so a failed test can kill wrangler and workerd with it. */
+class DevServer {
+  output = "";
+  exitCode: number | null | undefined = undefined;
+  private readonly child: ChildProcess;
+  private readonly exited: Promise<number | null>;
+
+  constructor(readonly port: number) {
+    this.child = node.spawn(node.process.execPath, ["test/tools/dev.mjs"], {
+      cwd: ROOT,
+      env: {
+        ...node.process.env,
+        PORT: String(port),
+        DEV_STATE_DIR: tmp,
+        DEV_PERSIST_DIR: `${tmp}/state`,
+        NO_COLOR: "1",
+        FORCE_COLOR: "0",
+      },
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    this.child.stdout.on("data", (chunk) => (this.output += chunk.toString()));
+    this.child.stderr.on("data", (chunk) => (this.output += chunk.toString()));
+    this.exited = new Promise((resolve) => {
+      this.child.once("exit", (code, signal) => {
+        this.exitCode = code ?? (signal ? -1 : null);
+        running.delete(this);
+        resolve(this.exitCode);
+      });
+      this.child.once("error", (err) => {
+        this.output += `\n[test] spawn failed: ${err.message}\n`;
+        this.exitCode = -1;
+        running.delete(this);
+        resolve(-1);
+      });
+    });
+    running.add(this);
+  }
+
+  private describe(what: string): Error {
+    const tail = plain(this.output).split("\n").slice(-80).join("\n");
+    return new Error(`${what}\n--- dev.mjs output (last 80 lines) ---\n${tail}`);
+  }
+
+  /** Waits for the banner (the last line it prints) and returns the values it shows. */
+  async waitForBanner() {
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    while (!this.output.includes("Ctrl-C to stop.")) {
+      if (this.exitCode !== undefined) throw this.describe(`dev.mjs exited with code ${this.exitCode} before printing its banner`);
+      // dev.mjs keeps waiting through a build error (wrangler reloads on save); a test should not.
+      if (/\[ERROR\] Build failed/.test(plain(this.output))) throw this.describe("the Worker failed to build under wrangler dev");
+      if (Date.now() > deadline) throw this.describe(`no banner within ${START_TIMEOUT_MS / 1000}s`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const field = (label: string) => {
+      const match = new RegExp(`^\\s+${label}\\s+(.+)$`, "m").exec(this.output);
+      if (!match) throw this.describe(`banner has no "${label}" line`);
+      return match[1]!.trim();
+    };
+    return {
+      url: field("URL"),
+      docs: field("API docs"),
+      testKey: field("Test key"),
+      liveKey: field("Live key"),
+      adminToken: field("Admin token"),
+      billingRun: field("Billing run"),
+      example: field("Try"),
+    };
+  }
+
+  /** Sends `signal` to dev.mjs alone (as a terminal Ctrl-C would after it forwards) and waits for the exit code. */
+  async stop(signal: Signal): Promise<number | null> {
+    if (this.exitCode !== undefined) return this.exitCode;
+    node.process.kill(this.child.pid!, signal);
+    const timeout = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), STOP_TIMEOUT_MS));
+    const result = await Promise.race([this.exited, timeout]);
+    if (result === "timeout") {
+      this.killGroup();
+      throw this.describe(`dev.mjs did not exit within ${STOP_TIMEOUT_MS / 1000}s of ${signal}`);
+    }
+    return result;
+  }
+
+  killGroup() {
+    try {
+      node.process.kill(-this.child.pid!, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+}
+
+async function get(url: string, key: string) {
+  const res = await fetch(url, { headers: { authorization: `Bearer ${key}` }, signal: AbortSignal.timeout(10_000) });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+describe("npm run dev (test/tools/dev.mjs)", () => {
+  beforeAll(async () => {
+    node = await loadNode();
+    tmp = node.mkdtempSync(`${node.tmpdir()}/meterline-dev-test-`);
+  });
+
+  // A failed test leaves its server running: kill its whole process group (dev.mjs, wrangler, workerd) right away.
+  afterEach(() => {
+    for (const server of running) server.killGroup();
+  });
+
+  afterAll(() => {
+    if (tmp) node.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it("writes secrets, migrates, prints working keys, stops on SIGINT and prints the same keys on the next start", async () => {
+    const port = await freePort();
+    const first = new DevServer(port);
+    const banner = await first.waitForBanner();
+    const base = `http://127.0.0.1:${port}`;
+
+    expect(banner.url).toBe(base);
+    expect(banner.docs).toBe(`${base}/docs`);
+    expect(banner.testKey).toMatch(/^mk_test_[A-Za-z0-9]+$/);
+    expect(banner.liveKey).toMatch(/^mk_live_[A-Za-z0-9]+$/);
+    expect(banner.billingRun).toBe(`curl "${base}/__scheduled?cron=10+0+*+*+*"`);
+    expect(banner.example).toBe(
+      `curl ${base}/v1/customers -H "Authorization: Bearer ${banner.testKey}" -H "Content-Type: application/json" -d '{"name":"Acme Inc"}'`,
+    );
+
+    const test = await get(`${base}/v1/customers`, banner.testKey);
+    expect(test.status).toBe(200);
+    expect(test.body.data).toEqual([]);
+    expect((await get(`${base}/v1/customers`, banner.liveKey)).status).toBe(200);
+    // What the banner's example does: the local D1 is migrated and writable.
+    const created = await fetch(`${base}/v1/customers`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${banner.testKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ name: "Acme Inc" }),
+    });
+    expect(created.status).toBe(201);
+    expect((await fetch(`${base}/docs`)).status).toBe(200);
+    // --test-scheduled: the billing-run cron can be triggered by hand.
+    expect((await fetch(`${base}/__scheduled?cron=10+0+*+*+*`)).status).toBe(200);
+
+    const devVars = node.readFileSync(`${tmp}/.dev.vars`, "utf8");
+    const adminToken = /^ADMIN_TOKEN=(\S+)$/m.exec(devVars)?.[1];
+    const encryptionKey = /^ENCRYPTION_KEY=(\S+)$/m.exec(devVars)?.[1];
+    expect(adminToken).toBe(banner.adminToken);
+    expect(adminToken!.length).toBeGreaterThanOrEqual(32);
+    expect(atob(encryptionKey!)).toHaveLength(32);
+    expect(node.existsSync(`${tmp}/.dev-account.json`)).toBe(true);
+
+    expect(await first.stop("SIGINT")).toBe(0);
+    await expect(fetch(`${base}/health`, { signal: AbortSignal.timeout(5_000) })).rejects.toThrow();
+
+    const second = new DevServer(port);
+    const again = await second.waitForBanner();
+    expect(again.testKey).toBe(banner.testKey);
+    expect(again.liveKey).toBe(banner.liveKey);
+    expect(again.adminToken).toBe(banner.adminToken);
+    expect(second.output).not.toContain("created dev account");
+    const kept = await get(`${base}/v1/customers`, again.testKey);
+    expect(kept.status).toBe(200);
+    // Same persistence directory: the customer created during the first run is still there.
+    expect((kept.body.data as { name: string }[]).map((c) => c.name)).toEqual(["Acme Inc"]);
+    expect(await second.stop("SIGTERM")).toBe(0);
+  });
+
+  it("creates a new dev account when the saved keys stop working (local D1 wiped)", async () => {
+    const before = JSON.parse(node.readFileSync(`${tmp}/.dev-account.json`, "utf8")) as { test_key: string };
+    node.rmSync(`${tmp}/state`, { recursive: true, force: true });
+
+    const port = await freePort();
+    const server = new DevServer(port);
+    const banner = await server.waitForBanner();
+    expect(server.output).toContain("no longer work");
+    expect(banner.testKey).not.toBe(before.test_key);
+    expect((await get(`http://127.0.0.1:${port}/v1/customers`, banner.testKey)).status).toBe(200);
+    const saved = JSON.parse(node.readFileSync(`${tmp}/.dev-account.json`, "utf8")) as { test_key: string; live_key: string };
+    expect(saved).toMatchObject({ test_key: banner.testKey, live_key: banner.liveKey });
+    expect(await server.stop("SIGINT")).toBe(0);
+  });
+});
