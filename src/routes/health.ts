@@ -1,4 +1,4 @@
-// GET /health: liveness plus a D1 round trip, unauthenticated.
+// GET /health: liveness only (no database round trip), unauthenticated; also the benchmark's no-op ceiling.
 import { createRoute, z } from "@hono/zod-openapi";
 import { newRouter } from "../http/router";
 import { jsonContent } from "../schemas/common";
@@ -9,11 +9,10 @@ const health = createRoute({
   method: "get",
   path: "/health",
   tags: ["Meta"],
-  summary: "Health check",
-  responses: { 200: jsonContent(Health, "The Worker and its database answer") },
+  summary: "Liveness check",
+  responses: { 200: jsonContent(Health, "The Worker answers") },
 });
 
-export const healthRoutes = newRouter().openapi(health, async (c) => {
-  await c.env.DB.prepare("SELECT 1").first();
-  return c.json({ status: "ok" as const, time: new Date(c.get("now")).toISOString() }, 200);
-});
+export const healthRoutes = newRouter().openapi(health, (c) =>
+  c.json({ status: "ok" as const, time: new Date(c.get("now")).toISOString() }, 200),
+);

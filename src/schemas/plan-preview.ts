@@ -19,8 +19,11 @@ const GroupQuantities = z
   .record(z.string().max(200), Quantity, {
     error: (iss) => {
       if (iss.code !== "invalid_type") return undefined;
-      const asQuantity = Quantity.safeParse(iss.input);
-      return asQuantity.success ? undefined : asQuantity.error.issues[0]?.message;
+      if (typeof iss.input === "string" || typeof iss.input === "number") {
+        const asQuantity = Quantity.safeParse(iss.input);
+        return asQuantity.success ? undefined : asQuantity.error.issues[0]?.message;
+      }
+      return 'must be a decimal string such as "1200", or an object of decimal strings per dimension value';
     },
   })
   .refine((groups) => Object.keys(groups).length <= MAX_GROUPS, { message: `must have at most ${MAX_GROUPS} values` })

@@ -1,5 +1,6 @@
 // included_units (the free allowance) and minimum_amount / maximum_amount (the per-period bounds) of a usage price.
 import { Dec, formatAmount, formatDecimal, maxDec, minDec, parseDecimal, roundToMinor, sum, ZERO } from "../money";
+import { ordered } from "./lines";
 import type { LineItem, UsagePrice } from "./types";
 
 /** The usage of a period split into what the allowance covers and what is billed. */
@@ -86,7 +87,7 @@ export function boundsAdjustment(price: UsagePrice, lines: LineItem[], currency:
     return null;
   }
   const difference = bound.minus(charged);
-  return {
+  return ordered({
     name: `${price.name} (${kind} charge)`,
     price_id: price.id,
     meter_code: price.meter_code,
@@ -98,5 +99,5 @@ export function boundsAdjustment(price: UsagePrice, lines: LineItem[], currency:
       kind === "minimum"
         ? `Minimum charge of ${formatAmount(bound, currency)} per period; usage came to ${formatAmount(charged, currency)}`
         : `Maximum charge of ${formatAmount(bound, currency)} per period; usage came to ${formatAmount(charged, currency)}`,
-  };
+  });
 }

@@ -1,6 +1,6 @@
 // Fixed fee: charged once per period, optionally prorated (a contract cancelled mid-period pays for the share it used).
 import Decimal from "decimal.js";
-import { Dec, parseDecimal } from "../money";
+import { Dec, formatDecimal, parseDecimal } from "../money";
 import type { ExactLine } from "./lines";
 import type { FixedPrice, PricingOptions } from "./types";
 
@@ -29,5 +29,5 @@ export function fixedLine(price: FixedPrice, options: PricingOptions = {}): Exac
   if (numerator.lt(0) || numerator.gt(denominator)) throw new RangeError("proration numerator must be between 0 and the denominator");
   if (numerator.eq(denominator)) return { ...line, exact: fee };
   const exact = fee.times(numerator).dividedBy(denominator).toDecimalPlaces(PRORATION_SCALE, Decimal.ROUND_HALF_UP);
-  return { ...line, exact, description: `Prorated: ${numerator.toFixed()}/${denominator.toFixed()} of the period` };
+  return { ...line, exact, description: `Prorated: ${formatDecimal(numerator)}/${formatDecimal(denominator)} of the period` };
 }

@@ -28,7 +28,31 @@ export function finishLine(line: ExactLine, currency: string): LineItem {
   const { exact, tiers, ...rest } = line;
   const out: LineItem = { ...rest, amount: formatAmount(amount, currency), exact_amount: formatDecimal(exact) };
   if (tiers !== undefined) out.tiers = distribute(tiers, amount, currency);
-  return out;
+  return ordered(out);
+}
+
+/** The wire order of a line's fields, so stored and shown JSON reads top-down (what, how many, at what price, total). */
+const FIELD_ORDER: (keyof LineItem)[] = [
+  "name",
+  "price_id",
+  "meter_code",
+  "group",
+  "quantity",
+  "included_quantity",
+  "unit_price",
+  "packages",
+  "package_size",
+  "amount",
+  "exact_amount",
+  "tiers",
+  "adjustment",
+  "description",
+];
+
+export function ordered(line: LineItem): LineItem {
+  const out: Record<string, unknown> = {};
+  for (const key of FIELD_ORDER) if (line[key] !== undefined) out[key] = line[key];
+  return out as unknown as LineItem;
 }
 
 function distribute(shares: TierShare[], lineAmount: Dec, currency: string): LineItemTier[] {

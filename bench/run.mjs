@@ -1,0 +1,208 @@
+// `npm run bench`: drives the real Worker under `wrangler dev` over HTTP and reports throughput and latency.
+// Every number is measured in one run on one server, so ratios (ingest vs a no-op route) are what to compare.
+//
+// Environment: BENCH_SECONDS (per load phase, default 10), BENCH_BIG_EVENTS (events for the "large" customer,
+// default 1000000), PORT (default: a free port).
+import autocannon from "autocannon";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { cpus, tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const BIG = Number(process.env.BENCH_BIG_EVENTS ?? 1_000_000);
+const SMALL = 1_000;
+const CUSTOMERS = 100;
+const BATCH = 1_000;
+
+function freePort() {
+  return new Promise((res) => {
+    const srv = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => res(port));
+    });
+  });
+}
+
+function log(msg) {
+  process.stderr.write(`[bench] ${msg}\n`);
+}
+
+async function startServer(port, stateDir) {
+  const child = spawn(process.execPath, [join(ROOT, "test/tools/dev.mjs")], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: String(port), DEV_STATE_DIR: stateDir, DEV_PERSIST_DIR: join(stateDir, "persist") },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  let output = "";
+  child.stdout.on("data", (d) => (output += d));
+  child.stderr.on("data", (d) => (output += d));
+  const deadline = Date.now() + 120_000;
+  while (!output.includes("dev server ready")) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`dev server did not start:\n${output}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const account = JSON.parse(readFileSync(join(stateDir, ".dev-account.json"), "utf8"));
+  return { child, key: account.test_key };
+}
+
+function stopServer(child) {
+  try {
+    process.kill(-child.pid, "SIGINT");
+  } catch {
+    // already gone
+  }
+}
+
+async function api(base, key, method, path, body) {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (res.status >= 300) throw new Error(`${method} ${path} → ${res.status}: ${text.slice(0, 300)}`);
+  return text ? JSON.parse(text) : null;
+}
+
+function load(opts) {
+  return new Promise((res, rej) => {
+    autocannon({ duration: SECONDS, ...opts }, (err, result) => (err ? rej(err) : res(result)));
+  });
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function main() {
+  const port = Number(process.env.PORT ?? (await freePort()));
+  const base = `http://127.0.0.1:${port}`;
+  const stateDir = mkdtempSync(join(tmpdir(), "meterline-bench-"));
+  log(`starting wrangler dev on ${base} (state in ${stateDir})`);
+  const { child, key } = await startServer(port, stateDir);
+  const auth = { Authorization: `Bearer ${key}`, "Content-Type": "application/json" };
+  try {
+    log("creating the catalog and customers");
+    await api(base, key, "POST", "/v1/meters", { code: "API_CALL", event_name: "call_count", aggregation: "count" });
+    const plan = await api(base, key, "POST", "/v1/plans", {
+      name: "Pro",
+      prices: [
+        { type: "fixed", name: "Platform fee", amount: "50.00" },
+        { type: "usage", meter_code: "API_CALL", model: "per_unit", unit_price: "0.08" },
+      ],
+    });
+    const start = new Date(Date.now() - 86_400_000).toISOString();
+    const customers = [];
+    for (let i = 0; i < CUSTOMERS + 2; i++) {
+      const c = await api(base, key, "POST", "/v1/customers", { name: `Bench ${i}` });
+      await api(base, key, "POST", "/v1/contracts", { customer_id: c.id, plan_id: plan.id, start_date: start });
+      customers.push(c.id);
+    }
+    const [small, big, ...spread] = customers;
+
+    let seq = 0;
+    const event = (customer) => ({ customer_id: customer, event_name: "call_count", idempotency_key: `b${seq++}` });
+
+    log(`no-op route (GET /health), ${SECONDS}s`);
+    const noop = await load({ url: `${base}/health`, connections: 20 });
+
+    log(`single-event ingest (POST /v1/events), ${SECONDS}s`);
+    const single = await load({
+      url: base,
+      connections: 20,
+      requests: [
+        {
+          method: "POST",
+          path: "/v1/events",
+          headers: auth,
+          setupRequest: (req) => ({ ...req, body: JSON.stringify(event(spread[seq % CUSTOMERS])) }),
+        },
+      ],
+    });
+
+    log(`batch ingest (POST /v1/events/batch, ${BATCH} events over ${CUSTOMERS} customers), ${SECONDS}s`);
+    const batch = await load({
+      url: base,
+      connections: 4,
+      requests: [
+        {
+          method: "POST",
+          path: "/v1/events/batch",
+          headers: auth,
+          setupRequest: (req) => ({
+            ...req,
+            body: JSON.stringify({ events: Array.from({ length: BATCH }, (_, i) => event(spread[i % CUSTOMERS])) }),
+          }),
+        },
+      ],
+    });
+
+    log(`loading ${SMALL} events into one customer and ${BIG} into another`);
+    const fill = async (customer, n) => {
+      const t0 = Date.now();
+      for (let done = 0; done < n; done += 10_000) {
+        const size = Math.min(10_000, n - done);
+        await api(base, key, "POST", "/v1/events/batch", { events: Array.from({ length: size }, () => event(customer)) });
+        if (n >= 100_000 && (done / 10_000) % 10 === 0) log(`  ${done + size} / ${n}`);
+      }
+      return (n / ((Date.now() - t0) / 1000)) | 0;
+    };
+    await fill(small, SMALL);
+    const bigRate = await fill(big, BIG);
+
+    const readLatency = async (customer) => {
+      const r = await load({ url: `${base}/v1/customers/${customer}/upcoming_invoice`, headers: auth, connections: 4 });
+      return r.latency.p50;
+    };
+    log("invoice reads");
+    // Alternate the two to share the machine's noise fairly; report the median of three each.
+    const smallP50 = [];
+    const bigP50 = [];
+    for (let i = 0; i < 3; i++) {
+      smallP50.push(await readLatency(small));
+      bigP50.push(await readLatency(big));
+    }
+    const bigInvoice = await api(base, key, "GET", `/v1/customers/${big}/upcoming_invoice`);
+    const bigQuantity = bigInvoice.line_items.find((l) => l.meter_code === "API_CALL").quantity;
+
+    const rows = [
+      ["no-op route GET /health (req/s, mean)", noop.requests.average.toFixed(0)],
+      ["single-event ingest (req/s, mean)", single.requests.average.toFixed(0)],
+      ["single-event / no-op", (single.requests.average / noop.requests.average).toFixed(2)],
+      [`batch ingest (events/s, mean; ${BATCH}/request over ${CUSTOMERS} customers)`, (batch.requests.average * BATCH).toFixed(0)],
+      ["bulk load of the large customer (events/s, 10,000/request)", String(bigRate)],
+      [`invoice read p50, ${SMALL} events (ms, median of 3 runs)`, String(median(smallP50))],
+      [`invoice read p50, ${BIG} events (ms, median of 3 runs)`, String(median(bigP50))],
+      ["read p50 ratio large / small", (median(bigP50) / Math.max(median(smallP50), 1)).toFixed(2)],
+      ["large customer's invoice quantity (check)", bigQuantity],
+      ["errors / non-2xx (single, batch)", `${single.errors + single.non2xx}, ${batch.errors + batch.non2xx}`],
+    ];
+    const table = ["| measure | value |", "|---|---|", ...rows.map(([k, v]) => `| ${k} | ${v} |`)].join("\n");
+    const cmd = `BENCH_SECONDS=${SECONDS} BENCH_BIG_EVENTS=${BIG} npm run bench`;
+    const report = [
+      "# Benchmark results",
+      "",
+      `Command: \`${cmd}\``,
+      "",
+      `Machine: ${cpus().length} cores (${cpus()[0]?.model ?? "unknown"}), node ${process.version}; server: \`wrangler dev\` (local workerd, local D1 and Durable Objects); load: autocannon in the same machine.`,
+      `Date: ${new Date().toISOString()}`,
+      "",
+      table,
+      "",
+    ].join("\n");
+    process.stdout.write(`${report}\n`);
+    if (process.env.BENCH_WRITE !== "0") writeFileSync(join(ROOT, "bench/RESULTS.md"), report);
+  } finally {
+    stopServer(child);
+    await new Promise((r) => setTimeout(r, 1500));
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`${err.stack ?? err}\n`);
+  process.exit(1);
+});
