@@ -1,5 +1,6 @@
 // Builds the Hono application: middleware order, route modules, OpenAPI document and error mapping.
 import { OpenAPIHono } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "./env";
 import { requireApiKey } from "./http/auth";
 import { notFound, onError, requestContext } from "./http/errors";
@@ -21,7 +22,7 @@ const MAX_BODY_BYTES = 1024 * 1024;
 /** A full batch is 10,000 events of up to 100 properties; 1 KiB each would be ~1 GB, so the limit is on bytes, not shape. */
 const MAX_INGEST_BODY_BYTES = 32 * 1024 * 1024;
 
-/** Ingestion paths carry large bodies and their own idempotency (per event), not the Idempotency-Key header. */
+/** Ingestion paths carry large bodies, authenticate in their own query and deduplicate per event (no Idempotency-Key). */
 const isIngestPath = (path: string) => path === "/v1/events" || path === "/v1/events/batch" || path === "/v1/ingest";
 
 export const OPENAPI_INFO = {
@@ -33,12 +34,17 @@ export const OPENAPI_INFO = {
   },
 };
 
+function unlessIngest(middleware: MiddlewareHandler<AppEnv>): MiddlewareHandler<AppEnv> {
+  return (c, next) => (c.req.method === "POST" && isIngestPath(c.req.path) ? next() : middleware(c, next));
+}
+
 export function createApp() {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: throwOnInvalid });
   app.use("*", requestContext);
   app.use("/admin/*", jsonBody(() => MAX_BODY_BYTES), requireAdmin);
-  app.use("/v1/*", jsonBody((path) => (isIngestPath(path) ? MAX_INGEST_BODY_BYTES : MAX_BODY_BYTES)), requireApiKey);
-  app.use("/v1/*", (c, next) => (isIngestPath(c.req.path) ? next() : idempotency(c, next)));
+  app.use("/v1/*", jsonBody((path) => (isIngestPath(path) ? MAX_INGEST_BODY_BYTES : MAX_BODY_BYTES)));
+  // Ingestion authenticates inside its single D1 query (services/events.ts) and deduplicates per event.
+  app.use("/v1/*", unlessIngest(requireApiKey), unlessIngest(idempotency));
 
   app.route("/", healthRoutes);
   app.route("/admin", adminRoutes);

@@ -1,15 +1,10 @@
 // API-key authentication: Bearer mk_test_… / mk_live_… resolved to (account, mode) through its SHA-256 hash.
 import type { MiddlewareHandler } from "hono";
 import { ApiError } from "../errors";
-import type { AppEnv, Mode } from "../env";
+import type { AppEnv, Caller, Mode } from "../env";
 import { sha256Hex } from "./crypto";
 
 const KEY_FORMAT = /^mk_(test|live)_[A-Za-z0-9]{16,128}$/;
-
-export function modeOfKey(secret: string): Mode | null {
-  const m = KEY_FORMAT.exec(secret);
-  return m ? (m[1] as Mode) : null;
-}
 
 export function bearerToken(header: string | undefined): string | null {
   if (!header) return null;
@@ -17,19 +12,45 @@ export function bearerToken(header: string | undefined): string | null {
   return m ? m[1]! : null;
 }
 
-export const requireApiKey: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const secret = bearerToken(c.req.header("Authorization"));
+export interface PresentedKey {
+  mode: Mode;
+  hash: string;
+}
+
+/** The key in an Authorization header, checked for shape before any lookup. */
+export async function presentedKey(authorization: string | undefined): Promise<PresentedKey> {
+  const secret = bearerToken(authorization);
   if (!secret) {
     throw new ApiError("authentication_required", "Provide your API key as 'Authorization: Bearer mk_test_…'");
   }
-  const mode = modeOfKey(secret);
-  if (!mode) throw invalidKey();
-  // NOTE: looked up on every request (no cache) so that a revoked key stops working immediately.
-  const row = await c.env.DB.prepare("SELECT id, account_id, mode, revoked_at FROM api_keys WHERE key_hash = ?")
-    .bind(await sha256Hex(secret))
-    .first<{ id: string; account_id: string; mode: Mode; revoked_at: number | null }>();
-  if (!row || row.revoked_at !== null || row.mode !== mode) throw invalidKey();
-  c.set("caller", { accountId: row.account_id, mode: row.mode, apiKeyId: row.id });
+  const m = KEY_FORMAT.exec(secret);
+  if (!m) throw invalidKey();
+  return { mode: m[1] as Mode, hash: await sha256Hex(secret) };
+}
+
+export interface KeyRow {
+  key_id: string | null;
+  account_id: string | null;
+  key_mode: Mode | null;
+  revoked_at: number | null;
+}
+
+/** The caller a looked-up key row stands for, or 401 when the key is unknown, revoked or of another mode. */
+export function callerOf(key: PresentedKey, row: KeyRow | undefined | null): Caller {
+  if (!row || row.key_id === null || row.revoked_at !== null || row.key_mode !== key.mode) throw invalidKey();
+  return { accountId: row.account_id!, mode: row.key_mode, apiKeyId: row.key_id };
+}
+
+export const KEY_LOOKUP_SQL = "SELECT id AS key_id, account_id, mode AS key_mode, revoked_at FROM api_keys WHERE key_hash = ?";
+
+/**
+ * NOTE: looked up on every request (no cache) so that a revoked key stops working immediately. Ingestion routes
+ * authenticate inside their own single D1 query (see services/events.ts) and skip this middleware.
+ */
+export const requireApiKey: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const key = await presentedKey(c.req.header("Authorization"));
+  const row = await c.env.DB.prepare(KEY_LOOKUP_SQL).bind(key.hash).first<KeyRow>();
+  c.set("caller", callerOf(key, row));
   return next();
 };
 

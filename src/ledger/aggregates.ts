@@ -18,20 +18,74 @@ export type AggregateRow = {
 
 type Sql = SqlStorage;
 
-export function aggregateFor(sql: Sql, invoiceId: string, meterCode: string, groupKey: string, aggregation: Aggregation): AggregateRow {
-  const existing = sql
-    .exec<AggregateRow>("SELECT * FROM aggregates WHERE invoice_id = ? AND meter_code = ? AND group_key = ?", invoiceId, meterCode, groupKey)
-    .toArray()[0];
-  if (existing) return existing;
-  return sql
-    .exec<AggregateRow>(
-      "INSERT INTO aggregates (invoice_id, meter_code, group_key, aggregation) VALUES (?, ?, ?, ?) RETURNING *",
-      invoiceId,
-      meterCode,
-      groupKey,
-      aggregation,
-    )
-    .one();
+/**
+ * The aggregates one ingest call touches, read once and written back once at the end (flush) instead of after
+ * every event. Contribution rows are still written per event: they are what makes a replacement reversible.
+ */
+export class AggregateBook {
+  private readonly byKey = new Map<string, AggregateRow>();
+  private readonly byId = new Map<number, AggregateRow>();
+  private readonly dirty = new Set<AggregateRow>();
+
+  constructor(private readonly sql: Sql) {}
+
+  private keep(row: AggregateRow): AggregateRow {
+    this.byKey.set(JSON.stringify([row.invoice_id, row.meter_code, row.group_key]), row);
+    this.byId.set(row.id, row);
+    return row;
+  }
+
+  get(invoiceId: string, meterCode: string, groupKey: string, aggregation: Aggregation): AggregateRow {
+    const cached = this.byKey.get(JSON.stringify([invoiceId, meterCode, groupKey]));
+    if (cached) return cached;
+    const existing = this.sql
+      .exec<AggregateRow>("SELECT * FROM aggregates WHERE invoice_id = ? AND meter_code = ? AND group_key = ?", invoiceId, meterCode, groupKey)
+      .toArray()[0];
+    if (existing) return this.keep(existing);
+    return this.keep(
+      this.sql
+        .exec<AggregateRow>(
+          "INSERT INTO aggregates (invoice_id, meter_code, group_key, aggregation) VALUES (?, ?, ?, ?) RETURNING *",
+          invoiceId,
+          meterCode,
+          groupKey,
+          aggregation,
+        )
+        .one(),
+    );
+  }
+
+  /** The aggregates an event's stored version contributed to. */
+  contributedBy(eventSeq: number): AggregateRow[] {
+    const ids = this.sql.exec<{ agg_id: number }>("SELECT agg_id FROM contributions WHERE event_seq = ?", eventSeq).toArray();
+    return ids.map(({ agg_id }) => this.byId.get(agg_id) ?? this.keep(this.sql.exec<AggregateRow>("SELECT * FROM aggregates WHERE id = ?", agg_id).one()));
+  }
+
+  add(agg: AggregateRow, eventSeq: number, value: string, ts: number): void {
+    addContribution(this.sql, agg, eventSeq, value, ts);
+    this.dirty.add(agg);
+  }
+
+  remove(agg: AggregateRow, eventSeq: number): void {
+    removeContribution(this.sql, agg, eventSeq);
+    this.dirty.add(agg);
+  }
+
+  flush(): void {
+    for (const a of this.dirty) {
+      this.sql.exec(
+        "UPDATE aggregates SET event_count = ?, sum = ?, value = ?, distinct_count = ?, latest_ts = ?, latest_seq = ? WHERE id = ?",
+        a.event_count,
+        a.sum,
+        a.value,
+        a.distinct_count,
+        a.latest_ts,
+        a.latest_seq,
+        a.id,
+      );
+    }
+    this.dirty.clear();
+  }
 }
 
 function numeric(value: string): number {
@@ -57,7 +111,7 @@ function extreme(sql: Sql, aggId: number, which: "max" | "min"): string | null {
   }, rows[0]!.value);
 }
 
-export function addContribution(sql: Sql, agg: AggregateRow, eventSeq: number, value: string, ts: number): void {
+function addContribution(sql: Sql, agg: AggregateRow, eventSeq: number, value: string, ts: number): void {
   sql.exec(
     "INSERT INTO contributions (agg_id, event_seq, value, value_real, ts) VALUES (?, ?, ?, ?, ?)",
     agg.id,
@@ -66,24 +120,24 @@ export function addContribution(sql: Sql, agg: AggregateRow, eventSeq: number, v
     numeric(value),
     ts,
   );
-  const next = { ...agg, event_count: agg.event_count + 1 };
+  agg.event_count += 1;
   switch (agg.aggregation) {
     case "count":
-      next.value = String(next.event_count);
+      agg.value = String(agg.event_count);
       break;
     case "sum":
     case "average":
-      next.sum = new Quantity(agg.sum).plus(value).toFixed();
+      agg.sum = new Quantity(agg.sum).plus(value).toFixed();
       break;
     case "max":
-      if (agg.value === null || new Quantity(value).gt(agg.value)) next.value = value;
+      if (agg.value === null || new Quantity(value).gt(agg.value)) agg.value = value;
       break;
     case "min":
-      if (agg.value === null || new Quantity(value).lt(agg.value)) next.value = value;
+      if (agg.value === null || new Quantity(value).lt(agg.value)) agg.value = value;
       break;
     case "latest":
       if (agg.latest_ts === null || ts > agg.latest_ts || (ts === agg.latest_ts && eventSeq > agg.latest_seq!)) {
-        Object.assign(next, { value, latest_ts: ts, latest_seq: eventSeq });
+        Object.assign(agg, { value, latest_ts: ts, latest_seq: eventSeq });
       }
       break;
     case "unique_count": {
@@ -94,33 +148,32 @@ export function addContribution(sql: Sql, agg: AggregateRow, eventSeq: number, v
           value,
         )
         .one().refs;
-      if (refs === 1) next.distinct_count += 1;
-      next.value = String(next.distinct_count);
+      if (refs === 1) agg.distinct_count += 1;
+      agg.value = String(agg.distinct_count);
       break;
     }
   }
-  saveAggregate(sql, next);
 }
 
 /** Takes one event's contribution back out, leaving the aggregate as if the event had never been counted. */
-export function removeContribution(sql: Sql, agg: AggregateRow, eventSeq: number): void {
+function removeContribution(sql: Sql, agg: AggregateRow, eventSeq: number): void {
   const row = sql
     .exec<{ value: string; ts: number }>("DELETE FROM contributions WHERE agg_id = ? AND event_seq = ? RETURNING value, ts", agg.id, eventSeq)
     .toArray()[0];
   if (!row) return;
-  const next = { ...agg, event_count: agg.event_count - 1 };
+  agg.event_count -= 1;
   switch (agg.aggregation) {
     case "count":
-      next.value = String(next.event_count);
+      agg.value = String(agg.event_count);
       break;
     case "sum":
     case "average":
-      next.sum = new Quantity(agg.sum).minus(row.value).toFixed();
+      agg.sum = new Quantity(agg.sum).minus(row.value).toFixed();
       break;
     case "max":
     case "min":
       // NOTE: only when the removed value was the extreme does the next one have to be looked up (by index).
-      if (agg.value !== null && new Quantity(row.value).eq(agg.value)) next.value = extreme(sql, agg.id, agg.aggregation);
+      if (agg.value !== null && new Quantity(row.value).eq(agg.value)) agg.value = extreme(sql, agg.id, agg.aggregation);
       break;
     case "latest":
       if (agg.latest_seq === eventSeq) {
@@ -130,7 +183,7 @@ export function removeContribution(sql: Sql, agg: AggregateRow, eventSeq: number
             agg.id,
           )
           .toArray()[0];
-        Object.assign(next, latest ? { value: latest.value, latest_ts: latest.ts, latest_seq: latest.event_seq } : { value: null, latest_ts: null, latest_seq: null });
+        Object.assign(agg, latest ? { value: latest.value, latest_ts: latest.ts, latest_seq: latest.event_seq } : { value: null, latest_ts: null, latest_seq: null });
       }
       break;
     case "unique_count": {
@@ -139,26 +192,12 @@ export function removeContribution(sql: Sql, agg: AggregateRow, eventSeq: number
         .one().refs;
       if (left === 0) {
         sql.exec("DELETE FROM distinct_values WHERE agg_id = ? AND value = ?", agg.id, row.value);
-        next.distinct_count -= 1;
+        agg.distinct_count -= 1;
       }
-      next.value = String(next.distinct_count);
+      agg.value = String(agg.distinct_count);
       break;
     }
   }
-  saveAggregate(sql, next);
-}
-
-function saveAggregate(sql: Sql, a: AggregateRow): void {
-  sql.exec(
-    "UPDATE aggregates SET event_count = ?, sum = ?, value = ?, distinct_count = ?, latest_ts = ?, latest_seq = ? WHERE id = ?",
-    a.event_count,
-    a.sum,
-    a.value,
-    a.distinct_count,
-    a.latest_ts,
-    a.latest_seq,
-    a.id,
-  );
 }
 
 /** The metered quantity an aggregate stands for (what prices multiply). */

@@ -15,7 +15,7 @@ import { periodContaining, type Period } from "../domain/periods";
 import type { LineItem } from "../domain/pricing";
 import { formatTimestamp } from "../domain/time";
 import type { Env } from "../env";
-import { addContribution, aggregateFor, quantityOf, removeContribution, type AggregateRow } from "./aggregates";
+import { AggregateBook, quantityOf, type AggregateRow } from "./aggregates";
 import { priceInvoice } from "./drafts";
 import { loadSnapshot, type ContractSnapshot, type LedgerIdentity, type LedgerSnapshot } from "./snapshot";
 import { LEDGER_DDL, SCHEMA_VERSION } from "./storage";
@@ -40,6 +40,13 @@ export interface IngestResult {
   status: IngestStatus;
   event_name: string;
   timestamp: number;
+}
+
+/** State shared by the events of one ingest call. */
+interface IngestCall {
+  touched: Set<string>;
+  book: AggregateBook;
+  invoices: Map<string, InvoiceRow | null>;
 }
 
 export type UnbilledReason = "no_active_contract" | "no_matching_meter" | "outside_open_period" | "property_missing";
@@ -212,7 +219,10 @@ export class CustomerLedger extends DurableObject<Env> {
     const snapshot = await this.ensureSnapshot(who, version, now);
     const results = this.ctx.storage.transactionSync(() => {
       const touched = new Set<string>();
-      const out = events.map((e) => this.ingestOne(snapshot, e, policy, now, touched));
+      const book = new AggregateBook(this.sql);
+      const invoices = new Map<string, InvoiceRow | null>();
+      const out = events.map((e) => this.ingestOne(snapshot, e, policy, now, { touched, book, invoices }));
+      book.flush();
       for (const invoiceId of touched) {
         const inv = this.invoice(invoiceId);
         const contract = inv && snapshot.contracts.find((c) => c.id === inv.contract_id);
@@ -224,9 +234,34 @@ export class CustomerLedger extends DurableObject<Env> {
     return results;
   }
 
-  private ingestOne(s: LedgerSnapshot, e: IngestEvent, policy: DuplicatePolicy, now: number, touched: Set<string>): IngestResult {
+  private ingestOne(s: LedgerSnapshot, e: IngestEvent, policy: DuplicatePolicy, now: number, call: IngestCall): IngestResult {
+    const { touched, book } = call;
     const payload = payloadIdentity(e.eventName, e.explicitTimestamp ? e.timestamp : null, e.properties);
-    const existing = this.sql.exec<EventRow>("SELECT * FROM events WHERE idempotency_key = ?", e.idempotencyKey).toArray()[0];
+    // NOTE: billing is decided before we know whether the key is new, to keep new events to one statement; for a
+    // Metronome-style repeat with another timestamp this can open an (empty) draft for that period.
+    const decision = this.decide(s, e, now, call.invoices);
+    const id = crypto.randomUUID();
+    // A new key is the common case: one statement inserts it; only a key seen before needs the read.
+    const inserted = this.sql
+      .exec<{ seq: number }>(
+        `INSERT INTO events (id, idempotency_key, event_name, ts, explicit_ts, properties, payload, version, received_at,
+           billing_status, billing_reason, invoice_id, meters) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)
+         ON CONFLICT (idempotency_key) DO NOTHING RETURNING seq`,
+        id,
+        e.idempotencyKey,
+        e.eventName,
+        e.timestamp,
+        e.explicitTimestamp ? 1 : 0,
+        JSON.stringify(e.properties),
+        payload,
+        now,
+        decision.status,
+        decision.reason,
+        decision.invoiceId,
+        JSON.stringify(decision.meters),
+      )
+      .toArray()[0];
+    const existing = inserted ? undefined : this.sql.exec<EventRow>("SELECT * FROM events WHERE idempotency_key = ?", e.idempotencyKey).one();
     const result = (id: string, status: IngestStatus, ts: number, name: string): IngestResult => ({
       id,
       idempotency_key: e.idempotencyKey,
@@ -237,7 +272,6 @@ export class CustomerLedger extends DurableObject<Env> {
     if (existing && (existing.payload === payload || policy === "first_wins")) {
       return result(existing.id, "duplicate", existing.ts, existing.event_name);
     }
-    const decision = this.decide(s, e, now);
     let seq: number;
     if (existing) {
       // NOTE: the latest version wins; the earlier one is kept in event_versions and its contribution is taken
@@ -252,7 +286,10 @@ export class CustomerLedger extends DurableObject<Env> {
         existing.received_at,
         now,
       );
-      this.takeBack(existing.seq, touched);
+      for (const agg of book.contributedBy(existing.seq)) {
+        book.remove(agg, existing.seq);
+        touched.add(agg.invoice_id);
+      }
       seq = existing.seq;
       this.sql.exec(
         `UPDATE events SET event_name = ?, ts = ?, explicit_ts = ?, properties = ?, payload = ?, version = version + 1, received_at = ?,
@@ -270,53 +307,24 @@ export class CustomerLedger extends DurableObject<Env> {
         seq,
       );
     } else {
-      seq = this.sql
-        .exec<{ seq: number }>(
-          `INSERT INTO events (id, idempotency_key, event_name, ts, explicit_ts, properties, payload, version, received_at,
-             billing_status, billing_reason, invoice_id, meters) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?) RETURNING seq`,
-          crypto.randomUUID(),
-          e.idempotencyKey,
-          e.eventName,
-          e.timestamp,
-          e.explicitTimestamp ? 1 : 0,
-          JSON.stringify(e.properties),
-          payload,
-          now,
-          decision.status,
-          decision.reason,
-          decision.invoiceId,
-          JSON.stringify(decision.meters),
-        )
-        .one().seq;
+      seq = inserted!.seq;
     }
     if (decision.status === "billed" && decision.invoiceId) {
       touched.add(decision.invoiceId);
       for (const { meter, value } of decision.counted) {
         for (const key of groupKeysOf(meter, e.properties)) {
-          addContribution(this.sql, aggregateFor(this.sql, decision.invoiceId, meter.code, key, meter.aggregation), seq, value, e.timestamp);
+          book.add(book.get(decision.invoiceId, meter.code, key, meter.aggregation), seq, value, e.timestamp);
         }
       }
     }
-    const id = existing ? existing.id : this.sql.exec<{ id: string }>("SELECT id FROM events WHERE seq = ?", seq).one().id;
-    return result(id, existing ? "replaced" : "accepted", e.timestamp, e.eventName);
-  }
-
-  /** Removes everything an event version contributed. */
-  private takeBack(seq: number, touched: Set<string>): void {
-    const rows = this.sql
-      .exec<AggregateRow>("SELECT a.* FROM contributions c JOIN aggregates a ON a.id = c.agg_id WHERE c.event_seq = ?", seq)
-      .toArray();
-    for (const agg of rows) {
-      removeContribution(this.sql, agg, seq);
-      touched.add(agg.invoice_id);
-    }
+    return result(existing ? existing.id : id, existing ? "replaced" : "accepted", e.timestamp, e.eventName);
   }
 
   /**
    * Why an event is billed or not, in the order of the seeds' "event not appearing on invoice" checklist:
    * a contract covering its timestamp, a priced meter listening to it, an open period, a usable value.
    */
-  private decide(s: LedgerSnapshot, e: IngestEvent, now: number): BillingDecision {
+  private decide(s: LedgerSnapshot, e: IngestEvent, now: number, invoices: Map<string, InvoiceRow | null>): BillingDecision {
     const unbilled = (reason: UnbilledReason, invoiceId: string | null = null, meters: string[] = []): BillingDecision => ({
       status: "unbilled",
       reason,
@@ -330,7 +338,12 @@ export class CustomerLedger extends DurableObject<Env> {
     const meters = s.meters.filter((m) => m.eventName === e.eventName && priced.has(m.code) && matchesFilters(m.filters, e.properties));
     if (meters.length === 0) return unbilled("no_matching_meter");
     const period = periodContaining(scheduleOf(contract), e.timestamp)!;
-    const invoice = this.draftFor(contract, period, now);
+    const cacheKey = `${contract.id}:${period.start}`;
+    let invoice = invoices.get(cacheKey);
+    if (invoice === undefined) {
+      invoice = this.draftFor(contract, period, now);
+      invoices.set(cacheKey, invoice);
+    }
     if (!invoice || invoice.status !== "draft") return unbilled("outside_open_period", invoice?.id ?? null, meters.map((m) => m.code));
     const counted: BillingDecision["counted"] = [];
     for (const meter of meters) {

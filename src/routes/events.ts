@@ -1,6 +1,5 @@
 // /v1/events (one), /v1/events/batch, /v1/ingest (Metronome's and Orb's dialects), and event reads.
 import { createRoute, z } from "@hono/zod-openapi";
-import { ApiError } from "../errors";
 import { newRouter } from "../http/router";
 import { commonErrors, IdParam, jsonContent, listOf } from "../schemas/common";
 import { BatchIngestResponse, EventView, IngestResponse, ListEventsQuery } from "../schemas/events";
@@ -72,16 +71,11 @@ const retrieve = createRoute({
 
 export const eventRoutes = newRouter()
   .openapi(sendOne, async (c) => {
-    const raw = await c.req.json();
-    const [r] = await ingest(c.env, c.get("caller"), [raw], "meterline", c.get("now"));
+    const [r] = await ingest(c.env, c.req.header("Authorization"), await c.req.json(), "single", c.get("now"));
     return c.json({ id: r!.id, idempotency_key: r!.idempotency_key, status: r!.status }, 202);
   })
   .openapi(sendBatch, async (c) => {
-    const raw = (await c.req.json()) as unknown;
-    if (raw === null || typeof raw !== "object" || !Array.isArray((raw as { events?: unknown }).events)) {
-      throw new ApiError("parameter_missing", "events is required: { \"events\": [ ... ] }", { param: "events" });
-    }
-    const results = await ingest(c.env, c.get("caller"), (raw as { events: unknown[] }).events, "meterline", c.get("now"));
+    const results = await ingest(c.env, c.req.header("Authorization"), await c.req.json(), "batch", c.get("now"));
     return c.json(
       {
         accepted: results.filter((r) => r.status === "accepted").length,
@@ -93,16 +87,11 @@ export const eventRoutes = newRouter()
     );
   })
   .openapi(metronomeIngest, async (c) => {
-    const raw = (await c.req.json()) as unknown;
-    if (Array.isArray(raw)) {
-      await ingest(c.env, c.get("caller"), raw, "metronome", c.get("now"));
-      return c.body(null, 200) as never;
-    }
-    if (raw !== null && typeof raw === "object" && Array.isArray((raw as { events?: unknown }).events)) {
-      await ingest(c.env, c.get("caller"), (raw as { events: unknown[] }).events, "meterline", c.get("now"));
-      return c.json({ validation_failed: [], debug: null }, 200);
-    }
-    throw new ApiError("parameter_invalid", "Send a JSON array of events (Metronome) or { \"events\": [...] } (Orb)");
+    const body = (await c.req.json()) as unknown;
+    await ingest(c.env, c.req.header("Authorization"), body, "ingest", c.get("now"));
+    // Metronome answers 200 with an empty body; Orb's dialect answers its own envelope.
+    if (Array.isArray(body)) return c.body(null, 200) as never;
+    return c.json({ validation_failed: [], debug: null }, 200);
   })
   .openapi(list, async (c) => c.json(await listEvents(c.env, c.get("caller"), c.req.valid("query")), 200))
   .openapi(retrieve, async (c) => c.json(await getEvent(c.env, c.get("caller"), c.req.valid("param").id), 200));

@@ -3,6 +3,7 @@
 import type { z } from "@hono/zod-openapi";
 import { ApiError, type ErrorCode, type ErrorDetail } from "../errors";
 import type { Caller, Env } from "../env";
+import { callerOf, presentedKey, type KeyRow } from "../http/auth";
 import { detailsOf } from "../http/validation";
 import { ledgerName, type DuplicatePolicy, type IngestEvent, type IngestResult } from "../ledger/customer-ledger";
 import { EventInput, FUTURE_TOLERANCE_MS, MAX_BATCH, MetronomeEvent } from "../schemas/events";
@@ -89,17 +90,26 @@ interface CustomerHit {
   ledger_version: number;
 }
 
-/** Every distinct customer reference of a request in one D1 query (JSON arrays keep it to four bound values). */
-async function resolveCustomers(env: Env, caller: Caller, refs: CustomerRef[]): Promise<CustomerHit[]> {
-  const values = [...new Set(refs.map((r) => r.value))];
-  const result = await env.DB.prepare(
-    `SELECT id, external_id, archived_at, ledger_version FROM customers
-     WHERE account_id = ? AND mode = ?
-       AND (id IN (SELECT value FROM json_each(?3)) OR external_id IN (SELECT value FROM json_each(?3)))`,
+/**
+ * The hot path's only D1 read: the API key and every distinct customer the request names, in one query (the
+ * references travel as one JSON parameter). The key row comes back even when no customer matches.
+ */
+async function authenticateAndResolve(env: Env, authorization: string | undefined, refs: CustomerRef[]) {
+  const key = await presentedKey(authorization);
+  const values = JSON.stringify([...new Set(refs.map((r) => r.value))]);
+  const { results } = await env.DB.prepare(
+    `SELECT k.id AS key_id, k.account_id, k.mode AS key_mode, k.revoked_at,
+            c.id, c.external_id, c.archived_at, c.ledger_version
+     FROM api_keys k
+     LEFT JOIN customers c ON c.account_id = k.account_id AND c.mode = k.mode
+       AND (c.id IN (SELECT value FROM json_each(?2)) OR c.external_id IN (SELECT value FROM json_each(?2)))
+     WHERE k.key_hash = ?1`,
   )
-    .bind(caller.accountId, caller.mode, JSON.stringify(values))
-    .all<CustomerHit>();
-  return result.results;
+    .bind(key.hash, values)
+    .all<KeyRow & { id: string | null; external_id: string | null; archived_at: number | null; ledger_version: number }>();
+  const caller = callerOf(key, results[0]);
+  const hits: CustomerHit[] = results.flatMap((r) => (r.id === null ? [] : [r as CustomerHit]));
+  return { caller, hits };
 }
 
 function lookup(hits: CustomerHit[], ref: CustomerRef): CustomerHit | undefined {
@@ -127,7 +137,43 @@ function rejectBatch(errors: ErrorDetail[], total: number): never {
  * Validates every event, and stores none unless all are valid (SPEC §8). Then one ledger RPC per customer.
  * `first_wins` is Metronome's rule for a repeated transaction_id; ours is that the latest version wins.
  */
-export async function ingest(env: Env, caller: Caller, raw: unknown[], dialect: Dialect, now: number): Promise<IngestResult[]> {
+/** How a request carries its events: one event, `{ events }`, or Metronome's array / Orb's `{ events }` on /v1/ingest. */
+export type IngestShape = "single" | "batch" | "ingest";
+
+/** The events of a body and the dialect they are in; a body of the wrong shape is a 400. */
+function eventsOf(body: unknown, shape: IngestShape): { raw: unknown[]; dialect: Dialect } {
+  if (shape === "single") return { raw: [body], dialect: "meterline" };
+  if (shape === "ingest" && Array.isArray(body)) return { raw: body, dialect: "metronome" };
+  const events = body !== null && typeof body === "object" ? (body as { events?: unknown }).events : undefined;
+  if (Array.isArray(events)) return { raw: events, dialect: "meterline" };
+  throw shape === "batch"
+    ? new ApiError("parameter_missing", 'events is required: { "events": [ ... ] }', { param: "events" })
+    : new ApiError("parameter_invalid", 'Send a JSON array of events (Metronome) or { "events": [...] } (Orb)');
+}
+
+/** Customer references as written, before validation, so the key and the customers are looked up together. */
+function referencedCustomers(raw: unknown[]): CustomerRef[] {
+  const refs: CustomerRef[] = [];
+  for (const e of raw) {
+    if (e === null || typeof e !== "object") continue;
+    for (const field of ["customer_id", "customerId", "external_customer_id", "externalCustomerId"]) {
+      const v = (e as Record<string, unknown>)[field];
+      if (typeof v === "string") refs.push({ by: "id_or_external_id", value: v });
+    }
+  }
+  return refs;
+}
+
+/**
+ * Authenticates, then validates every event, and stores none unless all are valid (SPEC §8). Then one ledger RPC
+ * per customer. `first_wins` is Metronome's rule for a repeated transaction_id; ours is that the latest version wins.
+ * NOTE: an unauthenticated caller learns nothing about its body: the key is checked before any validation.
+ */
+export async function ingest(env: Env, authorization: string | undefined, body: unknown, shape: IngestShape, now: number): Promise<IngestResult[]> {
+  await presentedKey(authorization);
+  const guess = Array.isArray(body) ? body : shape === "single" ? [body] : ((body as { events?: unknown } | null)?.events ?? []);
+  const { caller, hits } = await authenticateAndResolve(env, authorization, referencedCustomers(Array.isArray(guess) ? guess : []));
+  const { raw, dialect } = eventsOf(body, shape);
   if (raw.length === 0) throw new ApiError("parameter_invalid", "events must hold at least one event", { param: "events" });
   if (raw.length > MAX_BATCH) {
     throw new ApiError("parameter_invalid", `a batch holds at most ${MAX_BATCH} events; got ${raw.length}`, { param: "events" });
@@ -135,7 +181,6 @@ export async function ingest(env: Env, caller: Caller, raw: unknown[], dialect: 
   const errors: ErrorDetail[] = [];
   const parsed = raw.map((r, i) => parseOne(r, i, dialect, now, errors));
   const valid = parsed.filter((p): p is Parsed => p !== null);
-  const hits = valid.length ? await resolveCustomers(env, caller, valid.map((p) => p.ref)) : [];
   const byCustomer = new Map<string, { hit: CustomerHit; items: Parsed[] }>();
   for (const p of valid) {
     const hit = lookup(hits, p.ref);

@@ -271,6 +271,12 @@ describe("isolation", () => {
     const sent = await call("POST", "/v1/events", { key: s.acct.test, body: { customer_id: s.customerId, event_name: "test_api_call" } });
     const invoiceId = (await call("GET", `/v1/customers/${s.customerId}/upcoming_invoice`, { key: s.acct.test })).body.id;
     expectError(await call("POST", "/v1/events", { body: { customer_id: s.customerId, event_name: "x" } }), 401, "authentication_required");
+    const extra = (await call("POST", "/v1/api_keys", { key: s.acct.test, body: {} })).body;
+    await call("DELETE", `/v1/api_keys/${extra.id}`, { key: s.acct.test });
+    expectError(await call("POST", "/v1/events", { key: extra.secret, body: { customer_id: s.customerId, event_name: "test_api_call" } }), 401, "invalid_api_key");
+    expectError(await call("POST", "/v1/events/batch", { key: extra.secret, body: { events: [{ customer_id: s.customerId, event_name: "x" }] } }), 401, "invalid_api_key");
+    expectError(await call("POST", "/v1/ingest", { key: "mk_test_" + "x".repeat(32), body: [] }), 401, "invalid_api_key");
+    expectError(await call("POST", "/v1/events/batch", { body: { events: "nope" } }), 401, "authentication_required");
     for (const key of [s.acct.live, other.test, other.live]) {
       expectError(await call("POST", "/v1/events", { key, body: { customer_id: s.customerId, event_name: "test_api_call" } }), 404, "customer_not_found");
       expectError(await call("POST", "/v1/events/batch", { key, body: { events: [{ external_customer_id: "test-cust", event_name: "test_api_call" }] } }), 404, "customer_not_found");
