@@ -9,6 +9,7 @@ import { jsonBody } from "./http/json-body";
 import { throwOnInvalid } from "./http/validation";
 import { adminRoutes, requireAdmin } from "./routes/admin";
 import { apiKeyRoutes } from "./routes/api-keys";
+import { billingRunRoutes } from "./routes/billing-runs";
 import { contractRoutes } from "./routes/contracts";
 import { customerRoutes } from "./routes/customers";
 import { renderDocs } from "./routes/docs";
@@ -55,6 +56,7 @@ export function createApp() {
   app.route("/v1", contractRoutes);
   app.route("/v1", eventRoutes);
   app.route("/v1", invoiceRoutes);
+  app.route("/v1", billingRunRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
     type: "http",

@@ -1,9 +1,11 @@
 // The Worker's bindings and secrets, as declared in wrangler.toml and .dev.vars.
+import type { BillingCoordinator } from "./billing/coordinator";
 import type { CustomerLedger } from "./ledger/customer-ledger";
 
 export interface Env {
   DB: D1Database;
   LEDGER: DurableObjectNamespace<CustomerLedger>;
+  BILLING: DurableObjectNamespace<BillingCoordinator>;
   /** Bearer token for /admin/*; when unset the admin routes answer 404. */
   ADMIN_TOKEN?: string;
   /** Base64 AES-GCM key for secrets stored at rest (Stripe keys). */

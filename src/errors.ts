@@ -47,6 +47,9 @@ export const ERROR_CODES = {
   plan_superseded: 409,
   contract_overlap: 409,
   contract_not_cancellable: 409,
+  invoice_not_draft: 409,
+  invoice_not_voidable: 409,
+  invoice_not_finalized: 409,
   // 5xx
   internal_error: 500,
 } as const;

@@ -1,11 +1,14 @@
-// Worker entry: wires the HTTP app, the billing cron and the CustomerLedger Durable Object class.
+// Worker entry: wires the HTTP app, the billing cron and the Durable Object classes.
 import { app } from "./app";
+import { scheduledBillingRun } from "./billing/scheduled";
 import type { Env } from "./env";
 
+export { BillingCoordinator } from "./billing/coordinator";
 export { CustomerLedger } from "./ledger/customer-ledger";
 
 export default {
   fetch: app.fetch,
-  // The billing run arrives with the billing-run issue; the trigger is declared now so deploys keep it.
-  async scheduled() {},
+  async scheduled(controller, env, ctx) {
+    ctx.waitUntil(scheduledBillingRun(env, controller.scheduledTime));
+  },
 } satisfies ExportedHandler<Env>;

@@ -180,6 +180,7 @@ export const contracts = sqliteTable(
     index("contracts_customer_idx").on(t.accountId, t.mode, t.customerId, t.startDate),
     index("contracts_list_idx").on(t.accountId, t.mode, t.createdAt, t.id),
     index("contracts_plan_idx").on(t.planId),
+    index("contracts_period_end_idx").on(t.currentPeriodEnd),
   ],
 );
 
@@ -199,6 +200,19 @@ export const invoices = sqliteTable(
     currency: text("currency").notNull(),
     periodStart: integer("period_start").notNull(),
     periodEnd: integer("period_end").notNull(),
+    /** period_end + the plan's grace: when the billing run finalizes the draft. */
+    finalizeAfter: integer("finalize_after"),
+    /** Sequential per (account, mode), assigned at finalization, never reused. */
+    number: integer("number"),
+    invoiceDate: integer("invoice_date"),
+    dueDate: integer("due_date"),
+    /** The finalized amounts, copied once and never changed (drafts keep theirs in the ledger). */
+    lineItems: text("line_items", { mode: "json" }).$type<unknown[]>(),
+    subtotal: text("subtotal"),
+    total: text("total"),
+    paymentStatus: text("payment_status", { enum: ["none", "pending", "failed", "succeeded"] }).notNull().default("none"),
+    paidAt: integer("paid_at"),
+    voidedAt: integer("voided_at"),
     createdAt: createdAt(),
     updatedAt: integer("updated_at").notNull(),
   },
@@ -206,7 +220,20 @@ export const invoices = sqliteTable(
     uniqueIndex("invoices_contract_period_uq").on(t.contractId, t.periodStart),
     index("invoices_list_idx").on(t.accountId, t.mode, t.createdAt, t.id),
     index("invoices_customer_idx").on(t.accountId, t.mode, t.customerId, t.createdAt),
+    index("invoices_due_idx").on(t.status, t.finalizeAfter),
+    uniqueIndex("invoices_number_uq").on(t.accountId, t.mode, t.number),
   ],
+);
+
+/** The last invoice number given out per (account, mode). */
+export const invoiceSequences = sqliteTable(
+  "invoice_sequences",
+  {
+    accountId: text("account_id").notNull(),
+    mode: mode(),
+    lastNumber: integer("last_number").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.accountId, t.mode] })],
 );
 
 /**

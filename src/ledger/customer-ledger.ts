@@ -11,14 +11,14 @@ import {
   type MeterDefinition,
   type Properties,
 } from "../domain/events";
-import { periodContaining, type Period } from "../domain/periods";
+import { nextPeriod, periodContaining, type Period } from "../domain/periods";
 import type { LineItem } from "../domain/pricing";
 import { formatTimestamp } from "../domain/time";
 import type { Env } from "../env";
 import { AggregateBook, quantityOf, type AggregateRow } from "./aggregates";
 import { priceInvoice } from "./drafts";
 import { loadSnapshot, type ContractSnapshot, type LedgerIdentity, type LedgerSnapshot } from "./snapshot";
-import { LEDGER_DDL, SCHEMA_VERSION } from "./storage";
+import { LEDGER_MIGRATIONS } from "./storage";
 
 export type { LedgerIdentity } from "./snapshot";
 
@@ -86,6 +86,14 @@ type InvoiceRow = {
   line_items: string;
   subtotal: string;
   total: string;
+  finalize_after: number;
+  number: number | null;
+  invoice_date: number | null;
+  due_date: number | null;
+  payment_status: "none" | "pending" | "failed" | "succeeded";
+  paid_at: number | null;
+  voided_at: number | null;
+  finalized_at: number | null;
   created_at: number;
   updated_at: number;
   indexed: number;
@@ -114,8 +122,12 @@ export class CustomerLedger extends DurableObject<Env> {
   }
 
   private migrate(): void {
-    for (const statement of LEDGER_DDL) this.sql.exec(statement);
-    this.sql.exec("INSERT OR REPLACE INTO ledger_meta (key, value) VALUES ('schema_version', ?)", String(SCHEMA_VERSION));
+    this.sql.exec("CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+    const applied = Number(this.meta("schema_version") ?? "0");
+    this.ctx.storage.transactionSync(() => {
+      LEDGER_MIGRATIONS.slice(applied).forEach((statements) => statements.forEach((statement) => this.sql.exec(statement)));
+      this.setMeta("schema_version", String(LEDGER_MIGRATIONS.length));
+    });
   }
 
   private meta(key: string): string | null {
@@ -201,7 +213,13 @@ export class CustomerLedger extends DurableObject<Env> {
       if (!contract || !period || period.start !== inv.period_start) {
         this.sql.exec("UPDATE invoices SET status = 'void', indexed = 0, updated_at = ? WHERE id = ?", now, inv.id);
       } else if (period.end !== inv.period_end) {
-        this.sql.exec("UPDATE invoices SET period_end = ?, indexed = 0, updated_at = ? WHERE id = ?", period.end, now, inv.id);
+        this.sql.exec(
+          "UPDATE invoices SET period_end = ?, finalize_after = ?, indexed = 0, updated_at = ? WHERE id = ?",
+          period.end,
+          finalizeAfter(contract, period),
+          now,
+          inv.id,
+        );
       }
       if (contract) this.reprice(inv.id, contract, now);
     }
@@ -210,7 +228,7 @@ export class CustomerLedger extends DurableObject<Env> {
   /** Called after a contract of this customer changed in D1: reload, open first drafts, index them. */
   async refresh(who: LedgerIdentity, version: number, now: number): Promise<void> {
     await this.ensureSnapshot(who, version, now);
-    await this.indexInvoices();
+    await this.syncInvoiceIndex();
   }
 
   // ---- ingestion -----------------------------------------------------------------------------------------
@@ -230,7 +248,7 @@ export class CustomerLedger extends DurableObject<Env> {
       }
       return out;
     });
-    await this.indexInvoices();
+    await this.syncInvoiceIndex();
     return results;
   }
 
@@ -369,12 +387,13 @@ export class CustomerLedger extends DurableObject<Env> {
     if (closedLater) return null;
     const row = this.sql
       .exec<InvoiceRow>(
-        `INSERT INTO invoices (id, contract_id, period_start, period_end, status, currency, created_at, updated_at)
-         VALUES (?, ?, ?, ?, 'draft', ?, ?, ?) RETURNING *`,
+        `INSERT INTO invoices (id, contract_id, period_start, period_end, finalize_after, status, currency, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, 'draft', ?, ?, ?) RETURNING *`,
         crypto.randomUUID(),
         contract.id,
         period.start,
         period.end,
+        finalizeAfter(contract, period),
         contract.currency,
         now,
         now,
@@ -391,7 +410,8 @@ export class CustomerLedger extends DurableObject<Env> {
   /** Recomputes a draft's lines and totals from its aggregates (O(lines)). */
   private reprice(invoiceId: string, contract: ContractSnapshot, now: number): void {
     const aggregates = this.sql.exec<AggregateRow>("SELECT * FROM aggregates WHERE invoice_id = ?", invoiceId).toArray();
-    const priced = priceInvoice(contract, aggregates);
+    const inv = this.invoice(invoiceId)!;
+    const priced = priceInvoice(contract, aggregates, { start: inv.period_start, end: inv.period_end });
     this.sql.exec(
       "UPDATE invoices SET line_items = ?, subtotal = ?, total = ?, updated_at = ? WHERE id = ? AND status = 'draft'",
       JSON.stringify(priced.lineItems),
@@ -403,10 +423,11 @@ export class CustomerLedger extends DurableObject<Env> {
   }
 
   /**
-   * Writes drafts the ledger opened (or changed) into D1's invoice index, so they can be found by id and listed.
+   * Brings D1's copy of changed invoice rows up to date (status, period, payment state), so invoices can be found
+   * by id, listed and picked up by the billing run. Numbers and final amounts go through publishFinalized.
    * NOTE: runs after the SQLite transaction commits; rows stay flagged until D1 confirms, and every later call retries.
    */
-  private async indexInvoices(): Promise<void> {
+  private async syncInvoiceIndex(): Promise<void> {
     const pending = this.sql.exec<InvoiceRow>("SELECT * FROM invoices WHERE indexed = 0").toArray();
     if (pending.length === 0) return;
     const who = this.identity();
@@ -415,14 +436,181 @@ export class CustomerLedger extends DurableObject<Env> {
       pending.map((inv) =>
         db
           .prepare(
-            `INSERT INTO invoices (id, account_id, mode, customer_id, contract_id, status, currency, period_start, period_end, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT (id) DO UPDATE SET status = excluded.status, period_end = excluded.period_end, updated_at = excluded.updated_at`,
+            `INSERT INTO invoices (id, account_id, mode, customer_id, contract_id, status, currency, period_start, period_end,
+               finalize_after, payment_status, paid_at, voided_at, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (id) DO UPDATE SET status = excluded.status, period_end = excluded.period_end,
+               finalize_after = excluded.finalize_after, payment_status = excluded.payment_status, paid_at = excluded.paid_at,
+               voided_at = excluded.voided_at, updated_at = excluded.updated_at`,
           )
-          .bind(inv.id, who.accountId, who.mode, who.customerId, inv.contract_id, inv.status, inv.currency, inv.period_start, inv.period_end, inv.created_at, inv.updated_at),
+          .bind(
+            inv.id, who.accountId, who.mode, who.customerId, inv.contract_id,
+            // A locked invoice whose number is not yet published stays a draft in D1 until publishFinalized runs.
+            inv.status === "finalized" && inv.number === null ? "draft" : inv.status,
+            inv.currency, inv.period_start, inv.period_end, inv.finalize_after, inv.payment_status, inv.paid_at, inv.voided_at,
+            inv.created_at, inv.updated_at,
+          ),
       ),
     );
     for (const inv of pending) this.sql.exec("UPDATE invoices SET indexed = 1 WHERE id = ? AND updated_at = ?", inv.id, inv.updated_at);
+  }
+
+  // ---- billing run ---------------------------------------------------------------------------------------
+
+  /**
+   * The billing run for this customer as of `asOf` (SPEC §10): open the draft of every period that has begun,
+   * finalize every draft whose period and grace have ended (in period order), then publish numbers to D1.
+   * Idempotent: a second run finds nothing due; a run after a crash publishes what the first one locked.
+   */
+  async runBilling(who: LedgerIdentity, version: number, asOf: number): Promise<BillingOutcome> {
+    const s = await this.ensureSnapshot(who, version, asOf);
+    const outcome = this.ctx.storage.transactionSync(() => {
+      let opened = 0;
+      for (const contract of s.contracts) opened += this.openPeriodsUpTo(contract, asOf);
+      const due = this.sql
+        .exec<InvoiceRow>("SELECT * FROM invoices WHERE status = 'draft' AND finalize_after <= ? ORDER BY period_start", asOf)
+        .toArray();
+      for (const inv of due) this.lock(inv, s, asOf);
+      return { finalized: due.length, opened };
+    });
+    await this.publishFinalized();
+    await this.syncInvoiceIndex();
+    return outcome;
+  }
+
+  /** Drafts for every period of a contract that has started by `at`, after its latest invoice. Returns how many were opened. */
+  private openPeriodsUpTo(contract: ContractSnapshot, at: number): number {
+    const schedule = scheduleOf(contract);
+    const last = this.sql
+      .exec<{ period_start: number; period_end: number }>(
+        "SELECT period_start, period_end FROM invoices WHERE contract_id = ? ORDER BY period_start DESC LIMIT 1",
+        contract.id,
+      )
+      .toArray()[0];
+    let period = last ? nextPeriod(schedule, { start: last.period_start, end: last.period_end }) : periodContaining(schedule, contract.startDate);
+    let opened = 0;
+    while (period && period.start <= at) {
+      if (this.draftFor(contract, period, at)) opened += 1;
+      period = nextPeriod(schedule, period);
+    }
+    return opened;
+  }
+
+  /**
+   * Locks a draft's amounts: from here on events for its period are `outside_open_period`.
+   * NOTE: the invoice date is the period end (or the moment of an early, manual finalization); the due date adds
+   * the plan's net terms to it.
+   */
+  private lock(inv: InvoiceRow, s: LedgerSnapshot, at: number): void {
+    const contract = s.contracts.find((c) => c.id === inv.contract_id);
+    if (contract) this.reprice(inv.id, contract, at);
+    const invoiceDate = Math.min(inv.period_end, at);
+    const netDays = contract?.netTermsDays ?? 0;
+    this.sql.exec(
+      `UPDATE invoices SET status = 'finalized', finalized_at = ?, invoice_date = ?, due_date = ?, indexed = 0, updated_at = ?
+       WHERE id = ? AND status = 'draft'`,
+      at,
+      invoiceDate,
+      invoiceDate + netDays * DAY_MS,
+      at,
+      inv.id,
+    );
+  }
+
+  /**
+   * Copies locked invoices to D1 with their number: one D1 transaction per invoice takes the next number of the
+   * (account, mode) sequence only if the invoice has none yet, so numbers have no gaps and a retry never takes two.
+   */
+  private async publishFinalized(): Promise<void> {
+    const pending = this.sql
+      .exec<InvoiceRow>("SELECT * FROM invoices WHERE finalized_at IS NOT NULL AND number IS NULL ORDER BY period_start")
+      .toArray();
+    if (pending.length === 0) return;
+    const who = this.identity();
+    const db = this.env.DB;
+    for (const inv of pending) {
+      const openDraft = this.sql
+        .exec<{ period_start: number; period_end: number }>(
+          "SELECT period_start, period_end FROM invoices WHERE contract_id = ? AND status = 'draft' ORDER BY period_start LIMIT 1",
+          inv.contract_id,
+        )
+        .toArray()[0];
+      const results = await db.batch([
+        db.prepare("INSERT OR IGNORE INTO invoice_sequences (account_id, mode, last_number) VALUES (?, ?, 0)").bind(who.accountId, who.mode),
+        db
+          .prepare(
+            `INSERT OR IGNORE INTO invoices (id, account_id, mode, customer_id, contract_id, status, currency, period_start, period_end,
+               finalize_after, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'draft', ?, ?, ?, ?, ?, ?)`,
+          )
+          .bind(inv.id, who.accountId, who.mode, who.customerId, inv.contract_id, inv.currency, inv.period_start, inv.period_end,
+            inv.finalize_after, inv.created_at, inv.updated_at),
+        db
+          .prepare(
+            `UPDATE invoice_sequences SET last_number = last_number + 1
+             WHERE account_id = ? AND mode = ? AND EXISTS (SELECT 1 FROM invoices WHERE id = ? AND number IS NULL)`,
+          )
+          .bind(who.accountId, who.mode, inv.id),
+        db
+          .prepare(
+            `UPDATE invoices SET status = ?, number = (SELECT last_number FROM invoice_sequences WHERE account_id = ? AND mode = ?),
+               invoice_date = ?, due_date = ?, line_items = ?, subtotal = ?, total = ?, period_end = ?, finalize_after = ?,
+               payment_status = ?, paid_at = ?, voided_at = ?, updated_at = ?
+             WHERE id = ? AND number IS NULL`,
+          )
+          .bind(inv.status, who.accountId, who.mode, inv.invoice_date, inv.due_date, inv.line_items, inv.subtotal, inv.total,
+            inv.period_end, inv.finalize_after, inv.payment_status, inv.paid_at, inv.voided_at, inv.updated_at, inv.id),
+        // The contract's current period is its earliest open draft.
+        openDraft
+          ? db
+              .prepare("UPDATE contracts SET current_period_start = ?, current_period_end = ?, updated_at = ? WHERE id = ?")
+              .bind(openDraft.period_start, openDraft.period_end, inv.updated_at, inv.contract_id)
+          : db.prepare("SELECT 1"),
+        db.prepare("SELECT number FROM invoices WHERE id = ?").bind(inv.id),
+      ]);
+      const number = (results[5]!.results[0] as { number: number }).number;
+      this.sql.exec("UPDATE invoices SET number = ?, indexed = 0 WHERE id = ?", number, inv.id);
+    }
+  }
+
+  // ---- invoice actions -----------------------------------------------------------------------------------
+
+  /** Finalizes a draft now, by hand (its period may still be running: later events for it are then not billed). */
+  async finalizeInvoice(invoiceId: string, now: number): Promise<InvoiceActionResult> {
+    const inv = this.invoice(invoiceId);
+    if (!inv) return { error: "invoice_not_found" };
+    if (inv.status !== "draft") return { error: "invoice_not_draft", status: inv.status };
+    const s = this.currentSnapshot();
+    this.ctx.storage.transactionSync(() => this.lock(inv, s, now));
+    await this.publishFinalized();
+    await this.syncInvoiceIndex();
+    return { invoice: this.view(this.invoice(invoiceId)!) };
+  }
+
+  /** Voids a draft or finalized invoice; its number (if any) is never reused. Paid invoices cannot be voided. */
+  async voidInvoice(invoiceId: string, now: number): Promise<InvoiceActionResult> {
+    const inv = this.invoice(invoiceId);
+    if (!inv) return { error: "invoice_not_found" };
+    if (inv.status === "paid" || inv.status === "void") return { error: "invoice_not_voidable", status: inv.status };
+    this.sql.exec("UPDATE invoices SET status = 'void', voided_at = ?, indexed = 0, updated_at = ? WHERE id = ?", now, now, invoiceId);
+    await this.publishFinalized();
+    await this.syncInvoiceIndex();
+    return { invoice: this.view(this.invoice(invoiceId)!) };
+  }
+
+  /** Records a payment made outside Meterline. Only finalized invoices can be paid. */
+  async markPaid(invoiceId: string, now: number): Promise<InvoiceActionResult> {
+    const inv = this.invoice(invoiceId);
+    if (!inv) return { error: "invoice_not_found" };
+    if (inv.status !== "finalized") return { error: "invoice_not_finalized", status: inv.status };
+    this.sql.exec(
+      "UPDATE invoices SET status = 'paid', payment_status = 'succeeded', paid_at = ?, indexed = 0, updated_at = ? WHERE id = ?",
+      now,
+      now,
+      invoiceId,
+    );
+    await this.publishFinalized();
+    await this.syncInvoiceIndex();
+    return { invoice: this.view(this.invoice(invoiceId)!) };
   }
 
   // ---- reads ------------------------------------------------------------------------------------------------
@@ -461,22 +649,22 @@ export class CustomerLedger extends DurableObject<Env> {
     const contract = this.currentSnapshot().contracts.find((c) => c.id === inv.contract_id);
     return {
       id: inv.id,
-      number: null,
+      number: inv.number,
       customer_id: who.customerId,
       contract_id: inv.contract_id,
       status: inv.status,
-      payment_status: "none",
+      payment_status: inv.payment_status,
       currency: inv.currency,
       period_start: formatTimestamp(inv.period_start),
       period_end: formatTimestamp(inv.period_end),
-      invoice_date: null,
-      due_date: null,
+      invoice_date: inv.invoice_date === null ? null : formatTimestamp(inv.invoice_date),
+      due_date: inv.due_date === null ? null : formatTimestamp(inv.due_date),
       line_items: JSON.parse(inv.line_items) as InvoiceView["line_items"],
       subtotal: inv.subtotal,
       total: inv.total,
       auto_pay: contract?.autoPay ?? false,
       payment_attempts: 0,
-      paid_at: null,
+      paid_at: inv.paid_at === null ? null : formatTimestamp(inv.paid_at),
       livemode: who.mode === "live",
       created_at: formatTimestamp(inv.created_at),
       updated_at: formatTimestamp(inv.updated_at),
@@ -618,6 +806,24 @@ function recomputedState(aggregation: AggregateRow["aggregation"], acc: { count:
   return { count: acc.count, quantity: quantityOf(row) };
 }
 
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+
+/** When the billing run may finalize a period's draft: its end plus the plan's grace period. */
+function finalizeAfter(contract: ContractSnapshot, period: Period): number {
+  return period.end + contract.gracePeriodHours * HOUR_MS;
+}
+
+export interface BillingOutcome {
+  finalized: number;
+  opened: number;
+}
+
+export type InvoiceActionResult =
+  | { invoice: InvoiceView }
+  | { error: "invoice_not_found" }
+  | { error: "invoice_not_draft" | "invoice_not_voidable" | "invoice_not_finalized"; status: InvoiceView["status"] };
+
 function scheduleOf(c: ContractSnapshot) {
   return { startDate: c.startDate, billingAnchor: c.billingAnchor, interval: c.interval, coverageEnd: c.coverageEnd };
 }
@@ -625,7 +831,7 @@ function scheduleOf(c: ContractSnapshot) {
 /** The invoice as the API shows it (SPEC §9). */
 export interface InvoiceView {
   id: string;
-  number: string | null;
+  number: number | null;
   customer_id: string;
   contract_id: string;
   status: "draft" | "finalized" | "paid" | "void";

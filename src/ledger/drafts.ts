@@ -1,5 +1,6 @@
 // Prices a draft invoice from its aggregates with the pricing engine: O(lines), never a scan of events.
-import { invoiceTotals, priceLines, type LineItem, type UsageInput } from "../domain/pricing";
+import { periodContaining, type Period } from "../domain/periods";
+import { invoiceTotals, priceLines, type LineItem, type PricingOptions, type UsageInput } from "../domain/pricing";
 import { quantityOf, type AggregateRow } from "./aggregates";
 import type { ContractSnapshot } from "./snapshot";
 
@@ -29,7 +30,21 @@ function usageOf(rows: AggregateRow[], dimension: string | null): UsageInput {
   return usage;
 }
 
-export function priceInvoice(contract: ContractSnapshot, aggregates: AggregateRow[]): PricedInvoice {
+/**
+ * NOTE: a period cut short by the contract's end (end_date or a cancellation "now") bills its fixed fees for the
+ * share of the period used, measured in milliseconds (whole seconds for second-precision timestamps). A stub period
+ * before a billing anchor is a period of its own and is not prorated.
+ */
+function prorationOf(contract: ContractSnapshot, period: Period): PricingOptions {
+  const natural = periodContaining(
+    { startDate: contract.startDate, billingAnchor: contract.billingAnchor, interval: contract.interval, coverageEnd: null },
+    period.start,
+  );
+  if (!natural || natural.end <= period.end) return {};
+  return { proration: { numerator: period.end - period.start, denominator: natural.end - natural.start } };
+}
+
+export function priceInvoice(contract: ContractSnapshot, aggregates: AggregateRow[], period: Period): PricedInvoice {
   const byMeter = new Map<string, AggregateRow[]>();
   for (const a of aggregates) {
     const list = byMeter.get(a.meter_code) ?? [];
@@ -37,7 +52,7 @@ export function priceInvoice(contract: ContractSnapshot, aggregates: AggregateRo
     byMeter.set(a.meter_code, list);
   }
   const lineItems = contract.prices.flatMap((price) => {
-    if (price.type === "fixed") return priceLines(price, { quantity: "1", eventCount: 0 }, contract.currency);
+    if (price.type === "fixed") return priceLines(price, { quantity: "1", eventCount: 0 }, contract.currency, prorationOf(contract, period));
     const dimension = price.model === "dimensional" ? price.dimension : null;
     return priceLines(price, usageOf(byMeter.get(price.meter_code) ?? [], dimension), contract.currency);
   });

@@ -1,8 +1,6 @@
-// The CustomerLedger's SQLite schema. Statements are idempotent; SCHEMA_VERSION names the layout.
+// The CustomerLedger's SQLite schema as numbered migrations: a ledger applies the ones it has not applied yet.
 
-export const SCHEMA_VERSION = 2;
-
-export const LEDGER_DDL = [
+const V1 = [
   `CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
   // The snapshot of the customer's contracts (with their plan and prices) and of the meters they price.
   `CREATE TABLE IF NOT EXISTS contracts (id TEXT PRIMARY KEY, body TEXT NOT NULL)`,
@@ -18,12 +16,22 @@ export const LEDGER_DDL = [
      line_items TEXT NOT NULL DEFAULT '[]',
      subtotal TEXT NOT NULL DEFAULT '0',
      total TEXT NOT NULL DEFAULT '0',
+     finalize_after INTEGER NOT NULL,
+     number INTEGER,
+     invoice_date INTEGER,
+     due_date INTEGER,
+     payment_status TEXT NOT NULL DEFAULT 'none',
+     paid_at INTEGER,
+     voided_at INTEGER,
+     finalized_at INTEGER,
      created_at INTEGER NOT NULL,
      updated_at INTEGER NOT NULL,
+     -- 0 while D1's copy of this row is behind (see CustomerLedger.syncInvoiceIndex)
      indexed INTEGER NOT NULL DEFAULT 0,
      UNIQUE (contract_id, period_start)
    )`,
   `CREATE INDEX IF NOT EXISTS invoices_unindexed ON invoices (indexed) WHERE indexed = 0`,
+  `CREATE INDEX IF NOT EXISTS invoices_due ON invoices (status, finalize_after)`,
   // One row per idempotency key: the version that counts. Earlier versions move to event_versions.
   `CREATE TABLE IF NOT EXISTS events (
      seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -87,3 +95,8 @@ export const LEDGER_DDL = [
      PRIMARY KEY (agg_id, value)
    ) WITHOUT ROWID`,
 ];
+
+/** Migrations in order; never edit one that has shipped, append a new one. */
+export const LEDGER_MIGRATIONS: string[][] = [V1];
+
+export const SCHEMA_VERSION = LEDGER_MIGRATIONS.length;

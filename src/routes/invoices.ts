@@ -4,7 +4,8 @@ import { newRouter } from "../http/router";
 import { commonErrors, IdParam, jsonContent, listOf } from "../schemas/common";
 import { CustomerIdParam } from "../schemas/customers";
 import { Invoice, ListInvoicesQuery, MetronomeInvoiceList, MetronomeInvoicesQuery } from "../schemas/invoices";
-import { getInvoice, listInvoices, metronomeInvoices, upcomingInvoice } from "../services/invoices";
+import { getInvoice, invoiceAction, listInvoices, metronomeInvoices, upcomingInvoice } from "../services/invoices";
+import { conflictError } from "../schemas/common";
 
 const tags = ["Invoices"];
 
@@ -44,7 +45,24 @@ const metronome = createRoute({
   responses: { 200: jsonContent(MetronomeInvoiceList, "Invoices in Metronome's shape"), ...commonErrors },
 });
 
+const action = (path: "finalize" | "void" | "mark_paid", summary: string) =>
+  createRoute({
+    method: "post",
+    path: `/invoices/{id}/${path}`,
+    tags,
+    summary,
+    request: { params: IdParam },
+    responses: { 200: jsonContent(Invoice, "The invoice"), ...commonErrors, ...conflictError },
+  });
+
+const finalize = action("finalize", "Finalize a draft now: lock its amounts and give it a number");
+const voidInvoice = action("void", "Void a draft or finalized invoice (it stays listed with status void)");
+const markPaid = action("mark_paid", "Record that a finalized invoice was paid outside Meterline");
+
 export const invoiceRoutes = newRouter()
+  .openapi(finalize, async (c) => c.json((await invoiceAction(c.env, c.get("caller"), c.req.valid("param").id, "finalize", c.get("now"))) as never, 200))
+  .openapi(voidInvoice, async (c) => c.json((await invoiceAction(c.env, c.get("caller"), c.req.valid("param").id, "void", c.get("now"))) as never, 200))
+  .openapi(markPaid, async (c) => c.json((await invoiceAction(c.env, c.get("caller"), c.req.valid("param").id, "mark_paid", c.get("now"))) as never, 200))
   .openapi(list, async (c) => c.json((await listInvoices(c.env, c.get("caller"), c.req.valid("query"))) as never, 200))
   .openapi(retrieve, async (c) => c.json((await getInvoice(c.env, c.get("caller"), c.req.valid("param").id)) as never, 200))
   .openapi(upcoming, async (c) => c.json((await upcomingInvoice(c.env, c.get("caller"), c.req.valid("param").id, c.get("now"))) as never, 200))

@@ -8,7 +8,7 @@ export const INVOICE_STATUSES = ["draft", "finalized", "paid", "void"] as const;
 export const Invoice = z
   .object({
     id: Id,
-    number: z.string().nullable(),
+    number: z.number().int().nullable().openapi({ description: "Sequential per account and mode, from 1; set at finalization" }),
     customer_id: Id,
     contract_id: Id,
     status: z.enum(INVOICE_STATUSES),

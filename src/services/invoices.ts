@@ -5,20 +5,48 @@ import { database } from "../db/client";
 import { pageOf, pageQuery } from "../db/pagination";
 import { invoices } from "../db/schema";
 import type { Caller, Env } from "../env";
-import { notFound } from "../errors";
+import { ApiError, notFound } from "../errors";
 import type { InvoiceView } from "../ledger/customer-ledger";
 import type { ListInvoicesQuery } from "../schemas/invoices";
 import { getCustomer } from "./customers";
 import { ledgerOf } from "./ledger-sync";
 
-export async function getInvoice(env: Env, caller: Caller, id: string): Promise<InvoiceView> {
+/** The ledger holding an invoice of the caller's account and mode. */
+async function ledgerOfInvoice(env: Env, caller: Caller, id: string) {
   const [row] = await database(env.DB)
     .select({ customerId: invoices.customerId })
     .from(invoices)
     .where(and(eq(invoices.id, id), eq(invoices.accountId, caller.accountId), eq(invoices.mode, caller.mode)));
-  const view = row ? await ledgerOf(env, caller, row.customerId).getInvoice(id) : null;
+  if (!row) throw notFound("invoice", "id");
+  return ledgerOf(env, caller, row.customerId);
+}
+
+export async function getInvoice(env: Env, caller: Caller, id: string): Promise<InvoiceView> {
+  const view = await (await ledgerOfInvoice(env, caller, id)).getInvoice(id);
   if (!view) throw notFound("invoice", "id");
   return view;
+}
+
+const ACTION_MESSAGES = {
+  invoice_not_draft: (status: string) => `Only draft invoices can be finalized; this one is ${status}`,
+  invoice_not_voidable: (status: string) => `A ${status} invoice cannot be voided`,
+  invoice_not_finalized: (status: string) => `Only finalized invoices can be marked paid; this one is ${status}`,
+};
+
+/** finalize, void or mark_paid: the ledger applies it atomically with respect to ingestion. */
+export async function invoiceAction(
+  env: Env,
+  caller: Caller,
+  id: string,
+  action: "finalize" | "void" | "mark_paid",
+  now: number,
+): Promise<InvoiceView> {
+  const ledger = await ledgerOfInvoice(env, caller, id);
+  const result =
+    action === "finalize" ? await ledger.finalizeInvoice(id, now) : action === "void" ? await ledger.voidInvoice(id, now) : await ledger.markPaid(id, now);
+  if ("invoice" in result) return result.invoice as InvoiceView;
+  if (result.error === "invoice_not_found") throw notFound("invoice", "id");
+  throw new ApiError(result.error, ACTION_MESSAGES[result.error](result.status));
 }
 
 export async function listInvoices(env: Env, caller: Caller, q: z.output<typeof ListInvoicesQuery>) {

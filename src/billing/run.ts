@@ -1,0 +1,106 @@
+// The billing run (SPEC §10): which customers have work due, and handing each one's part to its ledger.
+import type { Caller, Env, Mode } from "../env";
+import { ledgerName, type BillingOutcome } from "../ledger/customer-ledger";
+
+export interface DueCustomer {
+  account_id: string;
+  mode: Mode;
+  customer_id: string;
+  ledger_version: number;
+}
+
+export interface RunScope {
+  accountId: string;
+  mode: Mode;
+}
+
+/**
+ * Customers with work as of `asOf`, in (account, mode, customer) order after `after`: a draft whose period and
+ * grace have ended, or a contract whose current period has ended without a next draft (e.g. finalized by hand).
+ * Both come from indexes in D1, so the run never scans customers with nothing due.
+ */
+export async function dueCustomers(
+  env: Env,
+  asOf: number,
+  scope: RunScope | null,
+  after: [string, string, string] | null,
+  limit: number,
+): Promise<DueCustomer[]> {
+  const { results } = await env.DB.prepare(
+    `WITH due AS (
+       SELECT account_id, mode, customer_id FROM invoices WHERE status = 'draft' AND finalize_after <= ?1
+       UNION
+       SELECT account_id, mode, customer_id FROM contracts
+       WHERE current_period_end <= ?1 AND (coverage_end IS NULL OR coverage_end > current_period_end)
+     )
+     SELECT due.account_id, due.mode, due.customer_id, c.ledger_version
+     FROM due JOIN customers c ON c.id = due.customer_id
+     WHERE (?2 IS NULL OR (due.account_id = ?2 AND due.mode = ?3))
+       AND (?4 IS NULL OR (due.account_id, due.mode, due.customer_id) > (?4, ?5, ?6))
+     ORDER BY due.account_id, due.mode, due.customer_id
+     LIMIT ?7`,
+  )
+    .bind(asOf, scope?.accountId ?? null, scope?.mode ?? null, after?.[0] ?? null, after?.[1] ?? null, after?.[2] ?? null, limit)
+    .all<DueCustomer>();
+  return results;
+}
+
+/** Keeps contracts.status in step with the dates (reads derive it anyway; this is for queries and reporting). */
+export async function updateContractStatuses(env: Env, asOf: number, scope: RunScope | null): Promise<number> {
+  const result = await env.DB.prepare(
+    `UPDATE contracts SET status = next.status, updated_at = ?1
+     FROM (SELECT id, CASE
+             WHEN status = 'cancelled' OR (cancel_at IS NOT NULL AND cancel_at <= ?1) THEN 'cancelled'
+             WHEN end_date IS NOT NULL AND end_date <= ?1 THEN 'ended'
+             WHEN start_date > ?1 THEN 'scheduled'
+             ELSE 'active' END AS status
+           FROM contracts WHERE status IN ('scheduled', 'active') AND (?2 IS NULL OR (account_id = ?2 AND mode = ?3))) AS next
+     WHERE contracts.id = next.id AND contracts.status != next.status`,
+  )
+    .bind(asOf, scope?.accountId ?? null, scope?.mode ?? null)
+    .run();
+  return result.meta.changes;
+}
+
+export async function runCustomers(env: Env, customers: DueCustomer[], asOf: number): Promise<BillingOutcome & { failed: number }> {
+  const total = { finalized: 0, opened: 0, failed: 0 };
+  const outcomes = await Promise.allSettled(
+    customers.map((c) => {
+      const stub = env.LEDGER.get(env.LEDGER.idFromName(ledgerName(c.account_id, c.mode, c.customer_id)));
+      return stub.runBilling({ accountId: c.account_id, mode: c.mode, customerId: c.customer_id }, c.ledger_version, asOf);
+    }),
+  );
+  for (const o of outcomes) {
+    if (o.status === "fulfilled") {
+      total.finalized += o.value.finalized;
+      total.opened += o.value.opened;
+    } else {
+      // NOTE: a failed customer is left as it was; it is still due, so the next run picks it up again.
+      total.failed += 1;
+      console.error("billing run: customer failed", o.reason);
+    }
+  }
+  return total;
+}
+
+const PAGE = 50;
+
+/** The whole run for one account and mode, synchronously (POST /v1/billing_runs in test mode). */
+export async function runBillingForAccount(env: Env, caller: Caller, asOf: number) {
+  const scope = { accountId: caller.accountId, mode: caller.mode };
+  const contractsUpdated = await updateContractStatuses(env, asOf, scope);
+  const summary = { customers: 0, finalized: 0, opened: 0, failed: 0 };
+  let after: [string, string, string] | null = null;
+  for (;;) {
+    const page = await dueCustomers(env, asOf, scope, after, PAGE);
+    if (page.length === 0) break;
+    const done = await runCustomers(env, page, asOf);
+    summary.customers += page.length;
+    summary.finalized += done.finalized;
+    summary.opened += done.opened;
+    summary.failed += done.failed;
+    const last = page[page.length - 1]!;
+    after = [last.account_id, last.mode, last.customer_id];
+  }
+  return { ...summary, contractsUpdated };
+}
