@@ -2,7 +2,7 @@
 // Every number is measured in one run on one server, so ratios (ingest vs a no-op route) are what to compare.
 //
 // Environment: BENCH_SECONDS (per load phase, default 10), BENCH_BIG_EVENTS (events for the "large" customer,
-// default 1000000), PORT (default: a free port).
+// default 1000000), BENCH_BILLING_CUSTOMERS (customers in the billing-run phase, default 10000), PORT (default: a free port).
 import autocannon from "autocannon";
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -15,6 +15,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const BIG = Number(process.env.BENCH_BIG_EVENTS ?? 1_000_000);
 const SMALL = 1_000;
+const BILLING_CUSTOMERS = Number(process.env.BENCH_BILLING_CUSTOMERS ?? 10_000);
 const CUSTOMERS = 100;
 const BATCH = 1_000;
 
@@ -76,6 +77,16 @@ function load(opts) {
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Runs `task(i)` for i in [0, n) with at most `width` in flight. */
+async function pool(n, width, task) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < n) await task(next++);
+    }),
+  );
+}
 
 async function main() {
   const port = Number(process.env.PORT ?? (await freePort()));
@@ -168,6 +179,24 @@ async function main() {
     const bigInvoice = await api(base, key, "GET", `/v1/customers/${big}/upcoming_invoice`);
     const bigQuantity = bigInvoice.line_items.find((l) => l.meter_code === "API_CALL").quantity;
 
+    log(`billing run: ${BILLING_CUSTOMERS} customers, each with one period due (setting up)`);
+    const billingPlan = await api(base, key, "POST", "/v1/plans", {
+      name: "Monthly",
+      prices: [{ type: "fixed", name: "Platform fee", amount: "50.00" }],
+    });
+    const backdated = new Date(Date.now() - 40 * 86_400_000).toISOString();
+    await pool(BILLING_CUSTOMERS, 16, async () => {
+      const c = await api(base, key, "POST", "/v1/customers", { name: "Billed" });
+      await api(base, key, "POST", "/v1/contracts", { customer_id: c.id, plan_id: billingPlan.id, start_date: backdated });
+    });
+    log("billing run: POST /v1/billing_runs");
+    const t0 = performance.now();
+    const billingRun = await api(base, key, "POST", "/v1/billing_runs", {});
+    const billingSeconds = (performance.now() - t0) / 1000;
+    const t1 = performance.now();
+    const rerun = await api(base, key, "POST", "/v1/billing_runs", {});
+    const rerunSeconds = (performance.now() - t1) / 1000;
+
     const rows = [
       ["no-op route GET /health (req/s, mean)", noop.requests.average.toFixed(0)],
       ["single-event ingest (req/s, mean)", single.requests.average.toFixed(0)],
@@ -179,9 +208,11 @@ async function main() {
       ["read p50 ratio large / small", (median(bigP50) / Math.max(median(smallP50), 1)).toFixed(2)],
       ["large customer's invoice quantity (check)", bigQuantity],
       ["errors / non-2xx (single, batch)", `${single.errors + single.non2xx}, ${batch.errors + batch.non2xx}`],
+      [`billing run over ${billingRun.customers} customers (s; invoices finalized, failed)`, `${billingSeconds.toFixed(1)} (${billingRun.invoices_finalized}, ${billingRun.failed})`],
+      ["billing run again right after (s; invoices finalized)", `${rerunSeconds.toFixed(1)} (${rerun.invoices_finalized})`],
     ];
     const table = ["| measure | value |", "|---|---|", ...rows.map(([k, v]) => `| ${k} | ${v} |`)].join("\n");
-    const cmd = `BENCH_SECONDS=${SECONDS} BENCH_BIG_EVENTS=${BIG} npm run bench`;
+    const cmd = `BENCH_SECONDS=${SECONDS} BENCH_BIG_EVENTS=${BIG} BENCH_BILLING_CUSTOMERS=${BILLING_CUSTOMERS} npm run bench`;
     const report = [
       "# Benchmark results",
       "",
