@@ -99,15 +99,6 @@ type InvoiceRow = {
   indexed: number;
 };
 
-export interface EventListQuery {
-  eventName?: string | undefined;
-  from?: number | undefined;
-  to?: number | undefined;
-  /** [ts, seq] of the last event of the previous page. */
-  after?: [number, number] | undefined;
-  limit: number;
-}
-
 export class CustomerLedger extends DurableObject<Env> {
   private snapshot: LedgerSnapshot | null = null;
 
@@ -259,6 +250,19 @@ export class CustomerLedger extends DurableObject<Env> {
     // Metronome-style repeat with another timestamp this can open an (empty) draft for that period.
     const decision = this.decide(s, e, now, call.invoices);
     const id = crypto.randomUUID();
+    // The columns of one version, in the order both the INSERT and the UPDATE below name them.
+    const versionColumns = [
+      e.eventName,
+      e.timestamp,
+      e.explicitTimestamp ? 1 : 0,
+      JSON.stringify(e.properties),
+      payload,
+      now,
+      decision.status,
+      decision.reason,
+      decision.invoiceId,
+      JSON.stringify(decision.meters),
+    ];
     // A new key is the common case: one statement inserts it; only a key seen before needs the read.
     const inserted = this.sql
       .exec<{ seq: number }>(
@@ -267,16 +271,7 @@ export class CustomerLedger extends DurableObject<Env> {
          ON CONFLICT (idempotency_key) DO NOTHING RETURNING seq`,
         id,
         e.idempotencyKey,
-        e.eventName,
-        e.timestamp,
-        e.explicitTimestamp ? 1 : 0,
-        JSON.stringify(e.properties),
-        payload,
-        now,
-        decision.status,
-        decision.reason,
-        decision.invoiceId,
-        JSON.stringify(decision.meters),
+        ...versionColumns,
       )
       .toArray()[0];
     const existing = inserted ? undefined : this.sql.exec<EventRow>("SELECT * FROM events WHERE idempotency_key = ?", e.idempotencyKey).one();
@@ -312,16 +307,7 @@ export class CustomerLedger extends DurableObject<Env> {
       this.sql.exec(
         `UPDATE events SET event_name = ?, ts = ?, explicit_ts = ?, properties = ?, payload = ?, version = version + 1, received_at = ?,
            billing_status = ?, billing_reason = ?, invoice_id = ?, meters = ? WHERE seq = ?`,
-        e.eventName,
-        e.timestamp,
-        e.explicitTimestamp ? 1 : 0,
-        JSON.stringify(e.properties),
-        payload,
-        now,
-        decision.status,
-        decision.reason,
-        decision.invoiceId,
-        JSON.stringify(decision.meters),
+        ...versionColumns,
         seq,
       );
     } else {
@@ -681,38 +667,6 @@ export class CustomerLedger extends DurableObject<Env> {
       const row = this.sql.exec<EventRow>("SELECT * FROM events WHERE id = ?", id).toArray()[0];
       return row ? [this.eventView(row)] : [];
     });
-  }
-
-  async listEvents(q: EventListQuery): Promise<{ events: EventView[]; hasMore: boolean; last: [number, number] | null }> {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    if (q.eventName !== undefined) {
-      where.push("event_name = ?");
-      args.push(q.eventName);
-    }
-    if (q.from !== undefined) {
-      where.push("ts >= ?");
-      args.push(q.from);
-    }
-    if (q.to !== undefined) {
-      where.push("ts < ?");
-      args.push(q.to);
-    }
-    if (q.after) {
-      where.push("(ts < ? OR (ts = ? AND seq < ?))");
-      args.push(q.after[0], q.after[0], q.after[1]);
-    }
-    const rows = this.sql
-      .exec<EventRow>(
-        `SELECT * FROM events ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY ts DESC, seq DESC LIMIT ?`,
-        ...args,
-        q.limit + 1,
-      )
-      .toArray();
-    const hasMore = rows.length > q.limit;
-    const page = rows.slice(0, q.limit);
-    const last = page[page.length - 1];
-    return { events: page.map((r) => this.eventView(r)), hasMore, last: hasMore && last ? [last.ts, last.seq] : null };
   }
 
   private eventView(row: EventRow): EventView {

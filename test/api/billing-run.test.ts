@@ -242,17 +242,22 @@ describe("billing run", () => {
     expect([...numbers].sort((a: number, b: number) => a - b)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
   });
 
-  it("is run by the cron through the coordinator, a page per alarm", async () => {
+  it("is run by the cron through the coordinator DO's alarm", async () => {
     const w = await world();
     const { customer } = await subscribe(w, { start_date: iso(Date.now() - 40 * DAY) });
     const ctx = createExecutionContext();
     await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "10 0 * * *" }), env, ctx);
     await waitOnExecutionContext(ctx);
     const coordinator = billingCoordinator(env);
-    while (await runDurableObjectAlarm(coordinator)) {
-      // each alarm handles one page of due customers
+    // NOTE: workerd fires the coordinator's alarm on its own as soon as it is due, so the test cannot count on
+    // runDurableObjectAlarm finding it still pending: it drives whatever alarm is left and waits for the run to end.
+    for (let i = 0; (await coordinator.status()).run !== null; i++) {
+      if (i > 400) throw new Error("the cron's billing run did not finish");
+      if (!(await runDurableObjectAlarm(coordinator))) await new Promise((r) => setTimeout(r, 25));
     }
-    expect((await coordinator.status()).run).toBeNull();
+    const { last } = await coordinator.status();
+    expect(last?.customers).toBeGreaterThanOrEqual(1);
+    expect(last?.failed).toBe(0);
     const [closed] = await invoicesOf(w, customer);
     expect(closed).toMatchObject({ status: "finalized", number: 1 });
   });
