@@ -202,8 +202,8 @@ async function sendPaymentIntent(stripe: Stripe, request: Stripe.PaymentIntentCr
     }
     // NOTE: connection errors, timeouts, 5xx, bad keys: we do not know whether Stripe charged. The attempt stays
     // pending and is resent with the same idempotency key later; it does not count as a decline.
-    console.error("stripe: payment intent outcome unknown", err);
     const message = err instanceof Error ? err.message : String(err);
+    console.error(`stripe: payment intent ${idempotencyKey} outcome unknown (${err instanceof Error ? err.name : "error"}): ${message}`);
     return { kind: "unknown", error: { code: "stripe_unreachable", decline_code: null, message } };
   }
 }

@@ -2,7 +2,7 @@
 // recorded signed webhook deliveries, and posting those to the Worker as Stripe would.
 import { env, SELF } from "cloudflare:test";
 import { expect } from "vitest";
-import { call, type TestAccount } from "./api";
+import { call, newAccount, type TestAccount } from "./api";
 
 const alnum = () => crypto.randomUUID().replace(/-/g, "");
 
@@ -84,3 +84,49 @@ export async function sign(payload: string, secret: string, timestamp = Math.flo
   const hex = [...new Uint8Array(mac)].map((b) => b.toString(16).padStart(2, "0")).join("");
   return `t=${timestamp},v1=${hex}`;
 }
+
+// ---- a billing world with Stripe connected -------------------------------------------------------------------
+
+export const iso = (ms: number) => new Date(ms).toISOString().replace(".000Z", "Z");
+/** The January invoice of a contract starting Jan 1 is finalized (and charged) by a run after Feb 1 + 1 h grace. */
+export const START = "2026-01-01T00:00:00Z";
+export const T0 = Date.parse("2026-02-01T02:00:00Z");
+
+export interface PayWorld {
+  acct: TestAccount;
+  key: string;
+  stripe: StripeSetup;
+  planId: string;
+}
+
+export async function payWorld(plan: Record<string, unknown> = {}): Promise<PayWorld> {
+  const acct = await newAccount();
+  const stripe = await connectStripe(acct);
+  const res = await call("POST", "/v1/plans", {
+    key: acct.test,
+    body: { name: "Pro", auto_pay: true, net_terms_days: 0, prices: [{ type: "fixed", name: "Platform fee", amount: "50.00" }], ...plan },
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return { acct, key: acct.test, stripe, planId: res.body.id };
+}
+
+/** A customer (linked to a Stripe customer with this card, or unlinked when null) on the plan since Jan 1. */
+export async function payingCustomer(w: PayWorld, card: string | null, customer: Record<string, unknown> = {}) {
+  const stripeId = card ? await stripeCustomer(w.stripe.sk, card) : null;
+  const created = await call("POST", "/v1/customers", {
+    key: w.key,
+    body: { name: "Jane", email: "jane@example.com", ...(stripeId ? { payment_provider_id: stripeId } : {}), ...customer },
+  });
+  expect(created.status).toBe(201);
+  const contract = await call("POST", "/v1/contracts", { key: w.key, body: { customer_id: created.body.id, plan_id: w.planId, start_date: START } });
+  expect(contract.status, JSON.stringify(contract.body)).toBe(201);
+  return { customer: created.body.id as string, stripeId, contract: contract.body.id as string };
+}
+
+export const runAt = (w: PayWorld, asOf: number) => call("POST", "/v1/billing_runs", { key: w.key, body: { as_of: iso(asOf) } });
+
+export async function januaryInvoice(w: PayWorld, customer: string) {
+  const res = await call("GET", `/v1/invoices?customer_id=${customer}&limit=100`, { key: w.key });
+  return res.body.data.find((i: any) => i.period_start === START);
+}
+
