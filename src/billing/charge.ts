@@ -110,6 +110,7 @@ export async function chargeInvoice(
     if (amount === 0) {
       // NOTE: nothing to collect: a zero invoice is paid at once, without a PaymentIntent (Stripe does the same).
       const done = await ledgerFor(env, scope, inv.customer_id).recordPayment(inv.id, { attempt: null, outcome: "succeeded", at: asOf });
+      // EMIT: invoice.paid (only when done.paidNow)
       return { kind: "succeeded", attempt: null, paymentIntentId: null, paidNow: done?.paidNow ?? false };
     }
     request = await paymentIntentRequest(env, stripe.client, scope, inv, amount);
@@ -203,7 +204,8 @@ async function sendPaymentIntent(stripe: Stripe, request: Stripe.PaymentIntentCr
     // NOTE: connection errors, timeouts, 5xx, bad keys: we do not know whether Stripe charged. The attempt stays
     // pending and is resent with the same idempotency key later; it does not count as a decline.
     const message = err instanceof Error ? err.message : String(err);
-    console.error(`stripe: payment intent ${idempotencyKey} outcome unknown (${err instanceof Error ? err.name : "error"}): ${message}`);
+    const kind = (err as { type?: string }).type ?? (err instanceof Error ? err.name : "error");
+    console.error(`stripe: payment intent ${idempotencyKey} outcome unknown (${kind}): ${message}`);
     return { kind: "unknown", error: { code: "stripe_unreachable", decline_code: null, message } };
   }
 }
