@@ -110,7 +110,6 @@ async function checkoutCompleted(env: Env, scope: StripeScope, stripe: Stripe, s
   if (session.payment_status === "paid") {
     const done = await ledgerFor(env, scope, inv.customer_id).recordPayment(inv.id, { attempt: null, outcome: "succeeded", at: now });
     // EMIT: invoice.paid (only when done.paidNow: the payment_intent.succeeded of the same payment may come first)
-    void done;
   }
   const piId = typeof session.payment_intent === "string" ? session.payment_intent : (session.payment_intent?.id ?? null);
   if (customerId && piId) {
