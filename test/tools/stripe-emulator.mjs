@@ -706,4 +706,11 @@ export async function startStripeEmulator({ port = 0, host = "127.0.0.1", delive
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const emulator = await startStripeEmulator({ port: Number(process.argv[2] ?? process.env.STRIPE_EMULATOR_PORT ?? 12111), log: console.log });
   console.log(`Stripe emulator listening on ${emulator.url}`);
+  // `npm run dev` stops its children with SIGINT or SIGTERM: that is a normal stop, exit code 0.
+  for (const signal of ["SIGINT", "SIGTERM"]) {
+    process.on(signal, () => {
+      emulator.server.closeAllConnections?.();
+      emulator.close().then(() => process.exit(0));
+    });
+  }
 }
