@@ -24,6 +24,7 @@ CREATE TABLE `payment_attempts` (
 CREATE UNIQUE INDEX `payment_attempts_invoice_attempt_uq` ON `payment_attempts` (`invoice_id`,`attempt`);--> statement-breakpoint
 CREATE UNIQUE INDEX `payment_attempts_key_uq` ON `payment_attempts` (`account_id`,`mode`,`idempotency_key`);--> statement-breakpoint
 CREATE INDEX `payment_attempts_intent_idx` ON `payment_attempts` (`stripe_payment_intent_id`);--> statement-breakpoint
+CREATE INDEX `payment_attempts_pending_idx` ON `payment_attempts` (`status`,`lease_until`);--> statement-breakpoint
 CREATE TABLE `stripe_events` (
 	`account_id` text NOT NULL,
 	`mode` text NOT NULL,

@@ -20,18 +20,24 @@ interface DueInvoice {
 /**
  * Invoices auto-pay should act on as of `asOf`, in id order after `after`. `next_payment_attempt_at` is null until
  * the first attempt fails (then it holds the next retry), so a never-tried invoice is due from its invoice_date.
- * An attempt whose answer was lost leaves the invoice due, so the next run reconciles it.
+ * Attempts whose answer was lost (pending, lease run out) are due whatever their invoice's state, so the run
+ * reconciles them: an invoice paid another way meanwhile still gets its attempt looked up and closed.
  */
 export async function dueForAutoPay(env: Env, asOf: number, scope: RunScope | null, after: string | null, limit: number): Promise<DueInvoice[]> {
   const { results } = await env.DB.prepare(
-    `SELECT i.id, i.account_id, i.mode FROM invoices i JOIN contracts c ON c.id = i.contract_id
-     WHERE i.status = 'finalized' AND c.auto_pay = 1 AND i.invoice_date <= ?1
-       AND COALESCE(i.next_payment_attempt_at, i.invoice_date) <= ?1
-       AND (?2 IS NULL OR (i.account_id = ?2 AND i.mode = ?3))
-       AND (?4 IS NULL OR i.id > ?4)
-     ORDER BY i.id LIMIT ?5`,
+    `SELECT id, account_id, mode FROM (
+       SELECT i.id, i.account_id, i.mode FROM invoices i JOIN contracts c ON c.id = i.contract_id
+       WHERE i.status = 'finalized' AND c.auto_pay = 1 AND i.invoice_date <= ?1
+         AND COALESCE(i.next_payment_attempt_at, i.invoice_date) <= ?1
+         AND (?2 IS NULL OR (i.account_id = ?2 AND i.mode = ?3))
+       UNION
+       SELECT a.invoice_id AS id, a.account_id, a.mode FROM payment_attempts a
+       WHERE a.status = 'pending' AND a.lease_until < ?6 AND (?2 IS NULL OR (a.account_id = ?2 AND a.mode = ?3))
+     )
+     WHERE ?4 IS NULL OR id > ?4
+     ORDER BY id LIMIT ?5`,
   )
-    .bind(asOf, scope?.accountId ?? null, scope?.mode ?? null, after, limit)
+    .bind(asOf, scope?.accountId ?? null, scope?.mode ?? null, after, limit, Date.now())
     .all<DueInvoice>();
   return results;
 }

@@ -97,6 +97,17 @@ export async function chargeInvoice(
     if (took.meta.changes === 0) return { kind: "skipped", reason: "in_progress" };
     attempt = latest;
     request = latest.request ? (JSON.parse(latest.request) as Stripe.PaymentIntentCreateParams) : null;
+    if (inv.status !== "finalized" && request) {
+      // NOTE: the invoice was paid (or voided) another way meanwhile. Resending would charge it if the first send
+      // never reached Stripe, so look for the attempt's PaymentIntent instead and only record what it did.
+      const sent = await findSentIntent(stripe.client, request, inv.id, attempt.attempt);
+      if (sent) return recordAnswer(env, scope, inv, attempt, intentAnswer(sent), asOf);
+      await db
+        .prepare("UPDATE payment_attempts SET status = 'failed', failure_code = 'not_sent', failure_message = ?, lease_until = 0, updated_at = ? WHERE id = ?")
+        .bind(`Never reached Stripe; the invoice became ${inv.status} before it was resent`, realNow, attempt.id)
+        .run();
+      return { kind: "skipped", reason: "not_payable" };
+    }
   } else {
     if (inv.status !== "finalized" || latest?.status === "succeeded") return { kind: "skipped", reason: "not_payable" };
     if (trigger === "auto_pay") {
@@ -130,6 +141,11 @@ export async function chargeInvoice(
       .first<AttemptRow>();
     if (!claimed) return { kind: "skipped", reason: "in_progress" };
     attempt = claimed;
+    if (request) {
+      // The attempt number is known only once claimed; the stored request must be exactly what is sent.
+      request.metadata = { ...(request.metadata as Record<string, string>), meterline_attempt: String(attempt.attempt) };
+      await db.prepare("UPDATE payment_attempts SET request = ? WHERE id = ?").bind(JSON.stringify(request), attempt.id).run();
+    }
   }
 
   const answer: StripeAnswer = request
@@ -174,21 +190,33 @@ async function paymentIntentRequest(
   };
 }
 
+function intentAnswer(pi: Stripe.PaymentIntent): StripeAnswer {
+  if (pi.status === "succeeded") return { kind: "succeeded", paymentIntentId: pi.id };
+  if (pi.status === "processing") return { kind: "unknown", error: { code: "processing", decline_code: null, message: "The payment is processing" } };
+  const e = pi.last_payment_error;
+  return {
+    kind: "failed",
+    paymentIntentId: pi.id,
+    error: {
+      code: e?.code ?? (pi.status === "requires_action" ? "authentication_required" : pi.status),
+      decline_code: e?.decline_code ?? null,
+      message: e?.message ?? `The PaymentIntent is ${pi.status}`,
+    },
+  };
+}
+
+/** The PaymentIntent an attempt created, if it reached Stripe (found by the metadata every attempt carries). */
+async function findSentIntent(stripe: Stripe, request: Stripe.PaymentIntentCreateParams, invoiceId: string, attempt: number) {
+  if (typeof request.customer !== "string") return null;
+  const page = await stripe.paymentIntents.list({ customer: request.customer, limit: 100 });
+  return (
+    page.data.find((pi) => pi.metadata?.meterline_invoice_id === invoiceId && pi.metadata?.meterline_attempt === String(attempt)) ?? null
+  );
+}
+
 async function sendPaymentIntent(stripe: Stripe, request: Stripe.PaymentIntentCreateParams, idempotencyKey: string): Promise<StripeAnswer> {
   try {
-    const pi = await stripe.paymentIntents.create(request, { idempotencyKey });
-    if (pi.status === "succeeded") return { kind: "succeeded", paymentIntentId: pi.id };
-    if (pi.status === "processing") return { kind: "unknown", error: { code: "processing", decline_code: null, message: "The payment is processing" } };
-    const e = pi.last_payment_error;
-    return {
-      kind: "failed",
-      paymentIntentId: pi.id,
-      error: {
-        code: e?.code ?? (pi.status === "requires_action" ? "authentication_required" : pi.status),
-        decline_code: e?.decline_code ?? null,
-        message: e?.message ?? `The PaymentIntent is ${pi.status}`,
-      },
-    };
+    return intentAnswer(await stripe.paymentIntents.create(request, { idempotencyKey }));
   } catch (err) {
     if (err instanceof Stripe.errors.StripeCardError) {
       const raw = err.raw as { payment_intent?: { id?: string } };

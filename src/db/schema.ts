@@ -312,6 +312,7 @@ export const paymentAttempts = sqliteTable(
     uniqueIndex("payment_attempts_invoice_attempt_uq").on(t.invoiceId, t.attempt),
     uniqueIndex("payment_attempts_key_uq").on(t.accountId, t.mode, t.idempotencyKey),
     index("payment_attempts_intent_idx").on(t.stripePaymentIntentId),
+    index("payment_attempts_pending_idx").on(t.status, t.leaseUntil),
   ],
 );
 

@@ -161,6 +161,36 @@ describe("auto-pay", () => {
     expect(await paymentIntents(w.stripe.sk, stripeId!)).toHaveLength(1);
   });
 
+  it("a lost attempt of an invoice paid another way meanwhile is looked up, never resent", async () => {
+    const w = await payWorld();
+    const fault = (kind: string) => stripeApi(w.stripe.sk, "POST", "/_emulator/faults", { kind, method: "POST", path: "/v1/payment_intents", times: 1 });
+    // Never reached Stripe: after the invoice is paid by hand, the attempt is closed without charging.
+    const a = await payingCustomer(w, "pm_card_visa");
+    await fault("drop_request");
+    await runAt(w, T0);
+    const unsent = await januaryInvoice(w, a.customer);
+    expect(unsent.payment_status).toBe("pending");
+    expect(await paymentIntents(w.stripe.sk, a.stripeId!)).toHaveLength(0);
+    expect((await call("POST", `/v1/invoices/${unsent.id}/mark_paid`, { key: w.key })).status).toBe(200);
+    await runAt(w, T0);
+    expect(await paymentIntents(w.stripe.sk, a.stripeId!)).toHaveLength(0);
+    const closed = await env.DB.prepare("SELECT status, failure_code FROM payment_attempts WHERE invoice_id = ?").bind(unsent.id).first<any>();
+    expect(closed).toEqual({ status: "failed", failure_code: "not_sent" });
+    expect((await januaryInvoice(w, a.customer)).status).toBe("paid");
+
+    // Reached Stripe: the run finds the PaymentIntent and records it (and does not charge again).
+    const b = await payingCustomer(w, "pm_card_visa");
+    await fault("drop_response");
+    await runAt(w, T0);
+    const sent = await januaryInvoice(w, b.customer);
+    expect((await call("POST", `/v1/invoices/${sent.id}/mark_paid`, { key: w.key })).status).toBe(200);
+    await runAt(w, T0);
+    const pis = await paymentIntents(w.stripe.sk, b.stripeId!);
+    expect(pis).toHaveLength(1);
+    const recorded = await env.DB.prepare("SELECT status, stripe_payment_intent_id FROM payment_attempts WHERE invoice_id = ?").bind(sent.id).first<any>();
+    expect(recorded).toEqual({ status: "succeeded", stripe_payment_intent_id: pis[0].id });
+  });
+
   it("the webhook may settle a charge whose answer was lost, before the next run; the run then charges nothing", async () => {
     const w = await payWorld();
     const { customer, stripeId } = await payingCustomer(w, "pm_card_visa");

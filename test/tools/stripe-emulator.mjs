@@ -582,6 +582,7 @@ export async function startStripeEmulator({ port = 0, host = "127.0.0.1", delive
   route("GET", "/_emulator/deliveries", (acct, p) => ({ data: acct.deliveries.filter((d) => !p.type || d.type === p.type) }));
   route("POST", "/_emulator/faults", (acct, p) => {
     // `drop_response`: the next matching request is carried out, then its connection is cut before the answer.
+    // `drop_request`: the connection is cut before the request is carried out (it never reached Stripe).
     acct.faults.push({ kind: p.kind ?? "drop_response", method: p.method ?? "POST", path: p.path ?? "/v1/payment_intents", times: Number(p.times ?? 1) });
     return { ok: true };
   });
@@ -660,6 +661,13 @@ export async function startStripeEmulator({ port = 0, host = "127.0.0.1", delive
       }
     }
 
+    const refused = acct.faults.find((f) => f.kind === "drop_request" && f.times > 0 && f.method === req.method && f.path === url.pathname);
+    if (refused) {
+      refused.times -= 1;
+      req.socket.destroy();
+      return;
+    }
+
     let status = 200;
     let body;
     try {
@@ -673,7 +681,7 @@ export async function startStripeEmulator({ port = 0, host = "127.0.0.1", delive
     if (idemKey && status < 500) acct.idempotency.set(idemKey, { fingerprint, status, body: JSON.stringify(body) });
     log(`stripe-emulator: ${req.method} ${url.pathname} → ${status}`);
 
-    const fault = acct.faults.find((f) => f.times > 0 && f.method === req.method && f.path === url.pathname);
+    const fault = acct.faults.find((f) => f.kind === "drop_response" && f.times > 0 && f.method === req.method && f.path === url.pathname);
     if (fault) {
       fault.times -= 1;
       // The work is done and saved under its idempotency key; the caller just never hears the answer.
