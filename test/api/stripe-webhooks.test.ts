@@ -142,6 +142,12 @@ describe("Stripe webhooks", () => {
       expect(res.status, path).toBe(404);
       expect(((await res.json()) as any).error.code).toBe("webhook_endpoint_not_found");
     }
+    // A test-mode event signed with the live endpoint's secret is still refused at the live URL.
+    const live = await connectStripe(w.acct, "live");
+    const wrongMode = await post(`/webhooks/stripe/${w.acct.id}/live`, await sign(succeeded.payload, live.whsec));
+    expect(wrongMode.status).toBe(400);
+    expect(((await wrongMode.json()) as any).error.code).toBe("parameter_invalid");
+    expect(await eventsStored(w.acct.id)).toBe(0);
     // Account B, signing with its own secret, sends an event about A's invoice: B's endpoint ignores it.
     const b = await newAccount();
     const bStripe = await connectStripe(b);
