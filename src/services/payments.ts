@@ -51,6 +51,8 @@ export async function payInvoice(env: Env, caller: Caller, invoiceId: string, no
   }
 }
 
+const LINK_LIFETIME_SECONDS = 23 * 3600;
+
 export interface PaymentLinkOptions {
   successUrl?: string | undefined;
   cancelUrl?: string | undefined;
@@ -62,7 +64,7 @@ export interface PaymentLinkOptions {
  * A Stripe Checkout Session (payment mode) for the invoice's total that also saves the card for off-session use
  * (setup_future_usage), so later invoices can be auto-paid. The checkout.session.completed webhook marks it paid.
  */
-export async function createPaymentLink(env: Env, caller: Caller, invoiceId: string, _now: number, options: PaymentLinkOptions = {}) {
+export async function createPaymentLink(env: Env, caller: Caller, invoiceId: string, now: number, options: PaymentLinkOptions = {}) {
   const inv = await payableInvoice(env, caller, invoiceId);
   const { client } = await requireStripe(env, caller);
   const origin = options.origin ?? "https://meterline.invalid";
@@ -82,6 +84,8 @@ export async function createPaymentLink(env: Env, caller: Caller, invoiceId: str
       ],
       payment_intent_data: { setup_future_usage: "off_session", metadata },
       metadata,
+      // Stripe allows at most 24 h; 23 h leaves room for clock skew between us and Stripe.
+      expires_at: Math.floor(now / 1000) + LINK_LIFETIME_SECONDS,
       success_url: options.successUrl ?? `${origin}/dashboard/invoices/${inv.id}?payment=success`,
       cancel_url: options.cancelUrl ?? `${origin}/dashboard/invoices/${inv.id}`,
     });

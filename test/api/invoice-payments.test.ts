@@ -69,6 +69,9 @@ describe("POST /v1/invoices/:id/payment_link", () => {
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect(res.body).toMatchObject({ object: "payment_link", invoice_id: inv.id, checkout_session_id: expect.stringMatching(/^cs_test_/), livemode: false });
     expect(res.body.url).toBe(`${env.STRIPE_API_URL}/checkout/${res.body.checkout_session_id}`);
+    const ttl = Date.parse(res.body.expires_at) - Date.now();
+    expect(ttl).toBeGreaterThan(22 * 3600_000);
+    expect(ttl).toBeLessThanOrEqual(23 * 3600_000);
     const session = (await stripeApi(w.stripe.sk, "GET", `/v1/checkout/sessions/${res.body.checkout_session_id}`)).body;
     expect(session).toMatchObject({
       mode: "payment",

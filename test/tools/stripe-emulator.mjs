@@ -520,6 +520,10 @@ export async function startStripeEmulator({ port = 0, host = "127.0.0.1", delive
   route("POST", "/v1/checkout/sessions", (acct, p, _m, req) => {
     if (p.mode !== "payment" && p.mode !== "setup") throw invalid("The emulator supports mode=payment and mode=setup.", "mode");
     if (!p.success_url) throw invalid("Missing required param: success_url.", "success_url");
+    if (p.expires_at !== undefined) {
+      const ttl = Number(p.expires_at) - nowSeconds();
+      if (!(ttl >= 1800 && ttl <= 24 * 3600)) throw invalid("The `expires_at` timestamp must be between 30 minutes and 24 hours from Checkout Session creation.", "expires_at");
+    }
     const items = p.line_items ?? [];
     if (p.mode === "payment" && items.length === 0) throw invalid("line_items is required in payment mode.", "line_items");
     let total = 0;
@@ -548,7 +552,7 @@ export async function startStripeEmulator({ port = 0, host = "127.0.0.1", delive
       success_url: p.success_url,
       cancel_url: p.cancel_url ?? null,
       url: `${baseUrl}/checkout/${id}`,
-      expires_at: nowSeconds() + 24 * 3600,
+      expires_at: p.expires_at ? Number(p.expires_at) : nowSeconds() + 24 * 3600,
       created: nowSeconds(),
       livemode: acct.livemode,
     };
