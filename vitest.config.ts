@@ -1,9 +1,15 @@
 // Three test projects: pure domain logic in Node, the dev tooling in Node, and everything else inside workerd with real D1 and DOs.
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+// @ts-expect-error: a plain .mjs tool without types
+import { startStripeEmulator } from "./test/tools/stripe-emulator.mjs";
 
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
+  // The Stripe emulator for the workers tests: records signed webhooks instead of posting them (the Worker under
+  // test has no port), and does not keep vitest alive.
+  const stripe = await startStripeEmulator({ deliver: false });
+  stripe.server.unref();
   return {
     test: {
       projects: [
@@ -29,6 +35,7 @@ export default defineConfig(async () => {
                   TEST_MIGRATIONS: migrations,
                   ADMIN_TOKEN: "test-admin-token",
                   ENCRYPTION_KEY: "dGVzdC1lbmNyeXB0aW9uLWtleS0zMi1ieXRlcy0hISE=",
+                  STRIPE_API_URL: stripe.url,
                 },
               },
             }),

@@ -36,7 +36,7 @@ function log(msg) {
 async function startServer(port, stateDir) {
   const child = spawn(process.execPath, [join(ROOT, "test/tools/dev.mjs")], {
     cwd: ROOT,
-    env: { ...process.env, PORT: String(port), DEV_STATE_DIR: stateDir, DEV_PERSIST_DIR: join(stateDir, "persist") },
+    env: { ...process.env, PORT: String(port), STRIPE_EMULATOR_PORT: String(port + 1), DEV_STATE_DIR: stateDir, DEV_PERSIST_DIR: join(stateDir, "persist") },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });

@@ -17,7 +17,10 @@ import { eventRoutes } from "./routes/events";
 import { healthRoutes } from "./routes/health";
 import { invoiceRoutes } from "./routes/invoices";
 import { meterRoutes } from "./routes/meters";
+import { paymentRoutes } from "./routes/payments";
 import { planRoutes } from "./routes/plans";
+import { settingsRoutes } from "./routes/settings";
+import { stripeWebhookRoutes } from "./routes/stripe-webhooks";
 
 const MAX_BODY_BYTES = 1024 * 1024;
 /** A full batch is 10,000 events of up to 100 properties; 1 KiB each would be ~1 GB, so the limit is on bytes, not shape. */
@@ -57,6 +60,9 @@ export function createApp() {
   app.route("/v1", eventRoutes);
   app.route("/v1", invoiceRoutes);
   app.route("/v1", billingRunRoutes);
+  app.route("/v1", paymentRoutes);
+  app.route("/v1", settingsRoutes);
+  app.route("/webhooks", stripeWebhookRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
     type: "http",

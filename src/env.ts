@@ -10,6 +10,8 @@ export interface Env {
   ADMIN_TOKEN?: string;
   /** Base64 AES-GCM key for secrets stored at rest (Stripe keys). */
   ENCRYPTION_KEY?: string;
+  /** Where the Stripe SDK sends requests, e.g. http://127.0.0.1:12111 (the emulator); unset = api.stripe.com. */
+  STRIPE_API_URL?: string;
 }
 
 export type Mode = "test" | "live";

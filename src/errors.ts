@@ -19,6 +19,10 @@ export const ERROR_CODES = {
   invalid_cursor: 400,
   currency_unsupported: 400,
   timestamp_too_far_in_future: 400,
+  stripe_key_mode_mismatch: 400,
+  webhook_signature_invalid: 400,
+  // 402
+  payment_failed: 402,
   body_too_large: 413,
   // 401
   authentication_required: 401,
@@ -35,6 +39,7 @@ export const ERROR_CODES = {
   api_key_not_found: 404,
   invoice_not_found: 404,
   event_not_found: 404,
+  webhook_endpoint_not_found: 404,
   // 405
   method_not_allowed: 405,
   // 409
@@ -50,8 +55,12 @@ export const ERROR_CODES = {
   invoice_not_draft: 409,
   invoice_not_voidable: 409,
   invoice_not_finalized: 409,
+  invoice_already_paid: 409,
+  payment_in_progress: 409,
+  stripe_not_configured: 409,
   // 5xx
   internal_error: 500,
+  stripe_error: 502,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -2,6 +2,7 @@
 // alarm, so no single invocation does more than one page of work however many customers there are.
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
+import { autoPayPage, dueForAutoPay } from "./auto-pay";
 import { dueCustomers, runCustomers } from "./run";
 
 const PAGE = 50;
@@ -12,6 +13,10 @@ interface RunState {
   customers: number;
   finalized: number;
   failed: number;
+  /** After every due customer is billed, the run collects: auto-pay over due invoices, a page per alarm. */
+  phase?: "finalize" | "collect";
+  afterInvoice?: string | null;
+  paymentsAttempted?: number;
 }
 
 export class BillingCoordinator extends DurableObject<Env> {
@@ -31,6 +36,7 @@ export class BillingCoordinator extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     const run = await this.ctx.storage.get<RunState>("run");
     if (!run) return;
+    if (run.phase === "collect") return this.collectPage(run);
     const page = await dueCustomers(this.env, run.asOf, null, run.after, PAGE);
     if (page.length > 0) {
       const done = await runCustomers(this.env, page, run.asOf);
@@ -42,6 +48,22 @@ export class BillingCoordinator extends DurableObject<Env> {
     }
     if (page.length === PAGE) {
       // NOTE: state is saved before the next alarm is set, so a crash resumes after the last finished page.
+      await this.ctx.storage.put("run", run);
+      await this.ctx.storage.setAlarm(Date.now());
+    } else {
+      await this.ctx.storage.put("run", { ...run, phase: "collect", afterInvoice: null, paymentsAttempted: 0 } satisfies RunState);
+      await this.ctx.storage.setAlarm(Date.now());
+    }
+  }
+
+  private async collectPage(run: RunState): Promise<void> {
+    const page = await dueForAutoPay(this.env, run.asOf, null, run.afterInvoice ?? null, PAGE);
+    if (page.length > 0) {
+      const done = await autoPayPage(this.env, page, run.asOf);
+      run.afterInvoice = page[page.length - 1]!.id;
+      run.paymentsAttempted = (run.paymentsAttempted ?? 0) + done.attempted;
+    }
+    if (page.length === PAGE) {
       await this.ctx.storage.put("run", run);
       await this.ctx.storage.setAlarm(Date.now());
     } else {

@@ -1,6 +1,7 @@
 // The billing run (SPEC §10): which customers have work due, and handing each one's part to its ledger.
 import type { Caller, Env, Mode } from "../env";
 import { ledgerName, type BillingOutcome } from "../ledger/customer-ledger";
+import { runAutoPay } from "./auto-pay";
 
 export interface DueCustomer {
   account_id: string;
@@ -102,5 +103,7 @@ export async function runBillingForAccount(env: Env, caller: Caller, asOf: numbe
     const last = page[page.length - 1]!;
     after = [last.account_id, last.mode, last.customer_id];
   }
-  return { ...summary, contractsUpdated };
+  // Collection comes after finalization, so invoices finalized by this run are charged by it.
+  const payments = await runAutoPay(env, scope, asOf);
+  return { ...summary, contractsUpdated, payments };
 }

@@ -213,11 +213,14 @@ export const invoices = sqliteTable(
     paymentStatus: text("payment_status", { enum: ["none", "pending", "failed", "succeeded"] }).notNull().default("none"),
     paidAt: integer("paid_at"),
     voidedAt: integer("voided_at"),
+    /** When auto-pay next charges this invoice (null: at invoice_date, or never again after the last retry). Owned by billing/auto-pay.ts. */
+    nextPaymentAttemptAt: integer("next_payment_attempt_at"),
     createdAt: createdAt(),
     updatedAt: integer("updated_at").notNull(),
   },
   (t) => [
     uniqueIndex("invoices_contract_period_uq").on(t.contractId, t.periodStart),
+    index("invoices_payment_due_idx").on(t.status, t.nextPaymentAttemptAt),
     index("invoices_list_idx").on(t.accountId, t.mode, t.createdAt, t.id),
     index("invoices_customer_idx").on(t.accountId, t.mode, t.customerId, t.createdAt),
     index("invoices_due_idx").on(t.status, t.finalizeAfter),
@@ -255,4 +258,73 @@ export const eventIndex = sqliteTable(
     index("event_index_list_idx").on(t.accountId, t.mode, t.timestamp, t.id),
     index("event_index_customer_idx").on(t.accountId, t.mode, t.customerId, t.timestamp),
   ],
+);
+
+/** Per (account, mode): the Stripe secret key and webhook signing secret, AES-GCM encrypted (payments/secrets.ts). */
+export const stripeSettings = sqliteTable(
+  "stripe_settings",
+  {
+    accountId: text("account_id").notNull(),
+    mode: mode(),
+    secretKeyCiphertext: text("secret_key_ciphertext").notNull(),
+    secretKeyLast4: text("secret_key_last4").notNull(),
+    webhookSecretCiphertext: text("webhook_secret_ciphertext"),
+    webhookSecretLast4: text("webhook_secret_last4"),
+    createdAt: createdAt(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.accountId, t.mode] })],
+);
+
+/**
+ * One row per charge attempt of an invoice. The Stripe idempotency key is derived from (invoice, attempt), and the
+ * unique (invoice_id, attempt) lets only one concurrent run claim an attempt. A `pending` row whose lease has run
+ * out is an attempt whose outcome we never recorded: it is resent with the same key, so Stripe replays its answer.
+ */
+export const paymentAttempts = sqliteTable(
+  "payment_attempts",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id").notNull(),
+    mode: mode(),
+    invoiceId: text("invoice_id").notNull(),
+    customerId: text("customer_id").notNull(),
+    attempt: integer("attempt").notNull(),
+    trigger: text("trigger", { enum: ["auto_pay", "manual"] }).notNull(),
+    idempotencyKey: text("idempotency_key").notNull(),
+    status: text("status", { enum: ["pending", "succeeded", "failed"] }).notNull(),
+    amount: text("amount").notNull(),
+    currency: text("currency").notNull(),
+    /** The PaymentIntent parameters sent, so a reconciling resend is the very same request (Stripe compares them). */
+    request: text("request", { mode: "json" }).$type<Record<string, unknown>>(),
+    stripePaymentIntentId: text("stripe_payment_intent_id"),
+    failureCode: text("failure_code"),
+    declineCode: text("decline_code"),
+    failureMessage: text("failure_message"),
+    /** Real time (ms) until which the claimer owns a pending attempt; after it another run may reconcile it. */
+    leaseUntil: integer("lease_until").notNull(),
+    /** The billing clock (as_of) of the attempt: the retry schedule counts from the first one. */
+    attemptedAt: integer("attempted_at").notNull(),
+    createdAt: createdAt(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("payment_attempts_invoice_attempt_uq").on(t.invoiceId, t.attempt),
+    uniqueIndex("payment_attempts_key_uq").on(t.accountId, t.mode, t.idempotencyKey),
+    index("payment_attempts_intent_idx").on(t.stripePaymentIntentId),
+    index("payment_attempts_pending_idx").on(t.status, t.leaseUntil),
+  ],
+);
+
+/** Inbound Stripe events already handled, by Stripe event id, so a redelivery has no second effect. */
+export const stripeEvents = sqliteTable(
+  "stripe_events",
+  {
+    accountId: text("account_id").notNull(),
+    mode: mode(),
+    eventId: text("event_id").notNull(),
+    type: text("type").notNull(),
+    receivedAt: integer("received_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.accountId, t.mode, t.eventId] })],
 );

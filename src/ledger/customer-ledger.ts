@@ -97,6 +97,9 @@ type InvoiceRow = {
   created_at: number;
   updated_at: number;
   indexed: number;
+  payment_attempts: number;
+  last_payment_error: string | null;
+  next_payment_attempt_at: number | null;
 };
 
 export class CustomerLedger extends DurableObject<Env> {
@@ -599,6 +602,42 @@ export class CustomerLedger extends DurableObject<Env> {
     return { invoice: this.view(this.invoice(invoiceId)!) };
   }
 
+  /**
+   * Records the outcome of a payment (a charge attempt's answer, a webhook, a Checkout payment) on a finalized invoice.
+   * Idempotent and order-independent: a success marks it paid once; nothing after that un-pays it (a late or replayed
+   * failure only leaves the attempt count at its maximum). Returns whether this call made the invoice paid.
+   * NOTE: a payment for a voided invoice is recorded (payment_status succeeded) but the invoice stays void: the money
+   * came in and must be refunded by hand, which the view makes visible.
+   */
+  async recordPayment(invoiceId: string, p: PaymentRecord): Promise<{ invoice: InvoiceView; paidNow: boolean } | null> {
+    const inv = this.invoice(invoiceId);
+    if (!inv) return null;
+    let paidNow = false;
+    this.ctx.storage.transactionSync(() => {
+      const attempts = Math.max(inv.payment_attempts, p.attempt ?? 0);
+      const settled = inv.payment_status === "succeeded";
+      if (p.outcome === "succeeded" && !settled && inv.status !== "draft") {
+        paidNow = inv.status === "finalized";
+        this.sql.exec(
+          `UPDATE invoices SET status = CASE WHEN status = 'finalized' THEN 'paid' ELSE status END, payment_status = 'succeeded',
+             paid_at = ?, payment_attempts = ?, last_payment_error = NULL, next_payment_attempt_at = NULL, indexed = 0, updated_at = ? WHERE id = ?`,
+          p.at, attempts, p.at, invoiceId,
+        );
+      } else if (!settled && inv.status === "finalized" && p.outcome !== "succeeded") {
+        this.sql.exec(
+          `UPDATE invoices SET payment_status = ?, payment_attempts = ?, last_payment_error = COALESCE(?, last_payment_error),
+             next_payment_attempt_at = ?, indexed = 0, updated_at = ? WHERE id = ?`,
+          p.outcome, attempts, p.error ? JSON.stringify(p.error) : null,
+          p.nextAttemptAt === undefined ? inv.next_payment_attempt_at : p.nextAttemptAt, p.at, invoiceId,
+        );
+      } else if (attempts !== inv.payment_attempts) {
+        this.sql.exec("UPDATE invoices SET payment_attempts = ?, updated_at = ? WHERE id = ?", attempts, p.at, invoiceId);
+      }
+    });
+    await this.syncInvoiceIndex();
+    return { invoice: this.view(this.invoice(invoiceId)!), paidNow };
+  }
+
   // ---- reads ------------------------------------------------------------------------------------------------
 
   async getInvoice(invoiceId: string): Promise<InvoiceView | null> {
@@ -649,7 +688,9 @@ export class CustomerLedger extends DurableObject<Env> {
       subtotal: inv.subtotal,
       total: inv.total,
       auto_pay: contract?.autoPay ?? false,
-      payment_attempts: 0,
+      payment_attempts: inv.payment_attempts,
+      last_payment_error: inv.last_payment_error === null ? null : (JSON.parse(inv.last_payment_error) as PaymentError),
+      next_payment_attempt: inv.next_payment_attempt_at === null ? null : formatTimestamp(inv.next_payment_attempt_at),
       paid_at: inv.paid_at === null ? null : formatTimestamp(inv.paid_at),
       livemode: who.mode === "live",
       created_at: formatTimestamp(inv.created_at),
@@ -773,6 +814,22 @@ export interface BillingOutcome {
   opened: number;
 }
 
+export interface PaymentError {
+  code: string;
+  decline_code: string | null;
+  message: string;
+}
+
+export interface PaymentRecord {
+  /** The attempt number this answers (null: a payment we did not start, e.g. through a payment link). */
+  attempt: number | null;
+  outcome: "succeeded" | "failed" | "pending";
+  at: number;
+  error?: PaymentError | null;
+  /** When auto-pay retries; undefined keeps the current schedule. */
+  nextAttemptAt?: number | null;
+}
+
 export type InvoiceActionResult =
   | { invoice: InvoiceView }
   | { error: "invoice_not_found" }
@@ -800,6 +857,8 @@ export interface InvoiceView {
   total: string;
   auto_pay: boolean;
   payment_attempts: number;
+  last_payment_error: PaymentError | null;
+  next_payment_attempt: string | null;
   paid_at: string | null;
   livemode: boolean;
   created_at: string;

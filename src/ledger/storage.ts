@@ -96,7 +96,15 @@ const V1 = [
    ) WITHOUT ROWID`,
 ];
 
+/** Payment state of an invoice (issue 6: auto-pay, /pay, payment links, Stripe webhooks). */
+const PAYMENTS = [
+  `ALTER TABLE invoices ADD COLUMN payment_attempts INTEGER NOT NULL DEFAULT 0`,
+  // JSON { code, decline_code, message } of the last failed attempt; null once paid.
+  `ALTER TABLE invoices ADD COLUMN last_payment_error TEXT`,
+  `ALTER TABLE invoices ADD COLUMN next_payment_attempt_at INTEGER`,
+];
+
 /** Migrations in order; never edit one that has shipped, append a new one. */
-export const LEDGER_MIGRATIONS: string[][] = [V1];
+export const LEDGER_MIGRATIONS: string[][] = [V1, PAYMENTS];
 
 export const SCHEMA_VERSION = LEDGER_MIGRATIONS.length;

@@ -36,6 +36,9 @@ export const billingRunRoutes = newRouter().openapi(create, async (c) => {
       drafts_opened: run.opened,
       contracts_updated: run.contractsUpdated,
       failed: run.failed,
+      payments_attempted: run.payments.attempted,
+      payments_succeeded: run.payments.succeeded,
+      payments_failed: run.payments.failed,
     },
     200,
   );

@@ -19,5 +19,8 @@ export const BillingRun = z
     drafts_opened: z.number().int(),
     contracts_updated: z.number().int().openapi({ description: "Contracts whose status changed (scheduled → active, ended, cancelled)" }),
     failed: z.number().int().openapi({ description: "Customers that failed; they stay due and the next run retries them" }),
+    payments_attempted: z.number().int().openapi({ description: "Auto-pay charges attempted (first tries, retries and reconciliations)" }),
+    payments_succeeded: z.number().int(),
+    payments_failed: z.number().int().openapi({ description: "Declined or errored charges; declines are retried on days 1, 3, 5 and 7" }),
   })
   .openapi("BillingRun");

@@ -22,7 +22,12 @@ export const Invoice = z
     subtotal: z.string(),
     total: z.string(),
     auto_pay: z.boolean(),
-    payment_attempts: z.number().int(),
+    payment_attempts: z.number().int().openapi({ description: "Charge attempts made so far (auto-pay and /pay)" }),
+    last_payment_error: z
+      .object({ code: z.string(), decline_code: z.string().nullable(), message: z.string() })
+      .nullable()
+      .openapi({ description: "Why the last charge failed, e.g. code card_declined, decline_code insufficient_funds" }),
+    next_payment_attempt: Timestamp.nullable().openapi({ description: "When auto-pay retries a failed charge; null when none is scheduled" }),
     paid_at: Timestamp.nullable(),
     livemode: Livemode,
     created_at: Timestamp,

@@ -1,9 +1,10 @@
-// `npm run dev`: prepares local secrets and D1, runs `wrangler dev` (plus future local emulators) and prints a dev account's keys.
+// `npm run dev`: prepares local secrets and D1, runs the Stripe emulator and `wrangler dev`, and prints a dev account's keys.
 //
 // Environment (all optional):
 //   PORT             port for wrangler dev on 127.0.0.1 (default 8787)
 //   DEV_STATE_DIR    where .dev.vars and .dev-account.json live (default: repo root; the smoke test points it at a temp dir)
 //   DEV_PERSIST_DIR  wrangler's local persistence for D1 and Durable Objects (default: .wrangler/state)
+//   STRIPE_EMULATOR_PORT  port for the Stripe emulator on 127.0.0.1 (default 12111)
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -15,6 +16,9 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const HOST = "127.0.0.1";
 const PORT = parsePort(process.env.PORT ?? "8787");
 const BASE_URL = `http://${HOST}:${PORT}`;
+const STRIPE_PORT = parsePort(process.env.STRIPE_EMULATOR_PORT ?? "12111");
+const STRIPE_URL = `http://${HOST}:${STRIPE_PORT}`;
+const STRIPE_EMULATOR = join(ROOT, "test", "tools", "stripe-emulator.mjs");
 const STATE_DIR = resolve(ROOT, process.env.DEV_STATE_DIR || ".");
 const PERSIST_DIR = resolve(ROOT, process.env.DEV_PERSIST_DIR || ".wrangler/state");
 const DEV_VARS_FILE = join(STATE_DIR, ".dev.vars");
@@ -99,6 +103,20 @@ function ensureDevVars() {
   chmodSync(DEV_VARS_FILE, 0o600);
   log(`${fresh ? "created" : "updated"} ${display(DEV_VARS_FILE)} with ${missing.join(" and ")}`);
   return existing;
+}
+
+/** Sets one KEY=VALUE in .dev.vars (replacing its line), e.g. the emulator's URL, which follows STRIPE_EMULATOR_PORT. */
+function setDevVar(key, value) {
+  const lines = existsSync(DEV_VARS_FILE) ? readFileSync(DEV_VARS_FILE, "utf8").split(/\r?\n/) : [];
+  const at = lines.findIndex((line) => new RegExp(`^\\s*(?:export\\s+)?${key}\\s*=`).test(line));
+  if (at >= 0 && lines[at] === `${key}=${value}`) return;
+  if (at >= 0) lines[at] = `${key}=${value}`;
+  else {
+    while (lines.length > 0 && lines[lines.length - 1] === "") lines.pop();
+    lines.push(`${key}=${value}`);
+  }
+  writeFileSync(DEV_VARS_FILE, `${lines.join("\n")}\n`, { mode: 0o600 });
+  log(`set ${key}=${value} in ${display(DEV_VARS_FILE)}`);
 }
 
 function readCronTrigger() {
@@ -222,11 +240,11 @@ function killTrees(signal) {
   }
 }
 
-async function request(method, path, { token, body } = {}) {
+async function request(method, path, { token, body, base = BASE_URL } = {}) {
   const headers = {};
   if (token) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers["content-type"] = "application/json";
-  const res = await fetch(`${BASE_URL}${path}`, {
+  const res = await fetch(`${base}${path}`, {
     method,
     headers,
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -268,6 +286,42 @@ async function waitUntilReady(wrangler) {
     }
     await new Promise((r) => setTimeout(r, 250));
   }
+}
+
+/** Waits for the emulator's /health; it starts in well under a second, so a few seconds without it is a real failure. */
+async function waitForStripeEmulator(emulator) {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    if (emulator.exited) throw new Error(`the Stripe emulator exited with code ${emulator.code} (see its output above)`);
+    try {
+      if ((await request("GET", "/health", { base: STRIPE_URL })).status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`the Stripe emulator did not answer on ${STRIPE_URL}/health`);
+}
+
+/**
+ * Connects the dev account's test mode to the emulator: a Stripe test key (kept in .dev-account.json), a webhook endpoint
+ * pointing at this server (the emulator keeps its state in memory, so it is registered anew, with a new signing secret,
+ * on every start) and PUT /v1/settings/stripe with both.
+ */
+async function connectStripe(account) {
+  account.stripe_test_key ??= `sk_test_dev${randomBytes(18).toString("hex")}`;
+  writeFileSync(ACCOUNT_FILE, `${JSON.stringify(account, null, 2)}\n`, { mode: 0o600 });
+  const endpoint = await request("POST", "/v1/webhook_endpoints", {
+    base: STRIPE_URL,
+    token: account.stripe_test_key,
+    body: { url: `${BASE_URL}/webhooks/stripe/${account.account_id}/test`, enabled_events: ["*"] },
+  });
+  if (endpoint.status !== 200) throw new Error(`the Stripe emulator refused the webhook endpoint: ${endpoint.text.slice(0, 300)}`);
+  const put = await request("PUT", "/v1/settings/stripe", {
+    token: account.test_key,
+    body: { secret_key: account.stripe_test_key, webhook_secret: endpoint.json.secret },
+  });
+  if (put.status !== 200) throw new Error(`PUT /v1/settings/stripe answered ${put.status}: ${put.text.slice(0, 300)}`);
 }
 
 function readSavedAccount() {
@@ -319,6 +373,7 @@ function printBanner({ account, adminToken, cron }) {
     ["Test key", account.test_key],
     ["Live key", account.live_key],
     ["Admin token", adminToken],
+    ["Stripe", `${STRIPE_URL} (emulator; test mode connected with ${account.stripe_test_key.slice(0, 12)}…, webhooks delivered here)`],
     ["Billing run", `curl "${cronUrl}"`],
     [
       "Try",
@@ -355,8 +410,21 @@ async function main() {
 
   if (!existsSync(WRANGLER_BIN)) throw new Error(`${display(WRANGLER_BIN)} not found; run \`npm install\` first`);
   await assertPortFree(PORT);
+  await assertPortFree(STRIPE_PORT).catch((err) => {
+    throw new Error(`${err.message.replace("PORT=8788", "STRIPE_EMULATOR_PORT=12112")}`);
+  });
 
   const devVars = ensureDevVars();
+  setDevVar("STRIPE_API_URL", STRIPE_URL);
+
+  // The Stripe emulator first: the Worker reaches it through STRIPE_API_URL, and it posts webhooks back to the Worker.
+  const emulator = startChild({ name: "Stripe emulator", command: process.execPath, args: [STRIPE_EMULATOR, String(STRIPE_PORT)], env: {} });
+  emulator.done.then((code) => {
+    if (!stopping) log(`the Stripe emulator exited with code ${code}`);
+    shutdown("SIGTERM", code);
+  });
+  await waitForStripeEmulator(emulator);
+  if (stopping) return;
 
   log(`applying D1 migrations to the local database in ${display(PERSIST_DIR)}`);
   const migrate = startChild({
@@ -392,12 +460,12 @@ async function main() {
     if (!stopping) log(`wrangler dev exited with code ${code}`);
     shutdown("SIGTERM", code);
   });
-  // The Stripe emulator (later issue) starts here: another startChild({ name, command, args, env }) plus a readiness wait
-  // before the banner; its `done` should call shutdown() the same way so one crashed child never leaves the other running.
 
   await waitUntilReady(wrangler);
   if (stopping) return;
   const account = await ensureDevAccount(devVars.ADMIN_TOKEN);
+  if (stopping) return;
+  await connectStripe(account);
   if (stopping) return;
   printBanner({ account, adminToken: devVars.ADMIN_TOKEN, cron: readCronTrigger() });
 }

@@ -86,12 +86,17 @@ class DevServer {
   private readonly child: ChildProcess;
   private readonly exited: Promise<number | null>;
 
-  constructor(readonly port: number) {
+  constructor(
+    readonly port: number,
+    // The Stripe emulator's port: next to wrangler's, so parallel runs on other free ports do not collide on its default.
+    readonly stripePort = port + 1,
+  ) {
     this.child = node.spawn(node.process.execPath, ["test/tools/dev.mjs"], {
       cwd: ROOT,
       env: {
         ...node.process.env,
         PORT: String(port),
+        STRIPE_EMULATOR_PORT: String(stripePort),
         DEV_STATE_DIR: tmp,
         DEV_PERSIST_DIR: `${tmp}/state`,
         NO_COLOR: "1",

@@ -1,0 +1,91 @@
+// Auto-pay in the billing run (SPEC §10): finalized invoices of auto-pay contracts whose invoice date (or next retry)
+// has come, a page at a time, each charged on its own (billing/charge.ts).
+import type { Env, Mode } from "../env";
+import { stripeAccess, type StripeAccess } from "../payments/stripe";
+import { chargeInvoice } from "./charge";
+import type { RunScope } from "./run";
+
+export interface AutoPayTotals {
+  attempted: number;
+  succeeded: number;
+  failed: number;
+}
+
+interface DueInvoice {
+  id: string;
+  account_id: string;
+  mode: Mode;
+}
+
+/**
+ * Invoices auto-pay should act on as of `asOf`, in id order after `after`. `next_payment_attempt_at` is null until
+ * the first attempt fails (then it holds the next retry), so a never-tried invoice is due from its invoice_date.
+ * Attempts whose answer was lost (pending, lease run out) are due whatever their invoice's state, so the run
+ * reconciles them: an invoice paid another way meanwhile still gets its attempt looked up and closed.
+ */
+export async function dueForAutoPay(env: Env, asOf: number, scope: RunScope | null, after: string | null, limit: number): Promise<DueInvoice[]> {
+  const { results } = await env.DB.prepare(
+    `SELECT id, account_id, mode FROM (
+       SELECT i.id, i.account_id, i.mode FROM invoices i JOIN contracts c ON c.id = i.contract_id
+       WHERE i.status = 'finalized' AND c.auto_pay = 1 AND i.invoice_date <= ?1
+         AND COALESCE(i.next_payment_attempt_at, i.invoice_date) <= ?1
+         AND (?2 IS NULL OR (i.account_id = ?2 AND i.mode = ?3))
+       UNION
+       SELECT a.invoice_id AS id, a.account_id, a.mode FROM payment_attempts a
+       WHERE a.status = 'pending' AND a.lease_until < ?6 AND (?2 IS NULL OR (a.account_id = ?2 AND a.mode = ?3))
+     )
+     WHERE ?4 IS NULL OR id > ?4
+     ORDER BY id LIMIT ?5`,
+  )
+    .bind(asOf, scope?.accountId ?? null, scope?.mode ?? null, after, limit, Date.now())
+    .all<DueInvoice>();
+  return results;
+}
+
+/** Charges one page of due invoices concurrently; one invoice failing does not stop the others. */
+export async function autoPayPage(env: Env, page: DueInvoice[], asOf: number): Promise<AutoPayTotals> {
+  const totals: AutoPayTotals = { attempted: 0, succeeded: 0, failed: 0 };
+  const access = new Map<string, Promise<StripeAccess | null>>();
+  const accessFor = (inv: DueInvoice) => {
+    const key = `${inv.account_id}:${inv.mode}`;
+    if (!access.has(key)) access.set(key, stripeAccess(env, { accountId: inv.account_id, mode: inv.mode }));
+    return access.get(key)!;
+  };
+  const outcomes = await Promise.allSettled(
+    page.map(async (inv) =>
+      chargeInvoice(env, { accountId: inv.account_id, mode: inv.mode }, inv.id, "auto_pay", asOf, await accessFor(inv)),
+    ),
+  );
+  for (const o of outcomes) {
+    if (o.status === "rejected") {
+      // NOTE: the invoice stays due (nothing was recorded, or its attempt is pending); the next run retries it.
+      console.error("auto-pay: invoice failed", o.reason);
+      totals.failed += 1;
+      continue;
+    }
+    if (o.value.kind === "skipped") continue;
+    totals.attempted += 1;
+    if (o.value.kind === "succeeded") totals.succeeded += 1;
+    if (o.value.kind === "failed") totals.failed += 1;
+  }
+  return totals;
+}
+
+const PAGE = 50;
+
+/** Every due invoice of one account and mode, page by page (POST /v1/billing_runs). */
+export async function runAutoPay(env: Env, scope: RunScope, asOf: number): Promise<AutoPayTotals> {
+  const totals: AutoPayTotals = { attempted: 0, succeeded: 0, failed: 0 };
+  let after: string | null = null;
+  for (;;) {
+    const page = await dueForAutoPay(env, asOf, scope, after, PAGE);
+    if (page.length === 0) break;
+    const done = await autoPayPage(env, page, asOf);
+    totals.attempted += done.attempted;
+    totals.succeeded += done.succeeded;
+    totals.failed += done.failed;
+    if (page.length < PAGE) break;
+    after = page[page.length - 1]!.id;
+  }
+  return totals;
+}
