@@ -81,7 +81,8 @@ export function fieldErrors(err: ApiError, fields: string[], rename: (param: str
     const field = d.param !== undefined ? rename(d.param) : undefined;
     const key = field !== undefined && fields.includes(field) ? field : "_form";
     if (key === "_form") out._form = out._form ? `${out._form} ${sentence(d.message)}` : sentence(d.message);
-    else out[key] ??= d.message;
+    // Next to its field, "email: must be an email address" needs no "email: ".
+    else out[key] ??= d.param && d.message.startsWith(`${d.param}: `) ? d.message.slice(d.param.length + 2) : d.message;
   }
   return out;
 }

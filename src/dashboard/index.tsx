@@ -95,12 +95,7 @@ const SignInPage = ({ csrf, state, notice }: { csrf: string; state: FormState; n
         <form method="post" action={SIGN_IN}>
           <Csrf token={csrf} />
           <FormError state={state} />
-          <Field state={emptyForm()} name="api_key" label="API key" type="password" placeholder="mk_test_…" required />
-          {state.errors.api_key ? (
-            <span class="error" data-error-for="api_key" style="color:var(--danger);font-size:13px">
-              {state.errors.api_key}
-            </span>
-          ) : null}
+          <Field state={{ values: {}, errors: state.errors }} name="api_key" label="API key" type="password" placeholder="mk_test_…" required />
           <div class="actions">
             <button type="submit">Sign in</button>
           </div>
