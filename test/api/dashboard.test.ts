@@ -181,6 +181,24 @@ describe("dashboard sessions", () => {
     expect(page.html).toContain("Add a test key to switch");
   });
 
+  it("sends no-script, no-frame, no-cache headers on every page, error pages included; a bad query is a 400 page", async () => {
+    const acct = await newAccount();
+    const b = new Browser();
+    await b.signIn(acct.test);
+    for (const path of ["/dashboard/signin", "/dashboard/customers", "/dashboard/invoices/nope", "/dashboard/nowhere"]) {
+      const res = await b.get(path);
+      expect(res.headers.get("Content-Security-Policy"), path).toContain("default-src 'none'");
+      expect(res.headers.get("Content-Security-Policy")).toContain("frame-ancestors 'none'");
+      expect(res.headers.get("X-Frame-Options")).toBe("DENY");
+      expect(res.headers.get("Cache-Control")).toBe("no-store");
+    }
+    expect((await b.get("/dashboard/nowhere")).status).toBe(404);
+    const badCursor = await b.get("/dashboard/customers?cursor=garbage");
+    expect(badCursor.status).toBe(400);
+    expect(badCursor.html).toContain("Invalid request");
+    expect(badCursor.html).toContain("test-mode-indicator");
+  });
+
   it("ends the session when its key is revoked", async () => {
     const acct = await newAccount();
     const b = new Browser();
