@@ -14,7 +14,8 @@ export async function dailyEventCounts(env: Env, caller: Caller, customerId: str
   const start = Math.floor(from / DAY_MS) * DAY_MS;
   const days = Math.min(MAX_DAYS, Math.max(1, Math.ceil((to - start) / DAY_MS)));
   const { results } = await env.DB.prepare(
-    `SELECT (timestamp - ?4) / ${DAY_MS} AS day, count(*) AS n FROM event_index
+    // NOTE: D1 may bind JS numbers as REAL, so the day index is cast back to an integer.
+    `SELECT CAST((timestamp - ?4) / ${DAY_MS} AS INTEGER) AS day, count(*) AS n FROM event_index
      WHERE account_id = ?1 AND mode = ?2 AND customer_id = ?3 AND timestamp >= ?5 AND timestamp < ?6
      GROUP BY day`,
   )

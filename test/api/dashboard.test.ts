@@ -385,7 +385,20 @@ describe("dashboard forms", () => {
       key: acct.test,
       body: { name: "Pro", prices: [{ type: "fixed", name: "Platform fee", amount: "50.00" }, { type: "usage", meter_code: "API_CALL", model: "per_unit", unit_price: "0.08" }] },
     });
-    await call("POST", "/v1/contracts", { key: acct.test, body: { customer_id: customer.body.id, plan_id: plan.body.id } });
+    await call("POST", "/v1/contracts", { key: acct.test, body: { customer_id: customer.body.id, plan_id: plan.body.id, start_date: "2026-01-01" } });
+    // Two events on Jan 3, one on Jan 5: the customer page charts them per day and shows the billed usage.
+    const at = (ts: string) => ({ customer_id: customer.body.id, event_name: "call_count", timestamp: ts });
+    const sent = await call("POST", "/v1/events/batch", {
+      key: acct.test,
+      body: { events: [at("2026-01-03T10:00:00Z"), at("2026-01-03T23:59:59Z"), at("2026-01-05T00:00:00Z")] },
+    });
+    expect(sent.status).toBe(202);
+    const customerPage = await b.get(`/dashboard/customers/${customer.body.id}`);
+    expect(customerPage.html).toContain('data-testid="usage-chart"');
+    expect(customerPage.html).toContain("<title>01-03: 2 events</title>");
+    expect(customerPage.html).toContain("<title>01-04: 0 events</title>");
+    expect(customerPage.html).toContain("<title>01-05: 1 events</title>");
+    expect(customerPage.html).toContain('data-testid="upcoming-total">$50.24');
     const invoiceId = (await call("GET", "/v1/invoices", { key: acct.test })).body.data[0].id;
     const page = `/dashboard/invoices/${invoiceId}`;
 

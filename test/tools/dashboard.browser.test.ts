@@ -280,7 +280,8 @@ describe("dashboard in Chromium (seed 004)", () => {
     await page.getByRole("link", { name: "TEST CUSTOMER" }).click();
     await expectTestIndicator(page);
     expect(await page.getByTestId("upcoming-total").innerText()).toBe("$50.80");
-    expect(await page.getByTestId("usage-chart").locator("rect").count()).toBeGreaterThan(0);
+    const today = new Date().toISOString().slice(5, 10);
+    expect(await page.getByTestId("usage-chart").locator("rect > title").allTextContents()).toContain(`${today}: 10 events`);
 
     // Finalize from the invoice page, through its confirmation step.
     await navigate(page, "Invoices");
