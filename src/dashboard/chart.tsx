@@ -19,7 +19,7 @@ function niceMax(max: number): number {
   return 10 * magnitude;
 }
 
-export const BarChart: FC<{ title: string; bars: Bar[]; unit: string }> = ({ title, bars, unit }) => {
+export const BarChart: FC<{ title: string; bars: Bar[]; unit: { one: string; many: string } }> = ({ title, bars, unit }) => {
   const values = bars.map((b) => Number(b.value));
   const top = niceMax(Math.max(0, ...values));
   const innerW = WIDTH - PAD.left - PAD.right;
@@ -57,7 +57,7 @@ export const BarChart: FC<{ title: string; bars: Bar[]; unit: string }> = ({ tit
         return (
           <g>
             <rect x={x} y={PAD.top + innerH - h} width={barW} height={Math.max(0, h)} rx="2" fill="#3451d1">
-              <title>{`${b.label}: ${number(b.value)} ${unit}`}</title>
+              <title>{`${b.label}: ${number(b.value)} ${b.value === "1" ? unit.one : unit.many}`}</title>
             </rect>
             {i % labelEvery === 0 ? (
               <text x={x + barW / 2} y={HEIGHT - PAD.bottom + 16} text-anchor="middle" font-size="11" fill="#5b6478">

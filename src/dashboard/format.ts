@@ -45,21 +45,39 @@ export function date(iso: string | null | undefined): string {
   return iso ? iso.slice(0, 10) : "—";
 }
 
-/** The unit a usage price counts, for sentences: the meter's display name, or its code. */
-export interface UnitLabel {
+/** The unit a usage price counts, for sentences: "$0.08 / API Call … the first 100 API Calls". */
+export interface Unit {
   one: string;
+  many: string;
+}
+
+/**
+ * The meter's display name as a unit. Display names are usually plural ("API Calls", "Tokens"); "per" reads in the
+ * singular, so a plural last word loses its "s" (abbreviations such as "GB" are left alone).
+ */
+export function unitOf(displayName: string): Unit {
+  const words = displayName.split(" ");
+  const last = words.pop() ?? "";
+  let one = last;
+  // Abbreviations ("GB", "API"), short words and singulars ending in s ("Access", "Status", "Analysis") stay as they are.
+  if (/^[A-Z0-9]+$/.test(last) || last.length < 4 || /(ss|us|is)$/.test(last)) one = last;
+  else if (/(sses|xes|ches|shes)$/.test(last)) one = last.slice(0, -2);
+  else if (/[^aeiou]ies$/.test(last)) one = `${last.slice(0, -3)}y`;
+  else if (/s$/.test(last)) one = last.slice(0, -1);
+  return { one: [...words, one].join(" "), many: displayName };
 }
 
 function tierWords(
   tiers: { up_to: string | null; unit_price: string; flat_price: string | null }[],
   currency: string,
-  unit: string,
+  units: Unit,
   model: "graduated" | "volume",
 ): string {
+  const unit = units.many;
   const parts: string[] = [];
   let previous: Dec | null = null;
   tiers.forEach((tier, i) => {
-    const each = `${rate(tier.unit_price, currency)} / ${unit}`;
+    const each = `${rate(tier.unit_price, currency)} / ${units.one}`;
     const flat = tier.flat_price && !parseDecimal(tier.flat_price).isZero() ? ` + ${rate(tier.flat_price, currency)} flat` : "";
     if (model === "graduated") {
       if (tier.up_to === null) parts.push(previous === null ? `${each}${flat}` : `${each} beyond ${quantity(previous.toFixed())} ${unit}${flat}`);
@@ -76,18 +94,19 @@ function tierWords(
 }
 
 /** A price in one sentence, as on a pricing page. */
-export function priceInWords(price: PriceValue, currency: string, unit: string): string {
+export function priceInWords(price: PriceValue, currency: string, units: Unit): string {
+  const unit = units.many;
   if (price.type === "fixed") return `${money(price.amount, currency)} per period (${price.name})`;
   let words: string;
   switch (price.model) {
     case "per_unit":
-      words = `${rate(price.unit_price, currency)} / ${unit}`;
+      words = `${rate(price.unit_price, currency)} / ${units.one}`;
       break;
     case "graduated":
-      words = tierWords(price.tiers, currency, unit, "graduated");
+      words = tierWords(price.tiers, currency, units, "graduated");
       break;
     case "volume":
-      words = tierWords(price.tiers, currency, unit, "volume");
+      words = tierWords(price.tiers, currency, units, "volume");
       break;
     case "package":
       words = `${rate(price.package_price, currency)} per package of ${quantity(price.package_size)} ${unit} (partial packages round up)`;
@@ -96,8 +115,8 @@ export function priceInWords(price: PriceValue, currency: string, unit: string):
       words = `${quantity(price.percent)}% of the summed amount${price.fixed_fee_per_event ? ` + ${rate(price.fixed_fee_per_event, currency)} per event` : ""}`;
       break;
     case "dimensional": {
-      const rates = Object.entries(price.rates).map(([value, r]) => `${rate(r, currency)} / ${unit} for ${price.dimension} ${value}`);
-      if (price.default_rate) rates.push(`${rate(price.default_rate, currency)} / ${unit} for any other ${price.dimension}`);
+      const rates = Object.entries(price.rates).map(([value, r]) => `${rate(r, currency)} / ${units.one} for ${price.dimension} ${value}`);
+      if (price.default_rate) rates.push(`${rate(price.default_rate, currency)} / ${units.one} for any other ${price.dimension}`);
       words = rates.join(", ");
       break;
     }

@@ -25,6 +25,7 @@ import {
 
 const SIGN_IN = "/dashboard/signin";
 const HOME = "/dashboard/customers";
+const MAX_FORM_BYTES = 1024 * 1024;
 
 /** Loads (or starts) the session; every page, signed in or not, has one so that every form carries a CSRF token. */
 const loadSession: MiddlewareHandler<DashboardEnv> = async (c, next) => {
@@ -60,6 +61,8 @@ const csrfProtection: MiddlewareHandler<DashboardEnv> = async (c, next) => {
   if (c.req.method !== "POST") return next();
   const origin = c.req.header("Origin");
   if (origin && origin !== "null" && origin !== new URL(c.req.url).origin) return forbidden(c, "This form was sent from another site.");
+  // Forms here are small; a huge body is refused before it is parsed.
+  if (Number(c.req.header("Content-Length") ?? "0") > MAX_FORM_BYTES) return c.text("Form too large", 413);
   const posted = (await c.req.parseBody())["_csrf"];
   if (!csrfMatches(c.get("session"), posted)) {
     return forbidden(c, "This form has expired or did not come from this dashboard (missing or wrong CSRF token). Reload the page and try again.");

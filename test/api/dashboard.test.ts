@@ -397,7 +397,7 @@ describe("dashboard forms", () => {
     expect(customerPage.html).toContain('data-testid="usage-chart"');
     expect(customerPage.html).toContain("<title>01-03: 2 events</title>");
     expect(customerPage.html).toContain("<title>01-04: 0 events</title>");
-    expect(customerPage.html).toContain("<title>01-05: 1 events</title>");
+    expect(customerPage.html).toContain("<title>01-05: 1 event</title>");
     expect(customerPage.html).toContain('data-testid="upcoming-total">$50.24');
     const invoiceId = (await call("GET", "/v1/invoices", { key: acct.test })).body.data[0].id;
     const page = `/dashboard/invoices/${invoiceId}`;

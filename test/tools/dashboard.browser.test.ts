@@ -197,7 +197,7 @@ describe("dashboard in Chromium (seed 004)", () => {
     await page.getByRole("button", { name: "Create plan" }).click();
     await page.waitForURL(/\/dashboard\/plans\/[0-9a-f-]{36}$/);
     await expectTestIndicator(page);
-    expect(await page.getByTestId("plan-prices").innerText()).toContain("$0.10 / API Calls");
+    expect(await page.getByTestId("plan-prices").innerText()).toContain("API Calls: $0.10 / API Call");
 
     await navigate(page, "Plans");
     await page.getByLabel("Name", { exact: true }).first().fill("Pro");
@@ -212,7 +212,7 @@ describe("dashboard in Chromium (seed 004)", () => {
     const proUrl = page.url();
     const prices = await page.getByTestId("plan-prices").innerText();
     expect(prices).toContain("$50.00 per period");
-    expect(prices).toContain("$0.08 / API Calls");
+    expect(prices).toContain("API Calls: $0.08 / API Call");
     // The plan preview calculator: 10 calls on Pro.
     await page.getByLabel("API Calls (API_CALL)").fill("10");
     await page.getByRole("button", { name: "Calculate" }).click();

@@ -166,7 +166,7 @@ customerPages.get("/:id", async (c) => {
             <strong data-testid="upcoming-total">{money(upcoming.total, upcoming.currency)}</strong> ·{" "}
             <a href={`/dashboard/invoices/${upcoming.id}`}>open the draft invoice</a>
           </p>
-          <BarChart title="Events received per day in the current period" bars={bars} unit="events" />
+          <BarChart title="Events received per day in the current period" bars={bars} unit={{ one: "event", many: "events" }} />
           <p class="explain">Events received per UTC day of their timestamp; the table below is the usage billed so far.</p>
           {usageLines.length > 0 ? (
             <table style="margin-top:12px">

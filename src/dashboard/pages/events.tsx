@@ -13,9 +13,9 @@ import { callerOf, db, newPages, queryOf, render } from "../page";
 /** What to check or do for each reason an event is not billed. */
 const REASONS: Record<NonNullable<EventView["billing"]["reason"]>, (e: EventView) => string> = {
   no_active_contract: () =>
-    "The customer had no active contract at the event's time. Create a contract (Contracts → Create contract) whose period covers it.",
+    "The customer had no active contract at the event's time. Create a contract (Contracts → Create contract) that covers it.",
   no_matching_meter: (e) =>
-    `No meter listens to the event name "${e.event_name}" with filters this event matches. Check the meter's event name (exact, case-sensitive) and its filters.`,
+    `No meter priced by the customer's plan listens to the event name "${e.event_name}" with filters this event matches. Check the meter's event name (exact, case-sensitive), its filters, and that the plan has a price on it.`,
   outside_open_period: () =>
     "The billing period the event's timestamp falls in is not open: it was already finalized (after its grace period), or the timestamp lies outside the contract.",
   property_missing: (e) =>
@@ -114,12 +114,15 @@ eventPages.get("/:id", async (c) => {
   const caller = callerOf(c);
   const e = await getEvent(c.env, caller, c.req.param("id"));
   const names = await customerNames(db(c), caller, [e.customer_id]);
-  const checks: [string, boolean][] = [
-    ["The customer has an active contract at the event's time", e.billing.reason !== "no_active_contract"],
-    ["A meter listens to this event name and its filters match", e.billing.reason !== "no_matching_meter" && e.billing.reason !== "no_active_contract"],
-    ["The event's billing period is still open", e.billing.status === "billed" || e.billing.reason === "property_missing"],
-    ["The meters' property has a usable value", e.billing.status === "billed"],
+  // The ledger decides in this order and stops at the first failing step (see CustomerLedger's billing decision).
+  const steps: [NonNullable<EventView["billing"]["reason"]>, string][] = [
+    ["no_active_contract", "The customer has an active contract at the event's time"],
+    ["no_matching_meter", "A meter of that contract's plan listens to this event name, and its filters match"],
+    ["outside_open_period", "The billing period of the event's timestamp is still open"],
+    ["property_missing", "The event has a usable value for the property the meters aggregate"],
   ];
+  const failed = steps.findIndex(([reason]) => reason === e.billing.reason);
+  const mark = (i: number) => (failed === -1 || i < failed ? "✓" : i === failed ? "✗" : "·");
   return render(
     c,
     "Event",
@@ -155,9 +158,10 @@ eventPages.get("/:id", async (c) => {
         <Billing e={e} />
         {e.billing.status === "unbilled" ? (
           <ul>
-            {checks.map(([label, ok]) => (
-              <li>
-                {ok ? "✓" : "✗"} {label}
+            {steps.map(([, label], i) => (
+              <li class={failed !== -1 && i > failed ? "muted" : ""}>
+                {mark(i)} {label}
+                {failed !== -1 && i > failed ? " (not checked)" : ""}
               </li>
             ))}
           </ul>

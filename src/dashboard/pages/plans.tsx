@@ -7,7 +7,7 @@ import { listContracts } from "../../services/contracts";
 import { metersByCode, listMeters } from "../../services/meters";
 import { previewPlan } from "../../services/plan-preview";
 import { createPlan, getPlan, listPlans, serializePlan } from "../../services/plans";
-import { dateTime, money, priceInWords, quantity, rate } from "../format";
+import { dateTime, money, priceInWords, quantity, rate, unitOf, type Unit } from "../format";
 import { attempt, bodyFromForm, fieldErrors, parseWith, type FieldErrors, type FormValues } from "../forms";
 import { CheckboxField, Csrf, emptyForm, Field, FormError, Pager, SelectField, type FormState } from "../layout";
 import { customerNames } from "../lookups";
@@ -230,8 +230,8 @@ async function listPage(c: DashboardContext, form: FormState, status: 200 | 400 
   );
 }
 
-function unitLabel(price: PriceValue, units: Map<string, string>): string {
-  return price.type === "usage" ? (units.get(price.meter_code) ?? price.meter_code) : "";
+function unitLabel(price: PriceValue, units: Map<string, string>): Unit {
+  return unitOf(price.type === "usage" ? (units.get(price.meter_code) ?? price.meter_code) : "");
 }
 
 export const planPages = newPages();
