@@ -226,6 +226,18 @@ export const CheckboxField: FC<{ state: FormState; name: string; label: string }
   </div>
 );
 
+/** A list page's title with its create button (a link to the form below, so it works without script). */
+export const TitleBar: FC<{ title: string; action?: { label: string; href: string } }> = ({ title, action }) => (
+  <div style="display:flex; justify-content:space-between; align-items:center; gap:12px">
+    <h1>{title}</h1>
+    {action ? (
+      <a class="button" href={action.href}>
+        {action.label}
+      </a>
+    ) : null}
+  </div>
+);
+
 export const Badge: FC<{ status: string; label?: string }> = ({ status, label }) => <span class={`badge ${status}`}>{label ?? status}</span>;
 
 export const Pager: FC<{ next: string | null; base: string; params: Record<string, string | undefined> }> = ({ next, base, params }) => {

@@ -234,11 +234,17 @@ describe("dashboard isolation", () => {
       expect(finalize.status).toBe(404);
       const cancel = await b.submit("/dashboard/contracts", `/dashboard/contracts/${objects.contracts}/cancel`, { at: "now" });
       expect(cancel.status).toBe(404);
+      expect((await b.submit("/dashboard/customers", `/dashboard/customers/${objects.customers}/archive`, {})).status).toBe(404);
+      expect((await b.submit("/dashboard/plans", `/dashboard/plans/${objects.plans}/archive`, {})).status).toBe(404);
+      expect((await b.submit("/dashboard/plans", `/dashboard/plans/${objects.plans}/preview`, { "quantity:LIVE_CALLS": "1" })).status).toBe(404);
+      expect((await b.get(`/dashboard/invoices/${objects.invoices}/void`)).status).toBe(404);
     }
     const inv = await call("GET", `/v1/invoices/${live.invoices}`, { key: acct.live });
     expect(inv.body.status).toBe("draft");
     const k = await call("GET", `/v1/contracts/${live.contracts}`, { key: acct.live });
     expect(k.body.status).toBe("active");
+    expect((await call("GET", `/v1/customers/${live.customers}`, { key: acct.live })).body.archived_at).toBeNull();
+    expect((await call("GET", `/v1/plans/${live.plans}`, { key: acct.live })).body.archived_at).toBeNull();
     // Lists show only the session's mode.
     expect((await b.get("/dashboard/customers")).html).not.toContain("Live Co");
     // The live session sees them.
@@ -365,6 +371,17 @@ describe("dashboard forms", () => {
     expect(overlap.html).toContain("already has a contract covering part of that time");
     const badDate = await b.submit("/dashboard/contracts", "/dashboard/contracts", { customer_id: id!, plan_id: planId, start_date: "yesterday" });
     expect(badDate.html).toContain('data-error-for="start_date">must be an RFC 3339 timestamp');
+
+    // Archiving through confirmation pages: the API then refuses new contracts, and so does the dashboard's form.
+    expect((await b.get(`/dashboard/plans/${planId}/archive`)).html).toContain("stops taking new contracts");
+    expect((await b.submit(`/dashboard/plans/${planId}/archive`, `/dashboard/plans/${planId}/archive`, {})).status).toBe(303);
+    expect((await call("GET", `/v1/plans/${planId}`, { key: acct.test })).body.archived_at).not.toBeNull();
+    expect((await b.submit(`/dashboard/customers/${id}/archive`, `/dashboard/customers/${id}/archive`, {})).status).toBe(303);
+    expect((await call("GET", `/v1/customers/${id}`, { key: acct.test })).body.archived_at).not.toBeNull();
+    const other = await call("POST", "/v1/customers", { key: acct.test, body: { name: "Other" } });
+    const archivedPlan = await b.submit("/dashboard/contracts", "/dashboard/contracts", { customer_id: other.body.id, plan_id: planId });
+    expect(archivedPlan.status).toBe(409);
+    expect(archivedPlan.html).toContain('data-error-for="plan_id">This plan is archived and takes no new contracts');
   });
 
   it("shows an API key's secret once, and finalizes / marks paid / voids invoices through confirmation pages", async () => {

@@ -4,7 +4,7 @@ import { createApiKey, listApiKeys, revokeApiKey } from "../../services/api-keys
 import { ListQuery } from "../../schemas/common";
 import { dateTime } from "../format";
 import { attempt, bodyFromForm, fieldErrors, parseWith } from "../forms";
-import { Badge, Csrf, emptyForm, Field, FormError, Pager, type FormState } from "../layout";
+import { Badge, Csrf, emptyForm, Field, FormError, Pager, type FormState, TitleBar } from "../layout";
 import { callerOf, db, errorStatus, newPages, postedForm, queryOf, render, type DashboardContext } from "../page";
 
 async function listPage(
@@ -23,7 +23,7 @@ async function listPage(
     c,
     "API Keys",
     <>
-      <h1>API Keys</h1>
+      <TitleBar title="API Keys" action={{ label: "Create key", href: "#new" }} />
       <p class="sub">
         Keys of {mode} mode. A key is shown in full only once, when it is created; Meterline keeps only its hash.
       </p>
@@ -61,7 +61,7 @@ async function listPage(
         </tbody>
       </table>
       <Pager next={page.next_cursor} base="/dashboard/api-keys" params={{}} />
-      <h2>Create key</h2>
+      <h2 id="new">Create key</h2>
       <div class="card">
         <form method="post" action="/dashboard/api-keys">
           <Csrf token={c.get("page").csrf} />

@@ -5,7 +5,7 @@ import { listInvoices } from "../../services/invoices";
 import { syncLedger } from "../../services/ledger-sync";
 import { date, dateTime } from "../format";
 import { attempt, bodyFromForm, fieldErrors, parseWith } from "../forms";
-import { Badge, Csrf, emptyForm, Field, FormError, Pager, SelectField, type FormState } from "../layout";
+import { Badge, Csrf, emptyForm, Field, FormError, Pager, SelectField, type FormState, TitleBar } from "../layout";
 import { customerChoices, customerNames, planChoices, planNames } from "../lookups";
 import { callerOf, db, errorStatus, newPages, postedForm, queryOf, render, type DashboardContext } from "../page";
 import { ContractTable, InvoiceTable } from "../tables";
@@ -31,7 +31,7 @@ async function listPage(c: DashboardContext, form: FormState, status: 200 | 400 
     c,
     "Contracts",
     <>
-      <h1>Contracts</h1>
+      <TitleBar title="Contracts" action={{ label: "Create contract", href: "#new" }} />
       <p class="sub">Customers subscribed to plans. Creating one opens the draft invoice of its first period.</p>
       <form method="get" class="filters">
         <div class="field">

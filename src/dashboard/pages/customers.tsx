@@ -1,13 +1,13 @@
 // Customers: list with filters, "Add customer", and a customer's page (contracts, invoices, usage this period).
 import { CreateCustomerBody, ListCustomersQuery } from "../../schemas/customers";
 import { listContracts } from "../../services/contracts";
-import { createCustomer, getCustomer, listCustomers, serializeCustomer } from "../../services/customers";
+import { archiveCustomer, createCustomer, getCustomer, listCustomers, serializeCustomer } from "../../services/customers";
 import { listInvoices, upcomingInvoice } from "../../services/invoices";
 import { ApiError } from "../../errors";
 import { BarChart } from "../chart";
 import { dateTime, money, quantity } from "../format";
 import { attempt, bodyFromForm, fieldErrors, parseWith } from "../forms";
-import { Badge, Csrf, emptyForm, Field, FormError, Pager, type FormState } from "../layout";
+import { Badge, Csrf, emptyForm, Field, FormError, Pager, type FormState, TitleBar } from "../layout";
 import { planNames } from "../lookups";
 import { callerOf, db, errorStatus, newPages, postedForm, queryOf, render, type DashboardContext } from "../page";
 import { ContractTable, InvoiceTable } from "../tables";
@@ -25,7 +25,7 @@ async function listPage(c: DashboardContext, form: FormState, status: 200 | 400 
     c,
     "Customers",
     <>
-      <h1>Customers</h1>
+      <TitleBar title="Customers" action={{ label: "Add customer", href: "#add" }} />
       <p class="sub">The companies you bill. Open one to see its contracts, invoices and usage.</p>
       <form method="get" class="filters">
         <div class="field">
@@ -155,6 +155,11 @@ customerPages.get("/:id", async (c) => {
           <a class="button secondary" href={`/dashboard/events?customer_id=${customer.id}`}>
             Events
           </a>
+          {customer.archived_at ? null : (
+            <a class="button danger" href={`/dashboard/customers/${customer.id}/archive`}>
+              Archive…
+            </a>
+          )}
         </div>
       </div>
 
@@ -201,4 +206,30 @@ customerPages.get("/:id", async (c) => {
       <InvoiceTable invoices={invoices.data} names={names} />
     </>,
   );
+});
+
+customerPages.get("/:id/archive", async (c) => {
+  const customer = await getCustomer(db(c), callerOf(c), c.req.param("id"));
+  return render(
+    c,
+    "Archive customer",
+    <div class="card">
+      <h1>Archive {customer.name}?</h1>
+      <p>An archived customer takes no new events and no new contracts. Its contracts, invoices and history stay readable.</p>
+      <form method="post" action={`/dashboard/customers/${customer.id}/archive`}>
+        <Csrf token={c.get("page").csrf} />
+        <div class="actions">
+          <button type="submit" class="danger">
+            Yes, archive
+          </button>
+          <a href={`/dashboard/customers/${customer.id}`}>Keep it</a>
+        </div>
+      </form>
+    </div>,
+  );
+});
+
+customerPages.post("/:id/archive", async (c) => {
+  const row = await archiveCustomer(db(c), callerOf(c), c.req.param("id"), c.get("now"));
+  return c.redirect(`/dashboard/customers/${row.id}`, 303);
 });

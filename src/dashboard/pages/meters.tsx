@@ -3,7 +3,7 @@ import { AGGREGATIONS, CreateMeterBody, ListMetersQuery } from "../../schemas/me
 import { createMeter, getMeter, listMeters, serializeMeter } from "../../services/meters";
 import { dateTime } from "../format";
 import { attempt, bodyFromForm, fieldErrors, parseWith } from "../forms";
-import { Csrf, emptyForm, Field, FormError, Pager, SelectField, type FormState } from "../layout";
+import { Csrf, emptyForm, Field, FormError, Pager, SelectField, type FormState, TitleBar } from "../layout";
 import { callerOf, db, errorStatus, newPages, postedForm, queryOf, render, type DashboardContext } from "../page";
 
 const FIELDS = ["code", "event_name", "display_name", "aggregation", "aggregation_property", "group_by", "filters"];
@@ -29,7 +29,7 @@ async function listPage(c: DashboardContext, form: FormState, status: 200 | 400 
     c,
     "Meters",
     <>
-      <h1>Meters</h1>
+      <TitleBar title="Meters" action={{ label: "Create meter", href: "#new" }} />
       <p class="sub">What to measure: each meter listens to one event name and combines the events into a quantity.</p>
       <form method="get" class="filters">
         <div class="field">

@@ -6,10 +6,10 @@ import { ApiError } from "../../errors";
 import { listContracts } from "../../services/contracts";
 import { metersByCode, listMeters } from "../../services/meters";
 import { previewPlan } from "../../services/plan-preview";
-import { createPlan, getPlan, listPlans, serializePlan } from "../../services/plans";
+import { archivePlan, createPlan, getPlan, listPlans, serializePlan } from "../../services/plans";
 import { dateTime, money, priceInWords, quantity, rate, unitOf, type Unit } from "../format";
 import { attempt, bodyFromForm, fieldErrors, parseWith, type FieldErrors, type FormValues } from "../forms";
-import { CheckboxField, Csrf, emptyForm, Field, FormError, Pager, SelectField, type FormState } from "../layout";
+import { CheckboxField, Csrf, emptyForm, Field, FormError, Pager, SelectField, type FormState, TitleBar } from "../layout";
 import { customerNames } from "../lookups";
 import { callerOf, db, errorStatus, newPages, postedForm, queryOf, render, type DashboardContext } from "../page";
 import { ContractTable } from "../tables";
@@ -115,7 +115,7 @@ async function listPage(c: DashboardContext, form: FormState, status: 200 | 400 
     c,
     "Plans",
     <>
-      <h1>Plans</h1>
+      <TitleBar title="Plans" action={{ label: "Create plan", href: "#new" }} />
       <p class="sub">Reusable pricing: a fixed fee per period and usage prices on meters. Open a plan to preview a bill or subscribe a customer.</p>
       <form method="get" class="filters">
         <label>
@@ -306,6 +306,11 @@ async function detailPage(
               Create contract
             </a>
           )}
+          {plan.archived_at ? null : (
+            <a class="button danger" href={`/dashboard/plans/${plan.id}/archive`}>
+              Archive…
+            </a>
+          )}
         </div>
       </div>
 
@@ -388,4 +393,32 @@ planPages.post("/:id/preview", async (c) => {
     return detailPage(c, { values, errors, result: null }, errorStatus(result.error.status));
   }
   return detailPage(c, { values, errors: {}, result: result.value });
+});
+
+planPages.get("/:id/archive", async (c) => {
+  const { plan } = await getPlan(db(c), callerOf(c), c.req.param("id"));
+  return render(
+    c,
+    "Archive plan",
+    <div class="card">
+      <h1>Archive the plan {plan.name}?</h1>
+      <p>Every version of it stops taking new contracts. Contracts already on it keep billing as they are.</p>
+      <form method="post" action={`/dashboard/plans/${plan.id}/archive`}>
+        <Csrf token={c.get("page").csrf} />
+        <div class="actions">
+          <button type="submit" class="danger">
+            Yes, archive
+          </button>
+          <a href={`/dashboard/plans/${plan.id}`}>Keep it</a>
+        </div>
+      </form>
+    </div>,
+  );
+});
+
+planPages.post("/:id/archive", async (c) => {
+  const result = await attempt(() => archivePlan(db(c), callerOf(c), c.req.param("id"), c.get("now")));
+  if (!result.ok && result.error.status === 404) throw result.error;
+  // Already archived (a double submit) is not an error worth a page: the plan page shows its state.
+  return c.redirect(`/dashboard/plans/${c.req.param("id")}`, 303);
 });
