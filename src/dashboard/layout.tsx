@@ -94,6 +94,8 @@ export const Document: FC<PropsWithChildren<{ title: string; test: boolean }>> =
       <meta charset="utf-8" />
       <meta name="viewport" content="width=device-width, initial-scale=1" />
       <meta name="referrer" content="same-origin" />
+      {/* No favicon request (it would hit the API's JSON 404 outside /dashboard). */}
+      <link rel="icon" href="data:," />
       <title>{`${title} · Meterline${test ? " (test mode)" : ""}`}</title>
       <style dangerouslySetInnerHTML={{ __html: CSS }} />
     </head>

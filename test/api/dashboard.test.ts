@@ -446,5 +446,11 @@ describe("dashboard forms", () => {
     expect(list.html).toContain("The customer had no active contract at the event&#39;s time");
     const unknownCustomer = await b.get("/dashboard/events?customer_id=nobody");
     expect(unknownCustomer.status).toBe(404);
+    const today = new Date().toISOString().slice(0, 10);
+    expect((await b.get(`/dashboard/events?from=${today}`)).html).toContain('data-billing="unbilled"');
+    expect((await b.get(`/dashboard/events?to=${today}`)).html).not.toContain('data-billing=');
+    const badDate = await b.get("/dashboard/events?from=last+week");
+    expect(badDate.status).toBe(200);
+    expect(badDate.html).toContain('data-error-for="from">must be an RFC 3339 timestamp');
   });
 });

@@ -156,6 +156,13 @@ describe("dashboard in Chromium (seed 004)", () => {
   it("signs in with a test key, sets up meter, plans, customer and contract, and sees $50.80 billed from 10 events", async () => {
     const started = Date.now();
     const page = await browser!.newPage();
+    // Any console error (a CSP violation, a failed load) fails the test at the end.
+    const consoleErrors: string[] = [];
+    page.on("console", (msg) => {
+      // A form re-rendered with the API's 400 is logged by Chromium as a failed load: that one is on purpose.
+      if (msg.type() === "error" && !/status of 400 \(Bad Request\)/.test(msg.text())) consoleErrors.push(`${page.url()}: ${msg.text()}`);
+    });
+    page.on("pageerror", (err) => consoleErrors.push(`${page.url()}: ${err.message}`));
 
     // No session: the dashboard sends us to sign in.
     await page.goto(`${base}/dashboard`);
@@ -314,6 +321,7 @@ describe("dashboard in Chromium (seed 004)", () => {
     await expectTestIndicator(page);
     expect(await page.content()).toContain("TEST CUSTOMER");
 
+    expect(consoleErrors).toEqual([]);
     timings.browser_flow_ms = Date.now() - started;
   }, 180_000);
 });

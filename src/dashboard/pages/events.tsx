@@ -5,8 +5,8 @@ import type { EventView } from "../../ledger/customer-ledger";
 import { ListEventsQuery } from "../../schemas/events";
 import { getEvent, listEvents } from "../../services/event-reads";
 import { dateTime } from "../format";
-import { parseWith } from "../forms";
-import { Badge, Pager } from "../layout";
+import { attempt, fieldErrors, parseWith } from "../forms";
+import { Badge, Field, Pager } from "../layout";
 import { customerChoices, customerNames } from "../lookups";
 import { callerOf, db, newPages, queryOf, render } from "../page";
 
@@ -44,8 +44,14 @@ export const eventPages = newPages();
 
 eventPages.get("/", async (c) => {
   const caller = callerOf(c);
-  const q = queryOf(c, ["customer_id", "event_name", "cursor"]);
-  const [page, customers] = await Promise.all([listEvents(c.env, caller, parseWith(ListEventsQuery, q)), customerChoices(db(c), caller)]);
+  const q = queryOf(c, ["customer_id", "event_name", "from", "to", "cursor"]);
+  // A mistyped date is shown next to its filter instead of failing the page.
+  const parsed = await attempt(async () => parseWith(ListEventsQuery, q));
+  const filterErrors = parsed.ok ? {} : fieldErrors(parsed.error, ["from", "to"]);
+  const [page, customers] = await Promise.all([
+    parsed.ok ? listEvents(c.env, caller, parsed.value) : { data: [] as EventView[], has_more: false, next_cursor: null },
+    customerChoices(db(c), caller),
+  ]);
   const names = await customerNames(db(c), caller, page.data.map((e) => e.customer_id));
   return render(
     c,
@@ -69,6 +75,8 @@ eventPages.get("/", async (c) => {
           <label for="q-event_name">Event name</label>
           <input id="q-event_name" name="event_name" value={q.event_name ?? ""} placeholder="call_count" />
         </div>
+        <Field state={{ values: { from: q.from ?? "", to: q.to ?? "" }, errors: filterErrors }} name="from" label="From (UTC, inclusive)" placeholder="2026-03-01" />
+        <Field state={{ values: { from: q.from ?? "", to: q.to ?? "" }, errors: filterErrors }} name="to" label="To (exclusive)" placeholder="2026-04-01" />
         <button type="submit" class="secondary">
           Filter
         </button>
@@ -105,7 +113,8 @@ eventPages.get("/", async (c) => {
           </tbody>
         </table>
       )}
-      <Pager next={page.next_cursor} base="/dashboard/events" params={{ customer_id: q.customer_id, event_name: q.event_name }} />
+      {filterErrors._form ? <div class="form-error">{filterErrors._form}</div> : null}
+      <Pager next={page.next_cursor} base="/dashboard/events" params={{ customer_id: q.customer_id, event_name: q.event_name, from: q.from, to: q.to }} />
     </>,
   );
 });
