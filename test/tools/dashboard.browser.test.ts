@@ -112,6 +112,9 @@ describe("dashboard in Chromium (seed 004)", () => {
 
   beforeAll(async () => {
     node = await loadNode();
+    if (!node.existsSync(CHROMIUM)) {
+      throw new Error(`${CHROMIUM} is missing: install Debian's Chromium (apt-get install -y chromium; .ci/run does) — never \`npx playwright install\``);
+    }
     tmp = node.mkdtempSync(`${node.tmpdir()}/meterline-dashboard-test-`);
     let t = Date.now();
     const port = await freePort();

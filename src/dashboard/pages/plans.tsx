@@ -181,32 +181,47 @@ async function listPage(c: DashboardContext, form: FormState, status: 200 | 400 
             <Field state={form} name="fixed_name" label="Name" placeholder="Platform fee" />
             <Field state={form} name="fixed_amount" label="Amount per period" placeholder="50.00" hint="Leave empty for none" />
           </div>
-          {Array.from({ length: USAGE_ROWS }, (_, u) => (
-            <>
-              <h3>Usage price {u + 1}</h3>
-              <div class="grid">
-                <SelectField state={form} name={`usage[${u}].meter_code`} label="Meter" options={meterOptions} />
-                <SelectField state={form} name={`usage[${u}].model`} label="Model" options={MODELS} />
-                <Field state={form} name={`usage[${u}].unit_price`} label="Unit price" placeholder="0.08" hint="Per unit" />
-                <Field state={form} name={`usage[${u}].included_units`} label="Included units" hint="Free allowance per period" />
-                <Field state={form} name={`usage[${u}].package_size`} label="Package size" hint="Package model" />
-                <Field state={form} name={`usage[${u}].package_price`} label="Package price" hint="Package model" />
-              </div>
-              <div class={`field${form.errors[`usage[${u}].tiers`] ? " has-error" : ""}`} style="margin-top:8px">
-                <label for={`f-usage-${u}-tiers`}>Tiers (graduated / volume)</label>
-                <textarea id={`f-usage-${u}-tiers`} name={`usage[${u}].tiers`} placeholder={"100 0.10\n1000 0.09\n* 0.08"}>
-                  {form.values[`usage[${u}].tiers`] ?? ""}
-                </textarea>
-                {form.errors[`usage[${u}].tiers`] ? (
-                  <span class="error" data-error-for={`usage[${u}].tiers`}>
-                    {form.errors[`usage[${u}].tiers`]}
-                  </span>
-                ) : (
-                  <span class="hint">One tier per line: up to (inclusive) and unit price; the last line starts with *.</span>
-                )}
-              </div>
-            </>
-          ))}
+          {Array.from({ length: USAGE_ROWS }, (_, u) => {
+            const row = (
+              <>
+                <div class="grid">
+                  <SelectField state={form} name={`usage[${u}].meter_code`} label="Meter" options={meterOptions} />
+                  <SelectField state={form} name={`usage[${u}].model`} label="Model" options={MODELS} />
+                  <Field state={form} name={`usage[${u}].unit_price`} label="Unit price" placeholder="0.08" hint="Per unit" />
+                  <Field state={form} name={`usage[${u}].included_units`} label="Included units" hint="Free allowance per period" />
+                  <Field state={form} name={`usage[${u}].package_size`} label="Package size" hint="Package model" />
+                  <Field state={form} name={`usage[${u}].package_price`} label="Package price" hint="Package model" />
+                </div>
+                <div class={`field${form.errors[`usage[${u}].tiers`] ? " has-error" : ""}`} style="margin-top:8px">
+                  <label for={`f-usage-${u}-tiers`}>Tiers (graduated / volume)</label>
+                  <textarea id={`f-usage-${u}-tiers`} name={`usage[${u}].tiers`} placeholder={"100 0.10\n1000 0.09\n* 0.08"}>
+                    {form.values[`usage[${u}].tiers`] ?? ""}
+                  </textarea>
+                  {form.errors[`usage[${u}].tiers`] ? (
+                    <span class="error" data-error-for={`usage[${u}].tiers`}>
+                      {form.errors[`usage[${u}].tiers`]}
+                    </span>
+                  ) : (
+                    <span class="hint">One tier per line: up to (inclusive) and unit price; the last line starts with *.</span>
+                  )}
+                </div>
+              </>
+            );
+            // The first usage price is always shown; the others fold away until used.
+            const used = Object.keys(form.values).some((k) => k.startsWith(`usage[${u}].`) && form.values[k] !== "" && !k.endsWith(".model"));
+            const failed = Object.keys(form.errors).some((k) => k.startsWith(`usage[${u}].`));
+            return u === 0 ? (
+              <>
+                <h3>Usage price</h3>
+                {row}
+              </>
+            ) : (
+              <details style="margin-top:14px" open={used || failed}>
+                <summary>Another usage price ({u + 1})</summary>
+                {row}
+              </details>
+            );
+          })}
           <details style="margin-top:14px" open={Boolean(form.values.prices_json)}>
             <summary>Advanced: prices as the API's JSON (every model, replaces the rows above)</summary>
             <div class={`field${form.errors.prices_json ? " has-error" : ""}`}>
