@@ -10,7 +10,14 @@ const MAX_DAYS = 62;
  * per event). It is a picture of activity, not a billed quantity: the invoice lines next to it are the billed usage.
  * When per-meter usage queries exist (SPEC §13), this is the place to swap them in.
  */
-export async function dailyEventCounts(env: Env, caller: Caller, customerId: string, from: number, to: number): Promise<Bar[]> {
+export async function dailyEventCounts(env: Env, caller: Caller, customerId: string, periodStart: number, periodEnd: number, now: number): Promise<Bar[]> {
+  let from = periodStart;
+  let to = periodEnd;
+  // A long period (a yearly plan) is shown as its last MAX_DAYS days up to today.
+  if (to - from > MAX_DAYS * DAY_MS) {
+    to = Math.min(periodEnd, Math.max(periodStart, now) + DAY_MS);
+    from = Math.max(periodStart, to - MAX_DAYS * DAY_MS);
+  }
   const start = Math.floor(from / DAY_MS) * DAY_MS;
   const days = Math.min(MAX_DAYS, Math.max(1, Math.ceil((to - start) / DAY_MS)));
   const { results } = await env.DB.prepare(

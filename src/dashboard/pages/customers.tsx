@@ -123,7 +123,7 @@ customerPages.get("/:id", async (c) => {
   const names = new Map([[customer.id, customer.name]]);
   const periodStart = upcoming ? parseTimestamp(upcoming.period_start)! : null;
   const periodEnd = upcoming ? parseTimestamp(upcoming.period_end)! : null;
-  const bars = upcoming ? await dailyEventCounts(c.env, caller, customer.id, periodStart!, periodEnd!) : [];
+  const bars = upcoming ? await dailyEventCounts(c.env, caller, customer.id, periodStart!, periodEnd!, now) : [];
   const usageLines = upcoming ? upcoming.line_items.filter((l) => l.meter_code !== undefined) : [];
   return render(
     c,
