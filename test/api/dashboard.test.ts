@@ -167,6 +167,11 @@ describe("dashboard sessions", () => {
     const wrongMode = await b.submit("/dashboard/mode/add?mode=live", "/dashboard/mode/add", { mode: "live", api_key: acct.test });
     expect(wrongMode.html).toContain("That is a test key");
     await b.submit("/dashboard/mode/add?mode=live", "/dashboard/mode/add", { mode: "live", api_key: acct.live });
+    // Switching lands on the section's list page; return_to is never followed anywhere else.
+    const back = await b.submit("/dashboard/plans", "/dashboard/mode", { mode: "test", return_to: "/dashboard/plans/1234" });
+    expect(back.location).toBe("/dashboard/plans");
+    const offsite = await b.submit("/dashboard/plans", "/dashboard/mode", { mode: "live", return_to: "https://evil.example/" });
+    expect(offsite.location).toBe("/dashboard/customers");
     for (const page of PAGES) {
       const res = await b.get(`/dashboard/${page}`);
       expect(res.status).toBe(200);
@@ -452,5 +457,28 @@ describe("dashboard forms", () => {
     const badDate = await b.get("/dashboard/events?from=last+week");
     expect(badDate.status).toBe(200);
     expect(badDate.html).toContain('data-error-for="from">must be an RFC 3339 timestamp');
+  });
+});
+
+describe("dashboard usage chart", () => {
+  it("shows a yearly period as its last 62 days up to today", async () => {
+    const acct = await newAccount();
+    const key = acct.test;
+    const customer = await call("POST", "/v1/customers", { key, body: { name: "Yearly Co" } });
+    await call("POST", "/v1/meters", { key, body: { code: "API_CALL", event_name: "call_count", aggregation: "count" } });
+    const plan = await call("POST", "/v1/plans", {
+      key,
+      body: { name: "Annual", billing_interval: "year", prices: [{ type: "usage", meter_code: "API_CALL", model: "per_unit", unit_price: "0.01" }] },
+    });
+    const start = new Date(Date.now() - 100 * 86_400_000).toISOString().slice(0, 10);
+    expect((await call("POST", "/v1/contracts", { key, body: { customer_id: customer.body.id, plan_id: plan.body.id, start_date: start } })).status).toBe(201);
+    const today = new Date().toISOString();
+    expect((await call("POST", "/v1/events", { key, body: { customer_id: customer.body.id, event_name: "call_count", timestamp: today } })).status).toBe(202);
+    const b = new Browser();
+    await b.signIn(key);
+    const page = await b.get(`/dashboard/customers/${customer.body.id}`);
+    const bars = [...page.html.matchAll(/<rect [^>]*><title>([^<]+)<\/title>/g)].map((m) => m[1]);
+    expect(bars).toHaveLength(62);
+    expect(bars[bars.length - 1]).toBe(`${today.slice(5, 10)}: 1 event`);
   });
 });
