@@ -1,5 +1,5 @@
 // The page frame every dashboard page shares: navigation, the orange test-mode indicator, the mode switch, and form parts.
-import type { Child, FC, PropsWithChildren } from "hono/jsx";
+import type { FC, PropsWithChildren } from "hono/jsx";
 import type { Mode } from "../env";
 import type { FieldErrors, FormValues } from "./forms";
 
@@ -254,4 +254,3 @@ export const Pager: FC<{ next: string | null; base: string; params: Record<strin
   );
 };
 
-export type { Child };

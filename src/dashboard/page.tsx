@@ -27,7 +27,8 @@ export function render(c: DashboardContext, title: string, body: Child, status: 
   );
 }
 
-export function callerOf(c: DashboardContext): Caller {
+/** The signed-in caller (set by the sign-in check before any page runs). */
+export function callerIn(c: DashboardContext): Caller {
   return c.get("caller");
 }
 

@@ -5,7 +5,7 @@ import { ListQuery } from "../../schemas/common";
 import { dateTime } from "../format";
 import { attempt, bodyFromForm, fieldErrors, parseWith } from "../forms";
 import { Badge, Csrf, emptyForm, Field, FormError, Pager, type FormState, TitleBar } from "../layout";
-import { callerOf, db, errorStatus, newPages, postedForm, queryOf, render, type DashboardContext } from "../page";
+import { callerIn, db, errorStatus, newPages, postedForm, queryOf, render, type DashboardContext } from "../page";
 
 async function listPage(
   c: DashboardContext,
@@ -13,7 +13,7 @@ async function listPage(
   created: { secret: string; name: string | null } | null = null,
   status: 200 | 400 | 404 | 409 | 422 = 200,
 ) {
-  const caller = callerOf(c);
+  const caller = callerIn(c);
   const q = queryOf(c, ["cursor"]);
   const { cursor } = parseWith(ListQuery, q);
   const page = await listApiKeys(db(c), caller, cursor, 100);
@@ -87,7 +87,7 @@ apiKeyPages.post("/", async (c) => {
   const values = await postedForm(c);
   const result = await attempt(async () => {
     const { name } = parseWith(CreateApiKeyBody, bodyFromForm(values));
-    return createApiKey(db(c), callerOf(c), name, c.get("now"));
+    return createApiKey(db(c), callerIn(c), name, c.get("now"));
   });
   if (!result.ok) return listPage(c, { values, errors: fieldErrors(result.error, ["name"]) }, null, errorStatus(result.error.status));
   // NOTE: rendered, not redirected: the secret must not land in a URL or in anything stored; it is shown this once.
@@ -95,7 +95,7 @@ apiKeyPages.post("/", async (c) => {
 });
 
 apiKeyPages.get("/:id/revoke", async (c) => {
-  const caller = callerOf(c);
+  const caller = callerIn(c);
   const id = c.req.param("id");
   const page = await listApiKeys(db(c), caller, undefined, 100);
   const key = page.data.find((k) => k.id === id);
@@ -123,6 +123,6 @@ apiKeyPages.get("/:id/revoke", async (c) => {
 });
 
 apiKeyPages.post("/:id/revoke", async (c) => {
-  await revokeApiKey(db(c), callerOf(c), c.req.param("id"), c.get("now"));
+  await revokeApiKey(db(c), callerIn(c), c.req.param("id"), c.get("now"));
   return c.redirect("/dashboard/api-keys", 303);
 });

@@ -7,13 +7,13 @@ import { date, dateTime } from "../format";
 import { attempt, bodyFromForm, fieldErrors, parseWith } from "../forms";
 import { Badge, Csrf, emptyForm, Field, FormError, Pager, SelectField, type FormState, TitleBar } from "../layout";
 import { customerChoices, customerNames, planChoices, planNames } from "../lookups";
-import { callerOf, db, errorStatus, newPages, postedForm, queryOf, render, type DashboardContext } from "../page";
+import { callerIn, db, errorStatus, newPages, postedForm, queryOf, render, type DashboardContext } from "../page";
 import { ContractTable, InvoiceTable } from "../tables";
 
 const FIELDS = ["customer_id", "plan_id", "start_date", "end_date", "auto_pay"];
 
 async function listPage(c: DashboardContext, form: FormState, status: 200 | 400 | 404 | 409 | 422 = 200) {
-  const caller = callerOf(c);
+  const caller = callerIn(c);
   const d = db(c);
   const q = queryOf(c, ["customer_id", "plan_id", "status", "cursor"]);
   const [page, customers, plans] = await Promise.all([
@@ -110,7 +110,7 @@ contractPages.get("/", (c) => listPage(c, emptyForm()));
 
 contractPages.post("/", async (c) => {
   const values = await postedForm(c);
-  const caller = callerOf(c);
+  const caller = callerIn(c);
   const now = c.get("now");
   const result = await attempt(async () => {
     const raw = bodyFromForm(values, { skip: ["auto_pay"] });
@@ -131,7 +131,7 @@ contractPages.post("/", async (c) => {
 });
 
 async function detailPage(c: DashboardContext, error: string | null = null, status: 200 | 400 | 404 | 409 | 422 = 200) {
-  const caller = callerOf(c);
+  const caller = callerIn(c);
   const now = c.get("now");
   const k = serializeContract(await requireContract(db(c), caller, c.req.param("id")!), now);
   const [names, plans, invoices] = await Promise.all([
@@ -202,7 +202,7 @@ contractPages.get("/:id", (c) => detailPage(c));
 
 /** The confirmation step of a cancellation (works without JavaScript). */
 contractPages.get("/:id/cancel", async (c) => {
-  const k = await requireContract(db(c), callerOf(c), c.req.param("id"));
+  const k = await requireContract(db(c), callerIn(c), c.req.param("id"));
   const at = c.req.query("at") === "now" ? "now" : "period_end";
   return render(
     c,
@@ -230,7 +230,7 @@ contractPages.get("/:id/cancel", async (c) => {
 
 contractPages.post("/:id/cancel", async (c) => {
   const values = await postedForm(c);
-  const caller = callerOf(c);
+  const caller = callerIn(c);
   const now = c.get("now");
   const result = await attempt(async () => {
     const { at } = parseWith(CancelContractBody, { at: values.at });

@@ -9,7 +9,7 @@ import { dateTime, money, quantity } from "../format";
 import { attempt, bodyFromForm, fieldErrors, parseWith } from "../forms";
 import { Badge, Csrf, emptyForm, Field, FormError, Pager, type FormState, TitleBar } from "../layout";
 import { planNames } from "../lookups";
-import { callerOf, db, errorStatus, newPages, postedForm, queryOf, render, type DashboardContext } from "../page";
+import { callerIn, db, errorStatus, newPages, postedForm, queryOf, render, type DashboardContext } from "../page";
 import { ContractTable, InvoiceTable } from "../tables";
 import { dailyEventCounts } from "../usage";
 import { parseTimestamp } from "../../domain/time";
@@ -19,7 +19,7 @@ const FIELDS = ["name", "email", "external_id", "payment_provider_id"];
 async function listPage(c: DashboardContext, form: FormState, status: 200 | 400 | 404 | 409 | 422 = 200) {
   const q = queryOf(c, ["external_id", "include_archived", "cursor"]);
   const query = parseWith(ListCustomersQuery, { ...q, include_archived: q.include_archived ? "true" : undefined });
-  const page = await listCustomers(db(c), callerOf(c), query);
+  const page = await listCustomers(db(c), callerIn(c), query);
   const csrf = c.get("page").csrf;
   return render(
     c,
@@ -98,14 +98,14 @@ customerPages.post("/", async (c) => {
   const values = await postedForm(c);
   const result = await attempt(async () => {
     const input = parseWith(CreateCustomerBody, bodyFromForm(values));
-    return createCustomer(db(c), callerOf(c), input, c.get("now"));
+    return createCustomer(db(c), callerIn(c), input, c.get("now"));
   });
   if (!result.ok) return listPage(c, { values, errors: fieldErrors(result.error, FIELDS) }, errorStatus(result.error.status));
   return c.redirect(`/dashboard/customers/${result.value.id}`, 303);
 });
 
 customerPages.get("/:id", async (c) => {
-  const caller = callerOf(c);
+  const caller = callerIn(c);
   const d = db(c);
   const customer = serializeCustomer(await getCustomer(d, caller, c.req.param("id")));
   const now = c.get("now");
@@ -209,7 +209,7 @@ customerPages.get("/:id", async (c) => {
 });
 
 customerPages.get("/:id/archive", async (c) => {
-  const customer = await getCustomer(db(c), callerOf(c), c.req.param("id"));
+  const customer = await getCustomer(db(c), callerIn(c), c.req.param("id"));
   return render(
     c,
     "Archive customer",
@@ -230,6 +230,6 @@ customerPages.get("/:id/archive", async (c) => {
 });
 
 customerPages.post("/:id/archive", async (c) => {
-  const row = await archiveCustomer(db(c), callerOf(c), c.req.param("id"), c.get("now"));
+  const row = await archiveCustomer(db(c), callerIn(c), c.req.param("id"), c.get("now"));
   return c.redirect(`/dashboard/customers/${row.id}`, 303);
 });

@@ -8,7 +8,7 @@ import { dateTime } from "../format";
 import { attempt, fieldErrors, parseWith } from "../forms";
 import { Badge, Field, Pager } from "../layout";
 import { customerChoices, customerNames } from "../lookups";
-import { callerOf, db, newPages, queryOf, render } from "../page";
+import { callerIn, db, newPages, queryOf, render } from "../page";
 
 /** What to check or do for each reason an event is not billed. */
 const REASONS: Record<NonNullable<EventView["billing"]["reason"]>, (e: EventView) => string> = {
@@ -43,7 +43,7 @@ const Billing: FC<{ e: EventView }> = ({ e }) => (
 export const eventPages = newPages();
 
 eventPages.get("/", async (c) => {
-  const caller = callerOf(c);
+  const caller = callerIn(c);
   const q = queryOf(c, ["customer_id", "event_name", "from", "to", "cursor"]);
   // A mistyped date is shown next to its filter instead of failing the page.
   const parsed = await attempt(async () => parseWith(ListEventsQuery, q));
@@ -120,7 +120,7 @@ eventPages.get("/", async (c) => {
 });
 
 eventPages.get("/:id", async (c) => {
-  const caller = callerOf(c);
+  const caller = callerIn(c);
   const e = await getEvent(c.env, caller, c.req.param("id"));
   const names = await customerNames(db(c), caller, [e.customer_id]);
   // The ledger decides in this order and stops at the first failing step (see CustomerLedger's billing decision).

@@ -8,7 +8,7 @@ import { date, dateTime, money, quantity, rate } from "../format";
 import { attempt, parseWith } from "../forms";
 import { Badge, Csrf, Pager } from "../layout";
 import { customerChoices, customerNames } from "../lookups";
-import { callerOf, db, errorStatus, newPages, queryOf, render, type DashboardContext } from "../page";
+import { callerIn, db, errorStatus, newPages, queryOf, render, type DashboardContext } from "../page";
 import { InvoiceTable } from "../tables";
 
 /**
@@ -50,7 +50,7 @@ export const INVOICE_ACTIONS: {
 export const invoicePages = newPages();
 
 invoicePages.get("/", async (c) => {
-  const caller = callerOf(c);
+  const caller = callerIn(c);
   const q = queryOf(c, ["customer_id", "status", "cursor"]);
   const [page, customers] = await Promise.all([listInvoices(c.env, caller, parseWith(ListInvoicesQuery, q)), customerChoices(db(c), caller)]);
   const names = await customerNames(db(c), caller, page.data.map((i) => i.customer_id));
@@ -94,7 +94,7 @@ invoicePages.get("/", async (c) => {
 });
 
 async function detailPage(c: DashboardContext, error: string | null = null, status: 200 | 400 | 404 | 409 | 422 = 200) {
-  const caller = callerOf(c);
+  const caller = callerIn(c);
   const inv = await getInvoice(c.env, caller, c.req.param("id")!);
   const names = await customerNames(db(c), caller, [inv.customer_id]);
   const cur = inv.currency;
@@ -205,7 +205,7 @@ invoicePages.get("/:id", (c) => detailPage(c));
 
 for (const a of INVOICE_ACTIONS) {
   invoicePages.get(`/:id/${a.action}`, async (c) => {
-    const inv = await getInvoice(c.env, callerOf(c), c.req.param("id"));
+    const inv = await getInvoice(c.env, callerIn(c), c.req.param("id"));
     return render(
       c,
       `${a.label} invoice`,
@@ -229,7 +229,7 @@ for (const a of INVOICE_ACTIONS) {
 
   invoicePages.post(`/:id/${a.action}`, async (c) => {
     const id = c.req.param("id");
-    const result = await attempt(() => a.run(c.env, callerOf(c), id, c.get("now")));
+    const result = await attempt(() => a.run(c.env, callerIn(c), id, c.get("now")));
     if (!result.ok) {
       if (result.error.status === 404) throw result.error;
       return detailPage(c, result.error.message, errorStatus(result.error.status));

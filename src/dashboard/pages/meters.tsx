@@ -4,7 +4,7 @@ import { createMeter, getMeter, listMeters, serializeMeter } from "../../service
 import { dateTime } from "../format";
 import { attempt, bodyFromForm, fieldErrors, parseWith } from "../forms";
 import { Csrf, emptyForm, Field, FormError, Pager, SelectField, type FormState, TitleBar } from "../layout";
-import { callerOf, db, errorStatus, newPages, postedForm, queryOf, render, type DashboardContext } from "../page";
+import { callerIn, db, errorStatus, newPages, postedForm, queryOf, render, type DashboardContext } from "../page";
 
 const FIELDS = ["code", "event_name", "display_name", "aggregation", "aggregation_property", "group_by", "filters"];
 
@@ -24,7 +24,7 @@ function describeAggregation(m: { aggregation: string; aggregation_property: str
 
 async function listPage(c: DashboardContext, form: FormState, status: 200 | 400 | 404 | 409 | 422 = 200) {
   const q = queryOf(c, ["event_name", "cursor"]);
-  const page = await listMeters(db(c), callerOf(c), parseWith(ListMetersQuery, q));
+  const page = await listMeters(db(c), callerIn(c), parseWith(ListMetersQuery, q));
   return render(
     c,
     "Meters",
@@ -110,7 +110,7 @@ meterPages.post("/", async (c) => {
   const values = await postedForm(c);
   const result = await attempt(async () => {
     const input = parseWith(CreateMeterBody, bodyFromForm(values, { lists: ["group_by"] }));
-    return createMeter(db(c), callerOf(c), input, c.get("now"));
+    return createMeter(db(c), callerIn(c), input, c.get("now"));
   });
   if (!result.ok) {
     // group_by[1] and the like belong to the group_by field.
@@ -121,7 +121,7 @@ meterPages.post("/", async (c) => {
 });
 
 meterPages.get("/:id", async (c) => {
-  const m = serializeMeter(await getMeter(db(c), callerOf(c), c.req.param("id")));
+  const m = serializeMeter(await getMeter(db(c), callerIn(c), c.req.param("id")));
   return render(
     c,
     m.display_name,

@@ -11,7 +11,7 @@ import { dateTime, money, priceInWords, quantity, rate, unitOf, type Unit } from
 import { attempt, bodyFromForm, fieldErrors, parseWith, type FieldErrors, type FormValues } from "../forms";
 import { CheckboxField, Csrf, emptyForm, Field, FormError, Pager, SelectField, type FormState, TitleBar } from "../layout";
 import { customerNames } from "../lookups";
-import { callerOf, db, errorStatus, newPages, postedForm, queryOf, render, type DashboardContext } from "../page";
+import { callerIn, db, errorStatus, newPages, postedForm, queryOf, render, type DashboardContext } from "../page";
 import { ContractTable } from "../tables";
 
 const USAGE_ROWS = 3;
@@ -103,7 +103,7 @@ function planErrors(err: ApiError, rows: string[], usedJson: boolean): FieldErro
 }
 
 async function listPage(c: DashboardContext, form: FormState, status: 200 | 400 | 404 | 409 | 422 = 200) {
-  const caller = callerOf(c);
+  const caller = callerIn(c);
   const q = queryOf(c, ["include_archived", "cursor"]);
   const [page, meters] = await Promise.all([
     listPlans(db(c), caller, parseWith(ListPlansQuery, { cursor: q.cursor, include_archived: q.include_archived ? "true" : undefined })),
@@ -258,7 +258,7 @@ planPages.post("/", async (c) => {
   const { body, rows, jsonError } = planBody(values);
   if (jsonError) return listPage(c, { values, errors: { prices_json: jsonError } }, 400);
   const usedJson = Boolean(values.prices_json?.trim());
-  const result = await attempt(async () => createPlan(db(c), callerOf(c), parseWith(CreatePlanBody, body), c.get("now")));
+  const result = await attempt(async () => createPlan(db(c), callerIn(c), parseWith(CreatePlanBody, body), c.get("now")));
   if (!result.ok) return listPage(c, { values, errors: planErrors(result.error, rows, usedJson) }, errorStatus(result.error.status));
   return c.redirect(`/dashboard/plans/${result.value.plan.id}`, 303);
 });
@@ -268,7 +268,7 @@ async function detailPage(
   preview: { values: FormValues; errors: FieldErrors; result: PlanPreviewValue | null },
   status: 200 | 400 | 404 | 409 | 422 = 200,
 ) {
-  const caller = callerOf(c);
+  const caller = callerIn(c);
   const plan = serializePlan(await getPlan(db(c), caller, c.req.param("id")!));
   const prices = plan.prices as PriceValue[];
   const codes = [...new Set(prices.flatMap((p) => (p.type === "usage" ? [p.meter_code] : [])))];
@@ -400,7 +400,7 @@ planPages.post("/:id/preview", async (c) => {
   for (const [name, v] of Object.entries(values)) if (name.startsWith("quantity:") && v.trim() !== "") quantities[name.slice(9)] = v.trim();
   const fields = Object.keys(values).filter((n) => n.startsWith("quantity:"));
   const result = await attempt(async () =>
-    previewPlan(db(c), callerOf(c), c.req.param("id"), parseWith(PlanPreviewBody, { quantities })),
+    previewPlan(db(c), callerIn(c), c.req.param("id"), parseWith(PlanPreviewBody, { quantities })),
   );
   if (!result.ok) {
     if (result.error.code === "plan_not_found") throw result.error;
@@ -411,7 +411,7 @@ planPages.post("/:id/preview", async (c) => {
 });
 
 planPages.get("/:id/archive", async (c) => {
-  const { plan } = await getPlan(db(c), callerOf(c), c.req.param("id"));
+  const { plan } = await getPlan(db(c), callerIn(c), c.req.param("id"));
   return render(
     c,
     "Archive plan",
@@ -432,7 +432,7 @@ planPages.get("/:id/archive", async (c) => {
 });
 
 planPages.post("/:id/archive", async (c) => {
-  const result = await attempt(() => archivePlan(db(c), callerOf(c), c.req.param("id"), c.get("now")));
+  const result = await attempt(() => archivePlan(db(c), callerIn(c), c.req.param("id"), c.get("now")));
   if (!result.ok && result.error.status === 404) throw result.error;
   // Already archived (a double submit) is not an error worth a page: the plan page shows its state.
   return c.redirect(`/dashboard/plans/${c.req.param("id")}`, 303);
