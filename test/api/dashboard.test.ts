@@ -240,6 +240,9 @@ describe("dashboard isolation", () => {
       const cancel = await b.submit("/dashboard/contracts", `/dashboard/contracts/${objects.contracts}/cancel`, { at: "now" });
       expect(cancel.status).toBe(404);
       expect((await b.submit("/dashboard/customers", `/dashboard/customers/${objects.customers}/archive`, {})).status).toBe(404);
+      expect((await b.submit("/dashboard/customers", `/dashboard/customers/${objects.customers}/edit`, { name: "Taken over" })).status).toBe(404);
+      expect((await b.get(`/dashboard/customers/${objects.customers}/edit`)).status).toBe(404);
+      expect((await b.submit("/dashboard/meters", `/dashboard/meters/${objects.meters}/rename`, { display_name: "Taken over" })).status).toBe(404);
       expect((await b.submit("/dashboard/plans", `/dashboard/plans/${objects.plans}/archive`, {})).status).toBe(404);
       expect((await b.submit("/dashboard/plans", `/dashboard/plans/${objects.plans}/preview`, { "quantity:LIVE_CALLS": "1" })).status).toBe(404);
       expect((await b.get(`/dashboard/invoices/${objects.invoices}/void`)).status).toBe(404);
@@ -248,7 +251,8 @@ describe("dashboard isolation", () => {
     expect(inv.body.status).toBe("draft");
     const k = await call("GET", `/v1/contracts/${live.contracts}`, { key: acct.live });
     expect(k.body.status).toBe("active");
-    expect((await call("GET", `/v1/customers/${live.customers}`, { key: acct.live })).body.archived_at).toBeNull();
+    expect((await call("GET", `/v1/customers/${live.customers}`, { key: acct.live })).body).toMatchObject({ archived_at: null, name: "Live Co" });
+    expect((await call("GET", `/v1/meters/${live.meters}`, { key: acct.live })).body.display_name).toBe("LIVE_CALLS");
     expect((await call("GET", `/v1/plans/${live.plans}`, { key: acct.live })).body.archived_at).toBeNull();
     // Lists show only the session's mode.
     expect((await b.get("/dashboard/customers")).html).not.toContain("Live Co");
@@ -313,6 +317,19 @@ describe("dashboard forms", () => {
     expect(badEmail.html).toContain('data-error-for="email">must be an email address');
     expect(badEmail.html).toContain('value="not-an-email"');
 
+    // Editing: every field is sent; an emptied optional field is cleared, as PATCH with null does.
+    const edit = `/dashboard/customers/${id}/edit`;
+    expect((await b.get(edit)).html).toContain('value="acme_1"');
+    const taken1 = await call("POST", "/v1/customers", { key: acct.test, body: { name: "Taken", external_id: "taken_1" } });
+    const takenOnEdit = await b.submit(edit, edit, { name: "Acme", external_id: "taken_1", email: "" });
+    expect(takenOnEdit.status).toBe(409);
+    expect(takenOnEdit.html).toContain('data-error-for="external_id">A customer with this external_id already exists');
+    expect((await b.submit(edit, edit, { name: "", external_id: "acme_1" })).html).toContain('data-error-for="name">');
+    expect((await b.submit(edit, edit, { name: "Acme Corp", email: "ap@acme.test", external_id: "", payment_provider_id: "" })).status).toBe(303);
+    expect((await call("GET", `/v1/customers/${id}`, { key: acct.test })).body).toMatchObject({ name: "Acme Corp", email: "ap@acme.test", external_id: null });
+    await b.submit(edit, edit, { name: "Acme", external_id: "acme_1" });
+    expect(taken1.status).toBe(201);
+
     const meter = await b.submit("/dashboard/meters", "/dashboard/meters", { code: "BYTES", event_name: "transfer", aggregation: "sum" });
     expect(meter.status).toBe(400);
     expect(meter.html).toContain('data-error-for="aggregation_property">aggregation_property is required');
@@ -326,6 +343,13 @@ describe("dashboard forms", () => {
     });
     expect(okMeter.status).toBe(303);
     expect((await call("GET", "/v1/meters/TRANSFER_GB", { key: acct.test })).body.group_by).toEqual(["region", "zone"]);
+    const meterPage = `/dashboard/meters/${okMeter.location!.split("/").pop()}`;
+    const emptyName = await b.submit(meterPage, `${meterPage}/rename`, { display_name: " " });
+    expect(emptyName.status).toBe(400);
+    expect(emptyName.html).toContain('data-error-for="display_name">');
+    expect((await b.submit(meterPage, `${meterPage}/rename`, { display_name: "Gigabytes" })).status).toBe(303);
+    expect((await call("GET", "/v1/meters/TRANSFER_GB", { key: acct.test })).body).toMatchObject({ display_name: "Gigabytes", aggregation: "sum" });
+    await b.submit(meterPage, `${meterPage}/rename`, { display_name: "GB" });
     const dup = await b.submit("/dashboard/meters", "/dashboard/meters", { code: "TRANSFER_GB", event_name: "x", aggregation: "count" });
     expect(dup.status).toBe(409);
     expect(dup.html).toContain('data-error-for="code">A meter with code TRANSFER_GB already exists');

@@ -1,7 +1,7 @@
 // Customers: list with filters, "Add customer", and a customer's page (contracts, invoices, usage this period).
-import { CreateCustomerBody, ListCustomersQuery } from "../../schemas/customers";
+import { CreateCustomerBody, ListCustomersQuery, UpdateCustomerBody } from "../../schemas/customers";
 import { listContracts } from "../../services/contracts";
-import { archiveCustomer, createCustomer, getCustomer, listCustomers, serializeCustomer } from "../../services/customers";
+import { archiveCustomer, createCustomer, getCustomer, listCustomers, serializeCustomer, updateCustomer } from "../../services/customers";
 import { listInvoices, upcomingInvoice } from "../../services/invoices";
 import { ApiError } from "../../errors";
 import { BarChart } from "../chart";
@@ -156,6 +156,11 @@ customerPages.get("/:id", async (c) => {
             Events
           </a>
           {customer.archived_at ? null : (
+            <a class="button secondary" href={`/dashboard/customers/${customer.id}/edit`}>
+              Edit
+            </a>
+          )}
+          {customer.archived_at ? null : (
             <a class="button danger" href={`/dashboard/customers/${customer.id}/archive`}>
               Archive…
             </a>
@@ -232,4 +237,62 @@ customerPages.get("/:id/archive", async (c) => {
 customerPages.post("/:id/archive", async (c) => {
   const row = await archiveCustomer(db(c), callerIn(c), c.req.param("id"), c.get("now"));
   return c.redirect(`/dashboard/customers/${row.id}`, 303);
+});
+
+async function editPage(c: DashboardContext, form: FormState | null, status: 200 | 400 | 404 | 409 | 422 = 200) {
+  const customer = serializeCustomer(await getCustomer(db(c), callerIn(c), c.req.param("id")!));
+  const state = form ?? {
+    values: { name: customer.name, email: customer.email ?? "", external_id: customer.external_id ?? "", payment_provider_id: customer.payment_provider_id ?? "" },
+    errors: {},
+  };
+  return render(
+    c,
+    `Edit ${customer.name}`,
+    <>
+      <p class="muted">
+        <a href="/dashboard/customers">Customers</a> / <a href={`/dashboard/customers/${customer.id}`}>{customer.name}</a> /
+      </p>
+      <h1>Edit customer</h1>
+      <div class="card">
+        <form method="post" action={`/dashboard/customers/${customer.id}/edit`}>
+          <Csrf token={c.get("page").csrf} />
+          <FormError state={state} />
+          <div class="grid">
+            <Field state={state} name="name" label="Name" />
+            <Field state={state} name="email" label="Email" hint="Empty removes it" />
+            <Field state={state} name="external_id" label="External ID" hint="Empty removes it" />
+            <Field state={state} name="payment_provider_id" label="Stripe customer ID" hint="Empty removes it" />
+          </div>
+          <div class="actions">
+            <button type="submit">Save</button>
+            <a href={`/dashboard/customers/${customer.id}`}>Cancel</a>
+          </div>
+        </form>
+      </div>
+    </>,
+    status,
+  );
+}
+
+customerPages.get("/:id/edit", (c) => editPage(c, null));
+
+customerPages.post("/:id/edit", async (c) => {
+  const values = await postedForm(c);
+  const result = await attempt(async () => {
+    // The form shows every field, so it sends every field: an emptied optional field is cleared (null), as a PATCH
+    // with null does; an emptied name is sent as given and refused by the API's schema.
+    const orNull = (v: string | undefined) => (v === undefined || v.trim() === "" ? null : v.trim());
+    const body = {
+      name: (values.name ?? "").trim(),
+      email: orNull(values.email),
+      external_id: orNull(values.external_id),
+      payment_provider_id: orNull(values.payment_provider_id),
+    };
+    return updateCustomer(db(c), callerIn(c), c.req.param("id"), parseWith(UpdateCustomerBody, body), c.get("now"));
+  });
+  if (!result.ok) {
+    if (result.error.code === "customer_not_found") throw result.error;
+    return editPage(c, { values, errors: fieldErrors(result.error, FIELDS) }, errorStatus(result.error.status));
+  }
+  return c.redirect(`/dashboard/customers/${result.value.id}`, 303);
 });

@@ -1,6 +1,6 @@
 // Products → Meters: list (filter by event name), "Create meter", and a meter's page.
-import { AGGREGATIONS, CreateMeterBody, ListMetersQuery } from "../../schemas/meters";
-import { createMeter, getMeter, listMeters, serializeMeter } from "../../services/meters";
+import { AGGREGATIONS, CreateMeterBody, ListMetersQuery, UpdateMeterBody } from "../../schemas/meters";
+import { createMeter, getMeter, listMeters, renameMeter, serializeMeter } from "../../services/meters";
 import { dateTime } from "../format";
 import { attempt, bodyFromForm, fieldErrors, parseWith } from "../forms";
 import { Csrf, emptyForm, Field, FormError, Pager, SelectField, type FormState, TitleBar } from "../layout";
@@ -120,8 +120,9 @@ meterPages.post("/", async (c) => {
   return c.redirect(`/dashboard/meters/${result.value.id}`, 303);
 });
 
-meterPages.get("/:id", async (c) => {
-  const m = serializeMeter(await getMeter(db(c), callerIn(c), c.req.param("id")));
+async function detailPage(c: DashboardContext, rename: FormState | null, status: 200 | 400 | 404 | 409 | 422 = 200) {
+  const m = serializeMeter(await getMeter(db(c), callerIn(c), c.req.param("id")!));
+  const renameState = rename ?? emptyForm({ display_name: m.display_name });
   return render(
     c,
     m.display_name,
@@ -157,6 +158,40 @@ meterPages.get("/:id", async (c) => {
           </a>
         </div>
       </div>
+      <h2>Rename</h2>
+      <div class="card">
+        <p class="explain" style="margin-top:0">
+          Only the display name can change: the counting rules are fixed once created, so usage already aggregated stays explainable.
+        </p>
+        <form method="post" action={`/dashboard/meters/${m.id}/rename`}>
+          <Csrf token={c.get("page").csrf} />
+          <FormError state={renameState} />
+          <div class="grid">
+            <Field state={renameState} name="display_name" label="Display name" />
+          </div>
+          <div class="actions">
+            <button type="submit" class="secondary">
+              Rename
+            </button>
+          </div>
+        </form>
+      </div>
     </>,
+    status,
   );
+}
+
+meterPages.get("/:id", (c) => detailPage(c, null));
+
+meterPages.post("/:id/rename", async (c) => {
+  const values = await postedForm(c);
+  const result = await attempt(async () => {
+    const { display_name } = parseWith(UpdateMeterBody, { display_name: (values.display_name ?? "").trim() });
+    return renameMeter(db(c), callerIn(c), c.req.param("id"), display_name, c.get("now"));
+  });
+  if (!result.ok) {
+    if (result.error.code === "meter_not_found") throw result.error;
+    return detailPage(c, { values, errors: fieldErrors(result.error, ["display_name"]) }, errorStatus(result.error.status));
+  }
+  return c.redirect(`/dashboard/meters/${result.value.id}`, 303);
 });
