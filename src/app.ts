@@ -1,6 +1,7 @@
 // Builds the Hono application: middleware order, route modules, OpenAPI document and error mapping.
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
+import { dashboardRoutes } from "./dashboard";
 import type { AppEnv } from "./env";
 import { requireApiKey } from "./http/auth";
 import { notFound, onError, requestContext } from "./http/errors";
@@ -63,6 +64,8 @@ export function createApp() {
   app.route("/v1", paymentRoutes);
   app.route("/v1", settingsRoutes);
   app.route("/webhooks", stripeWebhookRoutes);
+  // The web UI: its own session, CSRF and error pages (none of the /v1 middleware above applies to it).
+  app.route("/dashboard", dashboardRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
     type: "http",

@@ -1,0 +1,102 @@
+// Form posts → the API's request bodies (validated by the API's own zod schemas) and the API's errors → per-field messages.
+import type { z } from "@hono/zod-openapi";
+import { ApiError } from "../errors";
+import { validationError } from "../http/validation";
+
+/** Field values as submitted, by field name (names are the API's parameter paths: `prices[1].unit_price`). */
+export type FormValues = Record<string, string>;
+
+/** Messages by parameter path; `_form` holds what belongs to no single field. */
+export type FieldErrors = Record<string, string>;
+
+export function formValues(body: Record<string, unknown>): FormValues {
+  const out: FormValues = {};
+  for (const [k, v] of Object.entries(body)) if (typeof v === "string") out[k] = v;
+  return out;
+}
+
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const parts = path.match(/[^.[\]]+/g) ?? [];
+  let node: Record<string, unknown> | unknown[] = target;
+  parts.forEach((part, i) => {
+    const last = i === parts.length - 1;
+    const key: string | number = /^\d+$/.test(part) ? Number(part) : part;
+    const nextIsIndex = /^\d+$/.test(parts[i + 1] ?? "");
+    const container = node as Record<string | number, unknown>;
+    if (last) container[key] = value;
+    else {
+      container[key] ??= nextIsIndex ? [] : {};
+      node = container[key] as Record<string, unknown>;
+    }
+  });
+}
+
+export interface BodyOptions {
+  /** Fields sent as JSON integers (the API's schema wants numbers there). */
+  integers?: string[];
+  /** Checkbox fields: present → true, absent → false. */
+  booleans?: string[];
+  /** Comma-separated lists. */
+  lists?: string[];
+  /** Fields the form has but the API body does not (CSRF token, UI switches). */
+  skip?: string[];
+}
+
+/**
+ * A nested request body from flat form fields. Empty fields are left out, as an API client would leave out an
+ * optional field; the API's schema then decides what is missing. Integers that do not parse stay strings so the
+ * schema reports them with its own message.
+ */
+export function bodyFromForm(values: FormValues, options: BodyOptions = {}): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  const skip = new Set(["_csrf", ...(options.skip ?? [])]);
+  for (const [name, raw] of Object.entries(values)) {
+    if (skip.has(name) || options.booleans?.includes(name)) continue;
+    const value = raw.trim();
+    if (value === "") continue;
+    if (options.integers?.includes(name) && /^-?\d+$/.test(value)) setPath(body, name, Number(value));
+    else if (options.lists?.includes(name)) setPath(body, name, value.split(",").map((s) => s.trim()).filter(Boolean));
+    else setPath(body, name, value);
+  }
+  for (const name of options.booleans ?? []) setPath(body, name, values[name] === "on" || values[name] === "true");
+  return body;
+}
+
+/** Runs the API's schema on a body built from a form; a failure is the same ApiError the API would answer. */
+export function parseWith<S extends z.ZodTypeAny>(schema: S, body: unknown): z.output<S> {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) throw validationError(parsed.error, body);
+  return parsed.data;
+}
+
+/**
+ * Spreads an API error over the form: each detail goes next to the field its `param` names (the first message
+ * per field wins); a detail naming no field of the form goes to the top. `rename` maps API params to form fields
+ * where the two differ.
+ */
+export function fieldErrors(err: ApiError, fields: string[], rename: (param: string) => string = (p) => p): FieldErrors {
+  const out: FieldErrors = {};
+  const details = err.errors && err.errors.length > 0 ? err.errors : [{ param: err.param, code: err.code, message: err.message }];
+  for (const d of details) {
+    const field = d.param !== undefined ? rename(d.param) : undefined;
+    const key = field !== undefined && fields.includes(field) ? field : "_form";
+    if (key === "_form") out._form = out._form ? `${out._form} ${sentence(d.message)}` : sentence(d.message);
+    // Next to its field, "email: must be an email address" needs no "email: ".
+    else out[key] ??= d.param && d.message.startsWith(`${d.param}: `) ? d.message.slice(d.param.length + 2) : d.message;
+  }
+  return out;
+}
+
+function sentence(message: string): string {
+  return /[.!?]$/.test(message) ? message : `${message}.`;
+}
+
+/** Runs a form action; an ApiError becomes field errors, anything else propagates (and is a 500 page). */
+export async function attempt<T>(run: () => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: ApiError }> {
+  try {
+    return { ok: true, value: await run() };
+  } catch (err) {
+    if (err instanceof ApiError) return { ok: false, error: err };
+    throw err;
+  }
+}

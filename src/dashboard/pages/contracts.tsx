@@ -1,0 +1,246 @@
+// Usage-based → Contracts: list with filters, "Create contract" (customer, plan, start date), a contract's page, cancel.
+import { CONTRACT_STATUSES, CreateContractBody, ListContractsQuery, CancelContractBody } from "../../schemas/contracts";
+import { cancelContract, createContract, listContracts, requireContract, serializeContract } from "../../services/contracts";
+import { listInvoices } from "../../services/invoices";
+import { syncLedger } from "../../services/ledger-sync";
+import { date, dateTime } from "../format";
+import { attempt, bodyFromForm, fieldErrors, parseWith } from "../forms";
+import { Badge, Csrf, emptyForm, Field, FormError, Pager, SelectField, type FormState, TitleBar } from "../layout";
+import { customerChoices, customerNames, planChoices, planNames } from "../lookups";
+import { callerIn, db, errorStatus, newPages, postedForm, queryOf, render, type DashboardContext } from "../page";
+import { ContractTable, InvoiceTable } from "../tables";
+
+const FIELDS = ["customer_id", "plan_id", "start_date", "end_date", "auto_pay"];
+
+async function listPage(c: DashboardContext, form: FormState, status: 200 | 400 | 404 | 409 | 422 = 200) {
+  const caller = callerIn(c);
+  const d = db(c);
+  const q = queryOf(c, ["customer_id", "plan_id", "status", "cursor"]);
+  const [page, customers, plans] = await Promise.all([
+    listContracts(d, caller, parseWith(ListContractsQuery, q), c.get("now")),
+    customerChoices(d, caller),
+    planChoices(d, caller),
+  ]);
+  const [names, planLabels] = await Promise.all([
+    customerNames(d, caller, page.data.map((k) => k.customer_id)),
+    planNames(d, caller, page.data.map((k) => k.plan_id)),
+  ]);
+  const values = { customer_id: q.customer_id ?? "", plan_id: q.plan_id ?? "", ...form.values };
+  const state = { values, errors: form.errors };
+  return render(
+    c,
+    "Contracts",
+    <>
+      <TitleBar title="Contracts" action={{ label: "Create contract", href: "#new" }} />
+      <p class="sub">Customers subscribed to plans. Creating one opens the draft invoice of its first period.</p>
+      <form method="get" class="filters">
+        <div class="field">
+          <label for="q-customer">Customer</label>
+          <select id="q-customer" name="customer_id">
+            <option value="">All customers</option>
+            {customers.map((cu) => (
+              <option value={cu.id} selected={q.customer_id === cu.id}>
+                {cu.name}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div class="field">
+          <label for="q-status">Status</label>
+          <select id="q-status" name="status">
+            <option value="">Any</option>
+            {CONTRACT_STATUSES.map((s) => (
+              <option value={s} selected={q.status === s}>
+                {s}
+              </option>
+            ))}
+          </select>
+        </div>
+        <button type="submit" class="secondary">
+          Filter
+        </button>
+      </form>
+      <ContractTable contracts={page.data} names={names} plans={planLabels} />
+      <Pager next={page.next_cursor} base="/dashboard/contracts" params={{ customer_id: q.customer_id, plan_id: q.plan_id, status: q.status }} />
+
+      <h2 id="new">Create contract</h2>
+      <div class="card">
+        <form method="post" action="/dashboard/contracts">
+          <Csrf token={c.get("page").csrf} />
+          <FormError state={state} />
+          <div class="grid">
+            <SelectField
+              state={state}
+              name="customer_id"
+              label="Customer"
+              options={[{ value: "", label: "— choose —" }, ...customers.map((cu) => ({ value: cu.id, label: cu.externalId ? `${cu.name} (${cu.externalId})` : cu.name }))]}
+            />
+            <SelectField
+              state={state}
+              name="plan_id"
+              label="Plan"
+              options={[{ value: "", label: "— choose —" }, ...plans.map((p) => ({ value: p.id, label: p.version > 1 ? `${p.name} v${p.version}` : p.name }))]}
+            />
+            <Field state={state} name="start_date" label="Start date" placeholder="2026-03-01" hint="Empty = now; may lie in the past (UTC)" />
+            <Field state={state} name="end_date" label="End date" placeholder="optional" hint="Exclusive; empty = open-ended" />
+            <SelectField
+              state={state}
+              name="auto_pay"
+              label="Auto-pay"
+              options={[
+                { value: "", label: "Plan's default" },
+                { value: "true", label: "On" },
+                { value: "false", label: "Off" },
+              ]}
+            />
+          </div>
+          <div class="actions">
+            <button type="submit">Create contract</button>
+          </div>
+        </form>
+      </div>
+    </>,
+    status,
+  );
+}
+
+export const contractPages = newPages();
+
+contractPages.get("/", (c) => listPage(c, emptyForm()));
+
+contractPages.post("/", async (c) => {
+  const values = await postedForm(c);
+  const caller = callerIn(c);
+  const now = c.get("now");
+  const result = await attempt(async () => {
+    const raw = bodyFromForm(values, { skip: ["auto_pay"] });
+    if (values.auto_pay === "true" || values.auto_pay === "false") raw.auto_pay = values.auto_pay === "true";
+    const body = parseWith(CreateContractBody, raw);
+    // Exactly what POST /v1/contracts does: the service, then tell the customer's ledger.
+    const row = await createContract(
+      db(c),
+      caller,
+      { customerRef: body.customer_id, planId: body.plan_id, startDate: body.start_date, endDate: body.end_date, autoPay: body.auto_pay, billingAnchor: body.billing_anchor },
+      now,
+    );
+    await syncLedger(c.env, caller, row.customerId, now);
+    return row;
+  });
+  if (!result.ok) return listPage(c, { values, errors: fieldErrors(result.error, FIELDS) }, errorStatus(result.error.status));
+  return c.redirect(`/dashboard/contracts/${result.value.id}`, 303);
+});
+
+async function detailPage(c: DashboardContext, error: string | null = null, status: 200 | 400 | 404 | 409 | 422 = 200) {
+  const caller = callerIn(c);
+  const now = c.get("now");
+  const k = serializeContract(await requireContract(db(c), caller, c.req.param("id")!), now);
+  const [names, plans, invoices] = await Promise.all([
+    customerNames(db(c), caller, [k.customer_id]),
+    planNames(db(c), caller, [k.plan_id]),
+    listInvoices(c.env, caller, { contract_id: k.id, limit: 100 }),
+  ]);
+  const cancellable = k.status === "active" || k.status === "scheduled";
+  return render(
+    c,
+    "Contract",
+    <>
+      <p class="muted">
+        <a href="/dashboard/contracts">Contracts</a> /
+      </p>
+      <h1>
+        {names.get(k.customer_id)} on {plans.get(k.plan_id)} <Badge status={k.status} />
+      </h1>
+      {error ? <div class="form-error">{error}</div> : null}
+      <div class="card">
+        <dl class="props">
+          <dt>ID</dt>
+          <dd class="mono">{k.id}</dd>
+          <dt>Customer</dt>
+          <dd>
+            <a href={`/dashboard/customers/${k.customer_id}`}>{names.get(k.customer_id)}</a>
+          </dd>
+          <dt>Plan</dt>
+          <dd>
+            <a href={`/dashboard/plans/${k.plan_id}`}>{plans.get(k.plan_id)}</a>
+          </dd>
+          <dt>Start</dt>
+          <dd>{dateTime(k.start_date)}</dd>
+          <dt>End</dt>
+          <dd>{k.end_date ? dateTime(k.end_date) : "open-ended"}</dd>
+          <dt>Current period</dt>
+          <dd>
+            {date(k.current_period_start)} → {date(k.current_period_end)}
+          </dd>
+          <dt>Auto-pay</dt>
+          <dd>{k.auto_pay ? "On" : "Off"}</dd>
+          {k.cancel_at ? (
+            <>
+              <dt>Cancels at</dt>
+              <dd>{dateTime(k.cancel_at)}</dd>
+            </>
+          ) : null}
+        </dl>
+        {cancellable ? (
+          <div class="actions">
+            <a class="button secondary" href={`/dashboard/contracts/${k.id}/cancel?at=period_end`}>
+              Cancel at period end
+            </a>
+            <a class="button danger" href={`/dashboard/contracts/${k.id}/cancel?at=now`}>
+              Cancel now
+            </a>
+          </div>
+        ) : null}
+      </div>
+      <h2>Invoices</h2>
+      <InvoiceTable invoices={invoices.data} names={names} />
+    </>,
+    status,
+  );
+}
+
+contractPages.get("/:id", (c) => detailPage(c));
+
+/** The confirmation step of a cancellation (works without JavaScript). */
+contractPages.get("/:id/cancel", async (c) => {
+  const k = await requireContract(db(c), callerIn(c), c.req.param("id"));
+  const at = c.req.query("at") === "now" ? "now" : "period_end";
+  return render(
+    c,
+    "Cancel contract",
+    <div class="card">
+      <h1>Cancel this contract {at === "now" ? "now" : "at the end of the current period"}?</h1>
+      <p>
+        {at === "now"
+          ? "Coverage ends immediately; the current period's fixed fees are charged for the share used."
+          : "The contract runs its current period out, then ends."}
+      </p>
+      <form method="post" action={`/dashboard/contracts/${k.id}/cancel`}>
+        <Csrf token={c.get("page").csrf} />
+        <input type="hidden" name="at" value={at} />
+        <div class="actions">
+          <button type="submit" class="danger">
+            Yes, cancel the contract
+          </button>
+          <a href={`/dashboard/contracts/${k.id}`}>Keep it</a>
+        </div>
+      </form>
+    </div>,
+  );
+});
+
+contractPages.post("/:id/cancel", async (c) => {
+  const values = await postedForm(c);
+  const caller = callerIn(c);
+  const now = c.get("now");
+  const result = await attempt(async () => {
+    const { at } = parseWith(CancelContractBody, { at: values.at });
+    const row = await cancelContract(db(c), caller, c.req.param("id"), at, now);
+    await syncLedger(c.env, caller, row.customerId, now);
+    return row;
+  });
+  if (!result.ok) {
+    if (result.error.status === 404) throw result.error;
+    return detailPage(c, result.error.message, errorStatus(result.error.status));
+  }
+  return c.redirect(`/dashboard/contracts/${result.value.id}`, 303);
+});

@@ -1,0 +1,298 @@
+// Customers: list with filters, "Add customer", and a customer's page (contracts, invoices, usage this period).
+import { CreateCustomerBody, ListCustomersQuery, UpdateCustomerBody } from "../../schemas/customers";
+import { listContracts } from "../../services/contracts";
+import { archiveCustomer, createCustomer, getCustomer, listCustomers, serializeCustomer, updateCustomer } from "../../services/customers";
+import { listInvoices, upcomingInvoice } from "../../services/invoices";
+import { ApiError } from "../../errors";
+import { BarChart } from "../chart";
+import { dateTime, money, quantity } from "../format";
+import { attempt, bodyFromForm, fieldErrors, parseWith } from "../forms";
+import { Badge, Csrf, emptyForm, Field, FormError, Pager, type FormState, TitleBar } from "../layout";
+import { planNames } from "../lookups";
+import { callerIn, db, errorStatus, newPages, postedForm, queryOf, render, type DashboardContext } from "../page";
+import { ContractTable, InvoiceTable } from "../tables";
+import { dailyEventCounts } from "../usage";
+import { parseTimestamp } from "../../domain/time";
+
+const FIELDS = ["name", "email", "external_id", "payment_provider_id"];
+
+async function listPage(c: DashboardContext, form: FormState, status: 200 | 400 | 404 | 409 | 422 = 200) {
+  const q = queryOf(c, ["external_id", "include_archived", "cursor"]);
+  const query = parseWith(ListCustomersQuery, { ...q, include_archived: q.include_archived ? "true" : undefined });
+  const page = await listCustomers(db(c), callerIn(c), query);
+  const csrf = c.get("page").csrf;
+  return render(
+    c,
+    "Customers",
+    <>
+      <TitleBar title="Customers" action={{ label: "Add customer", href: "#add" }} />
+      <p class="sub">The companies you bill. Open one to see its contracts, invoices and usage.</p>
+      <form method="get" class="filters">
+        <div class="field">
+          <label for="q-external_id">External ID</label>
+          <input id="q-external_id" name="external_id" value={q.external_id ?? ""} placeholder="cus_yourapp_123" />
+        </div>
+        <label>
+          <input type="checkbox" name="include_archived" value="true" checked={q.include_archived !== undefined} /> Include archived
+        </label>
+        <button type="submit" class="secondary">
+          Filter
+        </button>
+      </form>
+      {page.data.length === 0 ? (
+        <p class="muted">No customers yet.</p>
+      ) : (
+        <table data-testid="customers-table">
+          <thead>
+            <tr>
+              <th>Name</th>
+              <th>External ID</th>
+              <th>Email</th>
+              <th>Stripe customer</th>
+              <th>Created</th>
+            </tr>
+          </thead>
+          <tbody>
+            {page.data.map((cu) => (
+              <tr>
+                <td>
+                  <a href={`/dashboard/customers/${cu.id}`}>{cu.name}</a> {cu.archived_at ? <Badge status="void" label="archived" /> : null}
+                </td>
+                <td class="mono">{cu.external_id ?? "—"}</td>
+                <td>{cu.email ?? "—"}</td>
+                <td class="mono">{cu.payment_provider_id ?? "—"}</td>
+                <td>{dateTime(cu.created_at)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <Pager next={page.next_cursor} base="/dashboard/customers" params={{ external_id: q.external_id, include_archived: q.include_archived }} />
+
+      <h2 id="add">Add customer</h2>
+      <div class="card">
+        <form method="post" action="/dashboard/customers">
+          <Csrf token={csrf} />
+          <FormError state={form} />
+          <div class="grid">
+            <Field state={form} name="name" label="Name" placeholder="Acme Inc" />
+            <Field state={form} name="email" label="Email" placeholder="billing@acme.com" />
+            <Field state={form} name="external_id" label="External ID" hint="Your own id for this customer (optional, unique)" />
+            <Field state={form} name="payment_provider_id" label="Stripe customer ID" hint="Optional: link an existing Stripe customer (cus_…)" />
+          </div>
+          <div class="actions">
+            <button type="submit">Add customer</button>
+          </div>
+        </form>
+      </div>
+    </>,
+    status,
+  );
+}
+
+export const customerPages = newPages();
+
+customerPages.get("/", (c) => listPage(c, emptyForm()));
+
+customerPages.post("/", async (c) => {
+  const values = await postedForm(c);
+  const result = await attempt(async () => {
+    const input = parseWith(CreateCustomerBody, bodyFromForm(values));
+    return createCustomer(db(c), callerIn(c), input, c.get("now"));
+  });
+  if (!result.ok) return listPage(c, { values, errors: fieldErrors(result.error, FIELDS) }, errorStatus(result.error.status));
+  return c.redirect(`/dashboard/customers/${result.value.id}`, 303);
+});
+
+customerPages.get("/:id", async (c) => {
+  const caller = callerIn(c);
+  const d = db(c);
+  const customer = serializeCustomer(await getCustomer(d, caller, c.req.param("id")));
+  const now = c.get("now");
+  const [contracts, invoices] = await Promise.all([
+    listContracts(d, caller, { customer_id: customer.id, limit: 100 }, now),
+    listInvoices(c.env, caller, { customer_id: customer.id, limit: 100 }),
+  ]);
+  let upcoming = null;
+  try {
+    upcoming = await upcomingInvoice(c.env, caller, customer.id, now);
+  } catch (err) {
+    if (!(err instanceof ApiError && err.status === 404)) throw err;
+  }
+  const plans = await planNames(d, caller, contracts.data.map((k) => k.plan_id));
+  const names = new Map([[customer.id, customer.name]]);
+  const periodStart = upcoming ? parseTimestamp(upcoming.period_start)! : null;
+  const periodEnd = upcoming ? parseTimestamp(upcoming.period_end)! : null;
+  const bars = upcoming ? await dailyEventCounts(c.env, caller, customer.id, periodStart!, periodEnd!, now) : [];
+  const usageLines = upcoming ? upcoming.line_items.filter((l) => l.meter_code !== undefined) : [];
+  return render(
+    c,
+    customer.name,
+    <>
+      <p class="muted">
+        <a href="/dashboard/customers">Customers</a> /
+      </p>
+      <h1>
+        {customer.name} {customer.archived_at ? <Badge status="void" label="archived" /> : null}
+      </h1>
+      <div class="card">
+        <dl class="props">
+          <dt>ID</dt>
+          <dd class="mono">{customer.id}</dd>
+          <dt>External ID</dt>
+          <dd class="mono">{customer.external_id ?? "—"}</dd>
+          <dt>Email</dt>
+          <dd>{customer.email ?? "—"}</dd>
+          <dt>Stripe customer</dt>
+          <dd class="mono">{customer.payment_provider_id ?? "—"}</dd>
+          <dt>Created</dt>
+          <dd>{dateTime(customer.created_at)}</dd>
+        </dl>
+        <div class="actions">
+          <a class="button" href={`/dashboard/contracts?customer_id=${customer.id}#new`}>
+            Create contract
+          </a>
+          <a class="button secondary" href={`/dashboard/events?customer_id=${customer.id}`}>
+            Events
+          </a>
+          {customer.archived_at ? null : (
+            <a class="button secondary" href={`/dashboard/customers/${customer.id}/edit`}>
+              Edit
+            </a>
+          )}
+          {customer.archived_at ? null : (
+            <a class="button danger" href={`/dashboard/customers/${customer.id}/archive`}>
+              Archive…
+            </a>
+          )}
+        </div>
+      </div>
+
+      <h2>Usage this period</h2>
+      {upcoming ? (
+        <>
+          <p class="sub">
+            {dateTime(upcoming.period_start)} → {dateTime(upcoming.period_end)} · draft total{" "}
+            <strong data-testid="upcoming-total">{money(upcoming.total, upcoming.currency)}</strong> ·{" "}
+            <a href={`/dashboard/invoices/${upcoming.id}`}>open the draft invoice</a>
+          </p>
+          <BarChart title="Events received per day in the current period" bars={bars} unit={{ one: "event", many: "events" }} />
+          <p class="explain">Events received per UTC day of their timestamp; the table below is the usage billed so far.</p>
+          {usageLines.length > 0 ? (
+            <table style="margin-top:12px">
+              <thead>
+                <tr>
+                  <th>Billed usage</th>
+                  <th>Meter</th>
+                  <th class="num">Quantity</th>
+                  <th class="num">Amount</th>
+                </tr>
+              </thead>
+              <tbody>
+                {usageLines.map((l) => (
+                  <tr>
+                    <td>{l.name}</td>
+                    <td class="mono">{l.meter_code}</td>
+                    <td class="num">{quantity(l.quantity)}</td>
+                    <td class="num">{money(l.amount, upcoming.currency)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          ) : null}
+        </>
+      ) : (
+        <p class="muted">No open billing period: this customer has no contract with a draft invoice.</p>
+      )}
+
+      <h2>Contracts</h2>
+      <ContractTable contracts={contracts.data} names={names} plans={plans} />
+      <h2>Invoices</h2>
+      <InvoiceTable invoices={invoices.data} names={names} />
+    </>,
+  );
+});
+
+customerPages.get("/:id/archive", async (c) => {
+  const customer = await getCustomer(db(c), callerIn(c), c.req.param("id"));
+  return render(
+    c,
+    "Archive customer",
+    <div class="card">
+      <h1>Archive {customer.name}?</h1>
+      <p>An archived customer takes no new events and no new contracts. Its contracts, invoices and history stay readable.</p>
+      <form method="post" action={`/dashboard/customers/${customer.id}/archive`}>
+        <Csrf token={c.get("page").csrf} />
+        <div class="actions">
+          <button type="submit" class="danger">
+            Yes, archive
+          </button>
+          <a href={`/dashboard/customers/${customer.id}`}>Keep it</a>
+        </div>
+      </form>
+    </div>,
+  );
+});
+
+customerPages.post("/:id/archive", async (c) => {
+  const row = await archiveCustomer(db(c), callerIn(c), c.req.param("id"), c.get("now"));
+  return c.redirect(`/dashboard/customers/${row.id}`, 303);
+});
+
+async function editPage(c: DashboardContext, form: FormState | null, status: 200 | 400 | 404 | 409 | 422 = 200) {
+  const customer = serializeCustomer(await getCustomer(db(c), callerIn(c), c.req.param("id")!));
+  const state = form ?? {
+    values: { name: customer.name, email: customer.email ?? "", external_id: customer.external_id ?? "", payment_provider_id: customer.payment_provider_id ?? "" },
+    errors: {},
+  };
+  return render(
+    c,
+    `Edit ${customer.name}`,
+    <>
+      <p class="muted">
+        <a href="/dashboard/customers">Customers</a> / <a href={`/dashboard/customers/${customer.id}`}>{customer.name}</a> /
+      </p>
+      <h1>Edit customer</h1>
+      <div class="card">
+        <form method="post" action={`/dashboard/customers/${customer.id}/edit`}>
+          <Csrf token={c.get("page").csrf} />
+          <FormError state={state} />
+          <div class="grid">
+            <Field state={state} name="name" label="Name" />
+            <Field state={state} name="email" label="Email" hint="Empty removes it" />
+            <Field state={state} name="external_id" label="External ID" hint="Empty removes it" />
+            <Field state={state} name="payment_provider_id" label="Stripe customer ID" hint="Empty removes it" />
+          </div>
+          <div class="actions">
+            <button type="submit">Save</button>
+            <a href={`/dashboard/customers/${customer.id}`}>Cancel</a>
+          </div>
+        </form>
+      </div>
+    </>,
+    status,
+  );
+}
+
+customerPages.get("/:id/edit", (c) => editPage(c, null));
+
+customerPages.post("/:id/edit", async (c) => {
+  const values = await postedForm(c);
+  const result = await attempt(async () => {
+    // The form shows every field, so it sends every field: an emptied optional field is cleared (null), as a PATCH
+    // with null does; an emptied name is sent as given and refused by the API's schema.
+    const orNull = (v: string | undefined) => (v === undefined || v.trim() === "" ? null : v.trim());
+    const body = {
+      name: (values.name ?? "").trim(),
+      email: orNull(values.email),
+      external_id: orNull(values.external_id),
+      payment_provider_id: orNull(values.payment_provider_id),
+    };
+    return updateCustomer(db(c), callerIn(c), c.req.param("id"), parseWith(UpdateCustomerBody, body), c.get("now"));
+  });
+  if (!result.ok) {
+    if (result.error.code === "customer_not_found") throw result.error;
+    return editPage(c, { values, errors: fieldErrors(result.error, FIELDS) }, errorStatus(result.error.status));
+  }
+  return c.redirect(`/dashboard/customers/${result.value.id}`, 303);
+});

@@ -1,0 +1,181 @@
+// Usage-based → Events: newest first, filtered by customer and event name, each with why it is (not) billed —
+// the seeds' "event not appearing on invoice" checklist answered on screen.
+import type { FC } from "hono/jsx";
+import type { EventView } from "../../ledger/customer-ledger";
+import { ListEventsQuery } from "../../schemas/events";
+import { getEvent, listEvents } from "../../services/event-reads";
+import { dateTime } from "../format";
+import { attempt, fieldErrors, parseWith } from "../forms";
+import { Badge, Field, Pager } from "../layout";
+import { customerChoices, customerNames } from "../lookups";
+import { callerIn, db, newPages, queryOf, render } from "../page";
+
+/** What to check or do for each reason an event is not billed. */
+const REASONS: Record<NonNullable<EventView["billing"]["reason"]>, (e: EventView) => string> = {
+  no_active_contract: () =>
+    "The customer had no active contract at the event's time. Create a contract (Contracts → Create contract) that covers it.",
+  no_matching_meter: (e) =>
+    `No meter priced by the customer's plan listens to the event name "${e.event_name}" with filters this event matches. Check the meter's event name (exact, case-sensitive), its filters, and that the plan has a price on it.`,
+  outside_open_period: () =>
+    "The billing period the event's timestamp falls in is not open: it was already finalized (after its grace period), or the timestamp lies outside the contract.",
+  property_missing: (e) =>
+    `The event lacks a usable value for the property that ${e.billing.meters.join(", ") || "the meter"} aggregates (a number or numeric string).`,
+};
+
+export function explain(e: EventView): string {
+  if (e.billing.status === "billed") return `Billed: counted by ${e.billing.meters.join(", ")} on the invoice of its period.`;
+  return e.billing.reason ? REASONS[e.billing.reason](e) : "Not billed.";
+}
+
+const Billing: FC<{ e: EventView }> = ({ e }) => (
+  <>
+    <Badge status={e.billing.status} label={e.billing.status === "billed" ? "Billed" : `Not billed: ${e.billing.reason?.replace(/_/g, " ")}`} />
+    {e.billing.invoice_id ? (
+      <>
+        {" "}
+        <a href={`/dashboard/invoices/${e.billing.invoice_id}`}>invoice</a>
+      </>
+    ) : null}
+    <div class="explain">{explain(e)}</div>
+  </>
+);
+
+export const eventPages = newPages();
+
+eventPages.get("/", async (c) => {
+  const caller = callerIn(c);
+  const q = queryOf(c, ["customer_id", "event_name", "from", "to", "cursor"]);
+  // A mistyped date is shown next to its filter instead of failing the page.
+  const parsed = await attempt(async () => parseWith(ListEventsQuery, q));
+  const filterErrors = parsed.ok ? {} : fieldErrors(parsed.error, ["from", "to"]);
+  const [page, customers] = await Promise.all([
+    parsed.ok ? listEvents(c.env, caller, parsed.value) : { data: [] as EventView[], has_more: false, next_cursor: null },
+    customerChoices(db(c), caller),
+  ]);
+  const names = await customerNames(db(c), caller, page.data.map((e) => e.customer_id));
+  return render(
+    c,
+    "Events",
+    <>
+      <h1>Events</h1>
+      <p class="sub">Usage events, newest first. Each says whether it is billed and, if not, what to fix.</p>
+      <form method="get" class="filters">
+        <div class="field">
+          <label for="q-customer">Customer</label>
+          <select id="q-customer" name="customer_id">
+            <option value="">All customers</option>
+            {customers.map((cu) => (
+              <option value={cu.id} selected={q.customer_id === cu.id || q.customer_id === cu.externalId}>
+                {cu.name}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div class="field">
+          <label for="q-event_name">Event name</label>
+          <input id="q-event_name" name="event_name" value={q.event_name ?? ""} placeholder="call_count" />
+        </div>
+        <Field state={{ values: { from: q.from ?? "", to: q.to ?? "" }, errors: filterErrors }} name="from" label="From (UTC, inclusive)" placeholder="2026-03-01" />
+        <Field state={{ values: { from: q.from ?? "", to: q.to ?? "" }, errors: filterErrors }} name="to" label="To (exclusive)" placeholder="2026-04-01" />
+        <button type="submit" class="secondary">
+          Filter
+        </button>
+      </form>
+      {page.data.length === 0 ? (
+        <p class="muted">No events match. Send some with POST /v1/events.</p>
+      ) : (
+        <table data-testid="events-table">
+          <thead>
+            <tr>
+              <th>Time</th>
+              <th>Event name</th>
+              <th>Customer</th>
+              <th>Properties</th>
+              <th>Billing</th>
+            </tr>
+          </thead>
+          <tbody>
+            {page.data.map((e) => (
+              <tr data-billing={e.billing.status}>
+                <td>
+                  <a href={`/dashboard/events/${e.id}`}>{dateTime(e.timestamp)}</a>
+                </td>
+                <td class="mono">{e.event_name}</td>
+                <td>
+                  <a href={`/dashboard/customers/${e.customer_id}`}>{names.get(e.customer_id) ?? e.customer_id.slice(0, 8)}</a>
+                </td>
+                <td class="mono">{Object.keys(e.properties).length ? JSON.stringify(e.properties) : "—"}</td>
+                <td>
+                  <Billing e={e} />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {filterErrors._form ? <div class="form-error">{filterErrors._form}</div> : null}
+      <Pager next={page.next_cursor} base="/dashboard/events" params={{ customer_id: q.customer_id, event_name: q.event_name, from: q.from, to: q.to }} />
+    </>,
+  );
+});
+
+eventPages.get("/:id", async (c) => {
+  const caller = callerIn(c);
+  const e = await getEvent(c.env, caller, c.req.param("id"));
+  const names = await customerNames(db(c), caller, [e.customer_id]);
+  // The ledger decides in this order and stops at the first failing step (see CustomerLedger's billing decision).
+  const steps: [NonNullable<EventView["billing"]["reason"]>, string][] = [
+    ["no_active_contract", "The customer has an active contract at the event's time"],
+    ["no_matching_meter", "A meter of that contract's plan listens to this event name, and its filters match"],
+    ["outside_open_period", "The billing period of the event's timestamp is still open"],
+    ["property_missing", "The event has a usable value for the property the meters aggregate"],
+  ];
+  const failed = steps.findIndex(([reason]) => reason === e.billing.reason);
+  const mark = (i: number) => (failed === -1 || i < failed ? "✓" : i === failed ? "✗" : "·");
+  return render(
+    c,
+    "Event",
+    <>
+      <p class="muted">
+        <a href="/dashboard/events">Events</a> /
+      </p>
+      <h1>
+        <span class="mono">{e.event_name}</span> <Badge status={e.billing.status} />
+      </h1>
+      <div class="card">
+        <dl class="props">
+          <dt>ID</dt>
+          <dd class="mono">{e.id}</dd>
+          <dt>Customer</dt>
+          <dd>
+            <a href={`/dashboard/customers/${e.customer_id}`}>{names.get(e.customer_id)}</a>
+          </dd>
+          <dt>Timestamp</dt>
+          <dd>{dateTime(e.timestamp)}</dd>
+          <dt>Received</dt>
+          <dd>{dateTime(e.received_at)}</dd>
+          <dt>Idempotency key</dt>
+          <dd class="mono">{e.idempotency_key}</dd>
+          <dt>Version</dt>
+          <dd>{e.version === 1 ? "1 (original)" : `${e.version} (replaced ${e.version - 1} time${e.version > 2 ? "s" : ""}; the latest wins)`}</dd>
+          <dt>Properties</dt>
+          <dd class="mono">{JSON.stringify(e.properties)}</dd>
+        </dl>
+      </div>
+      <h2>Why is this event {e.billing.status === "billed" ? "" : "not "}billed?</h2>
+      <div class="card">
+        <Billing e={e} />
+        {e.billing.status === "unbilled" ? (
+          <ul>
+            {steps.map(([, label], i) => (
+              <li class={failed !== -1 && i > failed ? "muted" : ""}>
+                {mark(i)} {label}
+                {failed !== -1 && i > failed ? " (not checked)" : ""}
+              </li>
+            ))}
+          </ul>
+        ) : null}
+      </div>
+    </>,
+  );
+});
