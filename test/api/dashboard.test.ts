@@ -2,6 +2,7 @@
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { call, newAccount, type TestAccount } from "../support/api";
+import { connectStripe, paymentIntents, stripeCustomer } from "../support/stripe";
 
 const BASE = "https://meterline.test";
 const PAGES = ["customers", "meters", "plans", "contracts", "events", "invoices", "api-keys"];
@@ -504,5 +505,47 @@ describe("dashboard usage chart", () => {
     const bars = [...page.html.matchAll(/<rect [^>]*><title>([^<]+)<\/title>/g)].map((m) => m[1]);
     expect(bars).toHaveLength(62);
     expect(bars[bars.length - 1]).toBe(`${today.slice(5, 10)}: 1 event`);
+  });
+});
+
+describe("dashboard payments", () => {
+  it("charges a finalized invoice now and hands out a Stripe payment link, both through the payments service", async () => {
+    const acct = await newAccount();
+    const { sk } = await connectStripe(acct);
+    const stripeId = await stripeCustomer(sk, "pm_card_visa");
+    const customer = await call("POST", "/v1/customers", {
+      key: acct.test,
+      body: { name: "Payer", payment_provider: "stripe", payment_provider_id: stripeId },
+    });
+    await call("POST", "/v1/meters", { key: acct.test, body: { code: "API_CALL", event_name: "call_count", aggregation: "count" } });
+    const plan = await call("POST", "/v1/plans", { key: acct.test, body: { name: "Flat", prices: [{ type: "fixed", name: "Fee", amount: "20.00" }] } });
+    await call("POST", "/v1/contracts", { key: acct.test, body: { customer_id: customer.body.id, plan_id: plan.body.id } });
+    const [first] = (await call("GET", `/v1/invoices?customer_id=${customer.body.id}`, { key: acct.test })).body.data;
+    expect((await call("POST", `/v1/invoices/${first.id}/finalize`, { key: acct.test })).status).toBe(200);
+
+    const b = new Browser();
+    await b.signIn(acct.test);
+    const page = `/dashboard/invoices/${first.id}`;
+    const detail = await b.get(page);
+    expect(detail.html).toContain('data-action="pay"');
+    expect(detail.html).toContain('data-action="payment_link"');
+
+    // The link is shown on the page (a cross-site redirect after a form post is blocked by the CSP).
+    const link = await b.submit(`${page}/payment_link`, `${page}/payment_link`, {});
+    expect(link.status, link.html).toBe(200);
+    const url = /data-testid="payment-link">.*?href="([^"]+)"/s.exec(link.html)?.[1];
+    expect(url).toMatch(/\/checkout\//);
+    expect((await call("GET", `/v1/invoices/${first.id}`, { key: acct.test })).body.status).toBe("finalized");
+
+    // Without the CSRF token nothing is charged.
+    expect((await b.request("POST", `${page}/pay`, {})).status).toBe(403);
+    expect(await paymentIntents(sk, stripeId)).toHaveLength(0);
+
+    expect((await b.submit(`${page}/pay`, `${page}/pay`, {})).status).toBe(303);
+    expect((await call("GET", `/v1/invoices/${first.id}`, { key: acct.test })).body).toMatchObject({ status: "paid", payment_status: "succeeded" });
+    const intents = await paymentIntents(sk, stripeId);
+    expect(intents.filter((pi) => pi.status === "succeeded")).toHaveLength(1);
+    // A paid invoice offers neither button any more.
+    expect((await b.get(page)).html).not.toContain('data-action="pay"');
   });
 });

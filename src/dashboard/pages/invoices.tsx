@@ -4,6 +4,7 @@ import type { Env, Caller } from "../../env";
 import type { InvoiceView } from "../../ledger/customer-ledger";
 import { INVOICE_STATUSES, ListInvoicesQuery } from "../../schemas/invoices";
 import { getInvoice, invoiceAction, listInvoices } from "../../services/invoices";
+import { createPaymentLink, payInvoice } from "../../services/payments";
 import { date, dateTime, money, quantity, rate } from "../format";
 import { attempt, parseWith } from "../forms";
 import { Badge, Csrf, Pager } from "../layout";
@@ -21,7 +22,7 @@ export const INVOICE_ACTIONS: {
   shows: (inv: InvoiceView) => boolean;
   confirm: string;
   danger?: boolean;
-  run: (env: Env, caller: Caller, id: string, now: number) => Promise<{ redirect?: string } | void>;
+  run: (env: Env, caller: Caller, id: string, now: number, origin: string) => Promise<{ redirect?: string; link?: string } | void>;
 }[] = [
   {
     action: "finalize",
@@ -36,6 +37,22 @@ export const INVOICE_ACTIONS: {
     shows: (inv) => inv.status === "finalized",
     confirm: "Record that this invoice was paid outside Meterline (bank transfer, cheque…).",
     run: async (env, caller, id, now) => void (await invoiceAction(env, caller, id, "mark_paid", now)),
+  },
+  {
+    action: "pay",
+    label: "Charge now",
+    shows: (inv) => inv.status === "finalized",
+    confirm: "Charges the customer's saved Stripe payment method now for the invoice total. A decline is recorded on the invoice.",
+    run: async (env, caller, id, now) => void (await payInvoice(env, caller, id, now)),
+  },
+  {
+    action: "payment_link",
+    label: "Payment link",
+    shows: (inv) => inv.status === "finalized",
+    confirm: "Creates a Stripe Checkout link (valid 23 hours) to send to the customer; paying through it also saves the card for auto-pay.",
+    // NOTE: the link is shown on the invoice page, not redirected to: the CSP's form-action 'self' blocks a
+    // cross-site redirect after a form post, and the person usually wants to copy it to the customer anyway.
+    run: async (env, caller, id, now, origin) => ({ link: (await createPaymentLink(env, caller, id, now, { origin })).url }),
   },
   {
     action: "void",
@@ -93,7 +110,7 @@ invoicePages.get("/", async (c) => {
   );
 });
 
-async function detailPage(c: DashboardContext, error: string | null = null, status: 200 | 400 | 404 | 409 | 422 = 200) {
+async function detailPage(c: DashboardContext, error: string | null = null, status: 200 | 400 | 404 | 409 | 422 = 200, paymentLink: string | null = null) {
   const caller = callerIn(c);
   const inv = await getInvoice(c.env, caller, c.req.param("id")!);
   const names = await customerNames(db(c), caller, [inv.customer_id]);
@@ -114,6 +131,14 @@ async function detailPage(c: DashboardContext, error: string | null = null, stat
       {error ? (
         <div class="form-error" role="alert">
           {error}
+        </div>
+      ) : null}
+      {paymentLink ? (
+        <div class="card" data-testid="payment-link">
+          <strong>Payment link</strong> (send it to the customer):{" "}
+          <a href={paymentLink} class="mono">
+            {paymentLink}
+          </a>
         </div>
       ) : null}
       <div class="card">
@@ -229,11 +254,12 @@ for (const a of INVOICE_ACTIONS) {
 
   invoicePages.post(`/:id/${a.action}`, async (c) => {
     const id = c.req.param("id");
-    const result = await attempt(() => a.run(c.env, callerIn(c), id, c.get("now")));
+    const result = await attempt(() => a.run(c.env, callerIn(c), id, c.get("now"), new URL(c.req.url).origin));
     if (!result.ok) {
       if (result.error.status === 404) throw result.error;
       return detailPage(c, result.error.message, errorStatus(result.error.status));
     }
+    if (result.value && result.value.link) return detailPage(c, null, 200, result.value.link);
     return c.redirect(result.value && result.value.redirect ? result.value.redirect : `/dashboard/invoices/${id}`, 303);
   });
 }
