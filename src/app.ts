@@ -18,6 +18,8 @@ import { healthRoutes } from "./routes/health";
 import { invoiceRoutes } from "./routes/invoices";
 import { meterRoutes } from "./routes/meters";
 import { planRoutes } from "./routes/plans";
+import { usageRoutes } from "./routes/usage";
+import { webhookEndpointRoutes } from "./routes/webhook-endpoints";
 
 const MAX_BODY_BYTES = 1024 * 1024;
 /** A full batch is 10,000 events of up to 100 properties; 1 KiB each would be ~1 GB, so the limit is on bytes, not shape. */
@@ -57,6 +59,8 @@ export function createApp() {
   app.route("/v1", eventRoutes);
   app.route("/v1", invoiceRoutes);
   app.route("/v1", billingRunRoutes);
+  app.route("/v1", webhookEndpointRoutes);
+  app.route("/v1", usageRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
     type: "http",

@@ -35,6 +35,8 @@ export const ERROR_CODES = {
   api_key_not_found: 404,
   invoice_not_found: 404,
   event_not_found: 404,
+  webhook_endpoint_not_found: 404,
+  webhook_delivery_not_found: 404,
   // 405
   method_not_allowed: 405,
   // 409
@@ -50,6 +52,7 @@ export const ERROR_CODES = {
   invoice_not_draft: 409,
   invoice_not_voidable: 409,
   invoice_not_finalized: 409,
+  webhook_endpoint_disabled: 409,
   // 5xx
   internal_error: 500,
 } as const;

@@ -1,0 +1,61 @@
+CREATE TABLE `webhook_endpoints` (
+	`id` text PRIMARY KEY NOT NULL,
+	`account_id` text NOT NULL,
+	`mode` text NOT NULL,
+	`url` text NOT NULL,
+	`description` text,
+	`events` text NOT NULL,
+	`enabled` integer NOT NULL,
+	`disabled_reason` text,
+	`disabled_at` integer,
+	`failing_since` integer,
+	`secret_ciphertext` text NOT NULL,
+	`previous_secret_ciphertext` text,
+	`previous_secret_expires_at` integer,
+	`created_at` integer NOT NULL,
+	`updated_at` integer NOT NULL
+);
+--> statement-breakpoint
+CREATE INDEX `webhook_endpoints_list_idx` ON `webhook_endpoints` (`account_id`,`mode`,`created_at`,`id`);--> statement-breakpoint
+CREATE TABLE `webhook_events` (
+	`id` text PRIMARY KEY NOT NULL,
+	`account_id` text NOT NULL,
+	`mode` text NOT NULL,
+	`type` text NOT NULL,
+	`payload` text NOT NULL,
+	`fanned_out` integer DEFAULT 0 NOT NULL,
+	`created_at` integer NOT NULL
+);
+--> statement-breakpoint
+CREATE INDEX `webhook_events_fanout_idx` ON `webhook_events` (`account_id`,`mode`,`fanned_out`,`created_at`);--> statement-breakpoint
+CREATE INDEX `webhook_events_list_idx` ON `webhook_events` (`account_id`,`mode`,`created_at`,`id`);--> statement-breakpoint
+CREATE TABLE `webhook_deliveries` (
+	`id` text PRIMARY KEY NOT NULL,
+	`account_id` text NOT NULL,
+	`mode` text NOT NULL,
+	`endpoint_id` text NOT NULL,
+	`event_id` text NOT NULL,
+	`event_type` text NOT NULL,
+	`status` text NOT NULL,
+	`attempt_count` integer DEFAULT 0 NOT NULL,
+	`next_attempt_at` integer,
+	`give_up_at` integer NOT NULL,
+	`last_attempt_at` integer,
+	`created_at` integer NOT NULL,
+	`updated_at` integer NOT NULL
+);
+--> statement-breakpoint
+CREATE UNIQUE INDEX `webhook_deliveries_endpoint_event_uq` ON `webhook_deliveries` (`endpoint_id`,`event_id`);--> statement-breakpoint
+CREATE INDEX `webhook_deliveries_due_idx` ON `webhook_deliveries` (`account_id`,`mode`,`status`,`next_attempt_at`);--> statement-breakpoint
+CREATE INDEX `webhook_deliveries_list_idx` ON `webhook_deliveries` (`endpoint_id`,`created_at`,`id`);--> statement-breakpoint
+CREATE TABLE `webhook_attempts` (
+	`id` text PRIMARY KEY NOT NULL,
+	`delivery_id` text NOT NULL,
+	`attempted_at` integer NOT NULL,
+	`response_status` integer,
+	`response_body` text,
+	`error` text,
+	`duration_ms` integer NOT NULL
+);
+--> statement-breakpoint
+CREATE INDEX `webhook_attempts_delivery_idx` ON `webhook_attempts` (`delivery_id`,`attempted_at`);
