@@ -1,9 +1,12 @@
 // Three test projects: pure domain logic in Node, the dev tooling in Node, and everything else inside workerd with real D1 and DOs.
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+import { startWebhookReceiver } from "./test/support/webhook-receiver.mjs";
 
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
+  // Outgoing-webhook tests deliver to this local server (its URL is a binding), which checks signatures.
+  const webhookReceiverUrl = await startWebhookReceiver();
   return {
     test: {
       projects: [
@@ -29,6 +32,7 @@ export default defineConfig(async () => {
                   TEST_MIGRATIONS: migrations,
                   ADMIN_TOKEN: "test-admin-token",
                   ENCRYPTION_KEY: "dGVzdC1lbmNyeXB0aW9uLWtleS0zMi1ieXRlcy0hISE=",
+                  WEBHOOK_RECEIVER_URL: webhookReceiverUrl,
                 },
               },
             }),

@@ -1,6 +1,6 @@
 // Webhook endpoints (create with a secret shown once, update, rotate, delete), their delivery log, and resends.
 import type { z } from "@hono/zod-openapi";
-import { and, eq, inArray } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import { database } from "../db/client";
 import { pageOf, pageQuery } from "../db/pagination";
 import { webhookAttempts, webhookDeliveries, webhookEndpoints } from "../db/schema";
@@ -177,7 +177,8 @@ async function attemptsOf(env: Env, deliveryIds: string[]): Promise<Map<string, 
     .select()
     .from(webhookAttempts)
     .where(inArray(webhookAttempts.deliveryId, deliveryIds))
-    .orderBy(webhookAttempts.attemptedAt, webhookAttempts.id);
+    // rowid: insertion order breaks ties between attempts in the same millisecond.
+    .orderBy(webhookAttempts.attemptedAt, sql`rowid`);
   for (const a of rows) out.set(a.deliveryId, [...(out.get(a.deliveryId) ?? []), a]);
   return out;
 }

@@ -145,7 +145,9 @@ export class WebhookDispatcher extends DurableObject<Env> {
     return Promise.all(
       claimed.map(async (d) => {
         const target = byId.get(d.id);
-        const result = target ? await this.send(d, target) : { status: null, body: null, error: "endpoint deleted", durationMs: 0 };
+        const result = target
+          ? await this.send(d, target)
+          : { status: null, body: null, error: "endpoint deleted", durationMs: 0, startedAt: Date.now() };
         const ok = result.status !== null && result.status >= 200 && result.status < 300;
         await this.record(d, result, ok, asOf);
         return ok;
@@ -177,9 +179,10 @@ export class WebhookDispatcher extends DurableObject<Env> {
         signal: AbortSignal.timeout(ATTEMPT_TIMEOUT_MS),
       });
       const body = (await res.text()).slice(0, MAX_LOGGED_BODY);
-      return { status: res.status, body, error: null, durationMs: Date.now() - started };
+      return { status: res.status, body, error: null, durationMs: Date.now() - started, startedAt: started };
     } catch (err) {
-      return { status: null, body: null, error: String(err instanceof Error ? err.message : err).slice(0, 500), durationMs: Date.now() - started };
+      const error = String(err instanceof Error ? err.message : err).slice(0, 500);
+      return { status: null, body: null, error, durationMs: Date.now() - started, startedAt: started };
     }
   }
 
@@ -189,7 +192,7 @@ export class WebhookDispatcher extends DurableObject<Env> {
    */
   private async record(
     d: Claimed,
-    r: { status: number | null; body: string | null; error: string | null; durationMs: number },
+    r: { status: number | null; body: string | null; error: string | null; durationMs: number; startedAt: number },
     ok: boolean,
     asOf: number,
   ): Promise<void> {
@@ -200,7 +203,8 @@ export class WebhookDispatcher extends DurableObject<Env> {
         .prepare(
           "INSERT INTO webhook_attempts (id, delivery_id, attempted_at, response_status, response_body, error, duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
-        .bind(crypto.randomUUID(), d.id, asOf, r.status, r.body, r.error, r.durationMs),
+        // The log shows the wall-clock time of the attempt; scheduling below uses asOf.
+        .bind(crypto.randomUUID(), d.id, r.startedAt, r.status, r.body, r.error, r.durationMs),
     ];
     if (ok) {
       statements.push(
