@@ -241,7 +241,7 @@ export class WebhookDispatcher extends DurableObject<Env> {
          SELECT MIN(d.next_attempt_at) AS next FROM webhook_deliveries AS d JOIN webhook_endpoints AS e ON e.id = d.endpoint_id
          WHERE d.account_id = ?1 AND d.mode = ?2 AND d.status = 'pending' AND e.enabled = 1
          UNION ALL
-         SELECT MIN(created_at) FROM webhook_events WHERE account_id = ?1 AND mode = ?2 AND fanned_out = 0)`,
+         SELECT 0 FROM webhook_events WHERE account_id = ?1 AND mode = ?2 AND fanned_out = 0 LIMIT 1)`,
     )
       .bind(scope.accountId, scope.mode)
       .first<{ next: number | null }>();

@@ -100,7 +100,7 @@ describe("webhook endpoints", () => {
   });
 });
 
-describe("webhook deliveries", () => {
+describe("webhook deliveries", { timeout: 20_000 }, () => {
   it("delivers subscribed events signed per Standard Webhooks, in the documented envelope", async () => {
     const acct = await newAccount();
     const all = sinkName();
@@ -226,6 +226,33 @@ describe("webhook deliveries", () => {
     expect(got.map((m) => m.body.type).sort()).toEqual(["contract.cancelled", "invoice.voided"]);
     expect(got.find((m) => m.body.type === "invoice.voided")!.body.data.object).toMatchObject({ id: draft.id, status: "void" });
     expect(got.find((m) => m.body.type === "contract.cancelled")!.body.data.object).toMatchObject({ id: contract.id, status: "cancelled" });
+  });
+
+  it("sends contract.ended and invoice.finalized from the billing run once, however often it runs", async () => {
+    const acct = await newAccount();
+    const key = acct.test;
+    const name = sinkName();
+    await endpointWithSink(key, name, ["contract.ended", "invoice.finalized"]);
+    const plan = (await call("POST", "/v1/plans", { key, body: { name: "W", billing_interval: "week", prices: [{ type: "fixed", name: "Fee", amount: "7.00" }] } })).body;
+    const customer = (await call("POST", "/v1/customers", { key, body: { name: "E" } })).body;
+    const start = Date.now() - 3 * DAY;
+    const contract = (
+      await call("POST", "/v1/contracts", {
+        key,
+        body: { customer_id: customer.id, plan_id: plan.id, start_date: new Date(start).toISOString(), end_date: new Date(start + 7 * DAY).toISOString() },
+      })
+    ).body;
+    const asOf = new Date(start + 8 * DAY).toISOString();
+    for (let i = 0; i < 2; i++) expect((await call("POST", "/v1/billing_runs", { key, body: { as_of: asOf } })).status).toBe(200);
+    const got = await eventually(async () => {
+      const r = await received(name);
+      return r.length >= 2 ? r : undefined;
+    }, "billing-run events");
+    await new Promise((r) => setTimeout(r, 300));
+    const all = await received(name);
+    expect(all.map((m) => m.body.type).sort()).toEqual(["contract.ended", "invoice.finalized"]);
+    expect(got.find((m) => m.body.type === "contract.ended")!.body.data.object).toMatchObject({ id: contract.id, status: "ended" });
+    expect(got.find((m) => m.body.type === "invoice.finalized")!.body.data.object).toMatchObject({ contract_id: contract.id, number: 1, total: "7.00" });
   });
 
   it("disables an endpoint that fails for 3 days, says why, and resumes when enabled again", async () => {
