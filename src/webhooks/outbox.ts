@@ -125,7 +125,7 @@ export function webhookDispatcher(env: Env, scope: WebhookScope) {
  */
 export async function notifyWebhooks(env: Env, scope: WebhookScope): Promise<void> {
   try {
-    await webhookDispatcher(env, scope).kick(scope);
+    await webhookDispatcher(env, scope).kick({ accountId: scope.accountId, mode: scope.mode });
   } catch (err) {
     console.error("webhooks: could not wake the dispatcher", err);
   }

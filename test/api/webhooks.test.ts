@@ -1,6 +1,8 @@
 // Outgoing webhooks through HTTP: endpoints API, signed deliveries to a real local receiver (verified with the
 // standardwebhooks library), retries, the attempt log, resend, restarts and the 3-day disable.
-import { abortAllDurableObjects, runDurableObjectAlarm } from "cloudflare:test";
+import { abortAllDurableObjects, createScheduledController, runDurableObjectAlarm } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import worker from "../../src/index";
 import { describe, expect, it } from "vitest";
 import { call, expectError, newAccount } from "../support/api";
 import { configureSink, deliveriesOf, dispatcherOf, endpointWithSink, eventually, received, sinkUrl } from "../support/webhooks";
@@ -253,6 +255,31 @@ describe("webhook deliveries", { timeout: 20_000 }, () => {
     expect(all.map((m) => m.body.type).sort()).toEqual(["contract.ended", "invoice.finalized"]);
     expect(got.find((m) => m.body.type === "contract.ended")!.body.data.object).toMatchObject({ id: contract.id, status: "ended" });
     expect(got.find((m) => m.body.type === "invoice.finalized")!.body.data.object).toMatchObject({ contract_id: contract.id, number: 1, total: "7.00" });
+  });
+
+  it("delivers an event whose dispatcher was never woken (a crash after the commit) from the cron's sweep", async () => {
+    const acct = await newAccount();
+    const name = sinkName();
+    const ep = await endpointWithSink(acct.test, name, ["customer.created"]);
+    // What a committed change leaves behind when the process dies before waking the dispatcher: only the outbox row.
+    const id = crypto.randomUUID();
+    const payload = JSON.stringify({ id, type: "customer.created", created_at: "2026-01-01T00:00:00Z", livemode: false, data: { object: { id: "c" } } });
+    await env.DB.prepare("INSERT INTO webhook_events (id, account_id, mode, type, payload, fanned_out, created_at) VALUES (?, ?, 'test', 'customer.created', ?, 0, ?)")
+      .bind(id, acct.id, payload, Date.now() - 120_000)
+      .run();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await received(name)).toEqual([]);
+    const ctx = { waitUntil: (p: Promise<unknown>) => pending.push(p), passThroughOnException: () => {}, props: {} } as unknown as ExecutionContext;
+    const pending: Array<Promise<unknown>> = [];
+    await worker.scheduled(createScheduledController({ cron: "*/5 * * * *", scheduledTime: Date.now() }), env, ctx);
+    await Promise.all(pending);
+    const [msg] = await eventually(async () => {
+      const r = await received(name);
+      return r.length > 0 ? r : undefined;
+    }, "swept delivery");
+    expect(msg!.body.id).toBe(id);
+    expect(msg!.verified_with).toBe(0);
+    expect((await deliveriesOf(acct.test, ep.id))[0]).toMatchObject({ event_id: id, status: "succeeded" });
   });
 
   it("disables an endpoint that fails for 3 days, says why, and resumes when enabled again", async () => {
