@@ -113,7 +113,7 @@ export async function updateEndpoint(env: Env, caller: Caller, id: string, input
     })
     .where(eq(webhookEndpoints.id, existing.id))
     .returning();
-  if (reenabled) await notifyWebhooks(env, caller);
+  if (reenabled) await notifyWebhooks(env, caller, { force: true });
   return serializeEndpoint(row!);
 }
 
@@ -211,6 +211,6 @@ export async function resendDelivery(env: Env, caller: Caller, id: string, now: 
     .update(webhookDeliveries)
     .set({ status: "pending", nextAttemptAt: now, giveUpAt: now + RETRY_WINDOW_MS, updatedAt: now })
     .where(eq(webhookDeliveries.id, delivery.id));
-  await notifyWebhooks(env, caller);
+  await notifyWebhooks(env, caller, { force: true });
   return getDelivery(env, caller, id);
 }

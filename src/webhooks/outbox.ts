@@ -119,12 +119,20 @@ export function webhookDispatcher(env: Env, scope: WebhookScope) {
 }
 
 /**
- * Wakes the dispatcher after a batch that recorded events has committed.
+ * Wakes the dispatcher after a batch that may have recorded events has committed. Unless `force` (a resend, an
+ * endpoint enabled again), it first checks with one indexed read that something waits, so changes in accounts
+ * without subscribed endpoints cost no Durable Object call.
  * NOTE: never fails the caller's request: the events are already durable, and the sweep (cron) wakes any dispatcher
  * whose events wait longer than a minute.
  */
-export async function notifyWebhooks(env: Env, scope: WebhookScope): Promise<void> {
+export async function notifyWebhooks(env: Env, scope: WebhookScope, options: { force?: boolean } = {}): Promise<void> {
   try {
+    if (!options.force) {
+      const waiting = await env.DB.prepare("SELECT 1 FROM webhook_events WHERE account_id = ? AND mode = ? AND fanned_out = 0 LIMIT 1")
+        .bind(scope.accountId, scope.mode)
+        .first();
+      if (!waiting) return;
+    }
     await webhookDispatcher(env, scope).kick({ accountId: scope.accountId, mode: scope.mode });
   } catch (err) {
     console.error("webhooks: could not wake the dispatcher", err);
