@@ -29,6 +29,8 @@ CREATE TABLE `webhook_events` (
 --> statement-breakpoint
 CREATE INDEX `webhook_events_fanout_idx` ON `webhook_events` (`account_id`,`mode`,`fanned_out`,`created_at`);--> statement-breakpoint
 CREATE INDEX `webhook_events_list_idx` ON `webhook_events` (`account_id`,`mode`,`created_at`,`id`);--> statement-breakpoint
+CREATE INDEX `webhook_events_created_idx` ON `webhook_events` (`created_at`);--> statement-breakpoint
+CREATE INDEX `webhook_events_unfanned_idx` ON `webhook_events` (`created_at`) WHERE "webhook_events"."fanned_out" = 0;--> statement-breakpoint
 CREATE TABLE `webhook_deliveries` (
 	`id` text PRIMARY KEY NOT NULL,
 	`account_id` text NOT NULL,
@@ -48,6 +50,8 @@ CREATE TABLE `webhook_deliveries` (
 CREATE UNIQUE INDEX `webhook_deliveries_endpoint_event_uq` ON `webhook_deliveries` (`endpoint_id`,`event_id`);--> statement-breakpoint
 CREATE INDEX `webhook_deliveries_due_idx` ON `webhook_deliveries` (`account_id`,`mode`,`status`,`next_attempt_at`);--> statement-breakpoint
 CREATE INDEX `webhook_deliveries_list_idx` ON `webhook_deliveries` (`endpoint_id`,`created_at`,`id`);--> statement-breakpoint
+CREATE INDEX `webhook_deliveries_event_idx` ON `webhook_deliveries` (`event_id`);--> statement-breakpoint
+CREATE INDEX `webhook_deliveries_pending_idx` ON `webhook_deliveries` (`next_attempt_at`) WHERE "webhook_deliveries"."status" = 'pending';--> statement-breakpoint
 CREATE TABLE `webhook_attempts` (
 	`id` text PRIMARY KEY NOT NULL,
 	`delivery_id` text NOT NULL,

@@ -303,6 +303,9 @@ export const webhookEvents = sqliteTable(
   (t) => [
     index("webhook_events_fanout_idx").on(t.accountId, t.mode, t.fannedOut, t.createdAt),
     index("webhook_events_list_idx").on(t.accountId, t.mode, t.createdAt, t.id),
+    index("webhook_events_created_idx").on(t.createdAt),
+    // The cron's sweep: events not yet fanned out, across accounts.
+    index("webhook_events_unfanned_idx").on(t.createdAt).where(sql`${t.fannedOut} = 0`),
   ],
 );
 
@@ -330,6 +333,9 @@ export const webhookDeliveries = sqliteTable(
     uniqueIndex("webhook_deliveries_endpoint_event_uq").on(t.endpointId, t.eventId),
     index("webhook_deliveries_due_idx").on(t.accountId, t.mode, t.status, t.nextAttemptAt),
     index("webhook_deliveries_list_idx").on(t.endpointId, t.createdAt, t.id),
+    index("webhook_deliveries_event_idx").on(t.eventId),
+    // The cron's sweep: pending deliveries overdue, across accounts.
+    index("webhook_deliveries_pending_idx").on(t.nextAttemptAt).where(sql`${t.status} = 'pending'`),
   ],
 );
 

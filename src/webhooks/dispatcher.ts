@@ -250,9 +250,14 @@ export class WebhookDispatcher extends DurableObject<Env> {
   }
 }
 
+/** Events, deliveries and their attempts are kept this long (like Stripe's 30 days of events). */
+export const RETENTION_MS = 30 * 24 * 3_600_000;
+const RETENTION_PAGE = 1000;
+
 /**
- * The safety net for a crash between a committed change and the dispatcher's wake-up: wakes every dispatcher whose
- * events or deliveries have waited more than a minute. Run from the cron.
+ * Run from the cron. The safety net for a crash between a committed change and the dispatcher's wake-up: wakes every
+ * dispatcher whose events or deliveries have waited more than a minute. Also forgets, a page per run, events older than
+ * the retention whose deliveries are all settled, with those deliveries and their attempts.
  */
 export async function sweepWebhooks(env: Env, now: number): Promise<number> {
   const { results } = await env.DB.prepare(
@@ -265,5 +270,26 @@ export async function sweepWebhooks(env: Env, now: number): Promise<number> {
   await Promise.all(
     results.map((r) => webhookDispatcher(env, { accountId: r.account_id, mode: r.mode }).kick({ accountId: r.account_id, mode: r.mode })),
   );
+  const db = env.DB;
+  const { results: expired } = await db
+    .prepare(
+      `SELECT id FROM webhook_events AS ev WHERE created_at < ? AND fanned_out = 1
+       AND NOT EXISTS (SELECT 1 FROM webhook_deliveries WHERE event_id = ev.id AND status = 'pending') LIMIT ?`,
+    )
+    .bind(now - RETENTION_MS, RETENTION_PAGE)
+    .all<{ id: string }>();
+  if (expired.length > 0) {
+    const ids = JSON.stringify(expired.map((e) => e.id));
+    await db.batch([
+      db
+        .prepare(
+          `DELETE FROM webhook_attempts WHERE delivery_id IN (
+             SELECT id FROM webhook_deliveries WHERE event_id IN (SELECT value FROM json_each(?1)))`,
+        )
+        .bind(ids),
+      db.prepare("DELETE FROM webhook_deliveries WHERE event_id IN (SELECT value FROM json_each(?1))").bind(ids),
+      db.prepare("DELETE FROM webhook_events WHERE id IN (SELECT value FROM json_each(?1))").bind(ids),
+    ]);
+  }
   return results.length;
 }

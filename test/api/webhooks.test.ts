@@ -280,6 +280,30 @@ describe("webhook deliveries", { timeout: 20_000 }, () => {
     expect(msg!.body.id).toBe(id);
     expect(msg!.verified_with).toBe(0);
     expect((await deliveriesOf(acct.test, ep.id))[0]).toMatchObject({ event_id: id, status: "succeeded" });
+
+    // 30 days on, the sweep forgets the settled event with its delivery and attempts.
+    await worker.scheduled(createScheduledController({ cron: "*/5 * * * *", scheduledTime: Date.now() + 31 * DAY }), env, ctx);
+    await Promise.all(pending);
+    expect(await deliveriesOf(acct.test, ep.id)).toEqual([]);
+    expect(await env.DB.prepare("SELECT COUNT(*) AS n FROM webhook_events WHERE id = ?").bind(id).first("n")).toBe(0);
+  });
+
+  it("keeps a ledger-recorded event across a restart of every Durable Object before its delivery", async () => {
+    const acct = await newAccount();
+    const key = acct.test;
+    const name = sinkName();
+    const ep = await endpointWithSink(key, name, ["invoice.voided"], { fail_first: 1 });
+    const plan = (await call("POST", "/v1/plans", { key, body: { name: "F", prices: [{ type: "fixed", name: "Fee", amount: "1.00" }] } })).body;
+    const customer = (await call("POST", "/v1/customers", { key, body: { name: "Restart" } })).body;
+    await call("POST", "/v1/contracts", { key, body: { customer_id: customer.id, plan_id: plan.id } });
+    const draft = (await call("GET", `/v1/customers/${customer.id}/upcoming_invoice`, { key })).body;
+    expect((await call("POST", `/v1/invoices/${draft.id}/void`, { key })).status).toBe(200);
+    await eventually(async () => ((await deliveriesOf(key, ep.id))[0]?.attempt_count === 1 ? true : undefined), "failed first attempt");
+    await abortAllDurableObjects();
+    await dispatcherOf(acct.id).deliverDue(Date.now() + 60_000);
+    const got = await received(name);
+    expect(got.map((m) => m.answered)).toEqual([500, 200]);
+    expect(got[1]!.body).toMatchObject({ type: "invoice.voided", data: { object: { id: draft.id, status: "void" } } });
   });
 
   it("disables an endpoint that fails for 3 days, says why, and resumes when enabled again", async () => {
