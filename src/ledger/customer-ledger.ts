@@ -155,22 +155,25 @@ export class CustomerLedger extends DurableObject<Env> {
   }
 
   /**
-   * Moves recorded webhook events to D1 and wakes the dispatcher. NOTE: an alarm is set first, so if D1 cannot be
-   * reached (or the object dies here) the alarm tries again; the outbox rows are deleted only once D1 has them.
+   * Moves recorded webhook events to D1 and wakes the dispatcher. NOTE: an alarm is armed first (unless an earlier one
+   * is), so if D1 cannot be reached or the object dies here the alarm tries again; the outbox rows are deleted only
+   * once D1 has them. An alarm that finds the outbox empty does nothing, so it is never cancelled.
    */
   private async flushWebhooks(): Promise<void> {
     if (this.sql.exec("SELECT 1 FROM webhook_outbox LIMIT 1").toArray().length === 0) return;
     const scope = this.identity();
-    await this.ctx.storage.setAlarm(Date.now() + 30_000);
+    const retryAt = Date.now() + 30_000;
+    const armed = await this.ctx.storage.getAlarm();
+    if (armed === null || armed > retryAt) await this.ctx.storage.setAlarm(retryAt);
     try {
       while ((await flushLedgerOutbox(this.sql, this.env.DB, scope)) > 0);
-      await this.ctx.storage.deleteAlarm();
       await notifyWebhooks(this.env, scope);
     } catch (err) {
       console.error("ledger: webhook outbox flush failed; the alarm retries", err);
     }
   }
 
+  /** NOTE: today the ledger's only alarm job is the webhook outbox; another job must share this handler. */
   override async alarm(): Promise<void> {
     if (this.meta("customer_id") === null) return;
     await this.flushWebhooks();

@@ -38,8 +38,12 @@ export interface DispatchOutcome {
 }
 
 export class WebhookDispatcher extends DurableObject<Env> {
+  /** Set by a kick; a round that was running then does not put its alarm past now (see scheduleNext). */
+  private kicked = false;
+
   /** Something was recorded (or resent) for this account and mode: deliver it now. */
   async kick(scope?: WebhookScope): Promise<void> {
+    this.kicked = true;
     if (scope) await this.ctx.storage.put("scope", scope);
     const now = Date.now();
     const at = await this.ctx.storage.getAlarm();
@@ -59,6 +63,7 @@ export class WebhookDispatcher extends DurableObject<Env> {
     const scope = await this.ctx.storage.get<WebhookScope>("scope");
     const outcome: DispatchOutcome = { fannedOut: 0, attempted: 0, succeeded: 0 };
     if (!scope) return outcome;
+    this.kicked = false;
     for (;;) {
       const n = await this.fanOut(scope, asOf);
       outcome.fannedOut += n;
@@ -234,18 +239,23 @@ export class WebhookDispatcher extends DurableObject<Env> {
     await db.batch(statements);
   }
 
-  /** NOTE: events recorded while this round ran (their kick may have come mid-round) keep the alarm at now. */
+  /**
+   * Arms the alarm for the earliest pending delivery, or now while events wait to be fanned out.
+   * NOTE: a kick that came while this round awaited I/O may have armed the alarm for now; `kicked` keeps this round
+   * from pushing that back or deleting it (the check and the storage call run with no await in between).
+   */
   private async scheduleNext(scope: WebhookScope): Promise<void> {
     const row = await this.env.DB.prepare(
-      `SELECT MIN(next) AS next FROM (
-         SELECT MIN(d.next_attempt_at) AS next FROM webhook_deliveries AS d JOIN webhook_endpoints AS e ON e.id = d.endpoint_id
-         WHERE d.account_id = ?1 AND d.mode = ?2 AND d.status = 'pending' AND e.enabled = 1
-         UNION ALL
-         SELECT 0 FROM webhook_events WHERE account_id = ?1 AND mode = ?2 AND fanned_out = 0 LIMIT 1)`,
+      `SELECT CASE
+         WHEN EXISTS (SELECT 1 FROM webhook_events WHERE account_id = ?1 AND mode = ?2 AND fanned_out = 0) THEN 0
+         ELSE (SELECT MIN(d.next_attempt_at) FROM webhook_deliveries AS d JOIN webhook_endpoints AS e ON e.id = d.endpoint_id
+               WHERE d.account_id = ?1 AND d.mode = ?2 AND d.status = 'pending' AND e.enabled = 1)
+       END AS next`,
     )
       .bind(scope.accountId, scope.mode)
       .first<{ next: number | null }>();
-    if (row?.next != null) await this.ctx.storage.setAlarm(Math.max(row.next, Date.now()));
+    const next = this.kicked ? 0 : (row?.next ?? null);
+    if (next !== null) await this.ctx.storage.setAlarm(Math.max(next, Date.now()));
     else await this.ctx.storage.deleteAlarm();
   }
 }

@@ -138,6 +138,9 @@ describe("usage", () => {
     }
     expectError(await call("GET", `/v1/customers/${customer.id}/usage?${new URLSearchParams(q)}`), 401, "authentication_required");
     expectError(await call("GET", `/v1/customers/${customer.id}/billable-metrics`), 401, "authentication_required");
+    const extra = (await call("POST", "/v1/api_keys", { key, body: { name: "tmp" } })).body;
+    await call("DELETE", `/v1/api_keys/${extra.id}`, { key });
+    expectError(await usage(extra.secret, customer.id, q), 401, "invalid_api_key");
     // Another account's meter of the same code is not this account's meter: its customer in the other account is 404 first.
     await call("POST", "/v1/meters", { key: other.test, body: { code: "BYTES", event_name: "transfer", aggregation: "count" } });
     expect((await usage(key, customer.id, q)).status).toBe(200);

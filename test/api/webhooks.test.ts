@@ -99,6 +99,12 @@ describe("webhook endpoints", () => {
       expectError(await call(method, path, method === "POST" ? { body: {} } : {}), 401, "authentication_required");
     }
     expect((await call("GET", `/v1/webhook_endpoints/${ep.id}`, { key: a.test })).body.enabled).toBe(true);
+    // A revoked key is refused at once.
+    const extra = (await call("POST", "/v1/api_keys", { key: a.test, body: { name: "tmp" } })).body;
+    expect((await call("GET", "/v1/webhook_endpoints", { key: extra.secret })).status).toBe(200);
+    await call("DELETE", `/v1/api_keys/${extra.id}`, { key: a.test });
+    expectError(await call("GET", "/v1/webhook_endpoints", { key: extra.secret }), 401, "invalid_api_key");
+    expectError(await call("POST", `/v1/webhook_endpoints/${ep.id}/rotate_secret`, { key: extra.secret, body: {} }), 401, "invalid_api_key");
   });
 });
 
@@ -399,5 +405,26 @@ describe("webhook deliveries", { timeout: 20_000 }, () => {
     await eventually(async () => ((await deliveriesOf(a.test, ep.id)).length === 2 ? true : undefined), "second test delivery");
     expect(await deliveriesOf(a.live, live.id)).toEqual([]);
     expect(sinkUrl(liveSink)).toContain("/hook/");
+  });
+});
+
+describe("webhook and usage documentation", () => {
+  it("lists the new routes and schemas in the OpenAPI document", async () => {
+    const doc = await call("GET", "/openapi.json");
+    expect(doc.status).toBe(200);
+    for (const path of [
+      "/v1/webhook_endpoints",
+      "/v1/webhook_endpoints/{id}",
+      "/v1/webhook_endpoints/{id}/rotate_secret",
+      "/v1/webhook_endpoints/{id}/deliveries",
+      "/v1/webhook_deliveries/{id}",
+      "/v1/webhook_deliveries/{id}/resend",
+      "/v1/customers/{id}/usage",
+      "/v1/customers/{id}/billable-metrics",
+    ]) {
+      expect(Object.keys(doc.body.paths)).toContain(path);
+    }
+    expect(doc.body.components.schemas.CreateWebhookEndpointRequest.properties.events.items.enum).toContain("invoice.payment_failed");
+    expect(doc.body.components.schemas.WebhookDelivery.properties.attempts).toBeDefined();
   });
 });
