@@ -15,7 +15,7 @@ export const ATTEMPT_TIMEOUT_MS = 15 * SECOND;
 
 /**
  * Delay before attempt n+1 after n failed attempts: 5 s, 30 s, 2 min, 10 min, 30 min, 1 h, 2 h, 4 h, 8 h, then every
- * 12 h. NOTE: about 14 attempts fit into the 3-day window; the last one is the first that would fall past it.
+ * 12 h. NOTE: with the last attempt pulled back to exactly 3 days (dispatcher), a delivery gets 15 attempts in all.
  */
 export function retryDelayMs(failedAttempts: number): number {
   const steps = [5 * SECOND, 30 * SECOND, 2 * MINUTE, 10 * MINUTE, 30 * MINUTE, HOUR, 2 * HOUR, 4 * HOUR, 8 * HOUR];
