@@ -192,6 +192,8 @@ describe("webhook deliveries", { timeout: 20_000 }, () => {
     expect((await call("POST", "/v1/events", { key, body: lone })).status).toBe(202);
     expect((await call("POST", "/v1/events", { key, body: lone })).status).toBe(202);
     const contract = (await call("POST", "/v1/contracts", { key, body: { customer_id: customer.id, plan_id: plan.id } })).body;
+    // An overlapping contract is refused, and its contract.created is not recorded (the event rides on the insert).
+    expectError(await call("POST", "/v1/contracts", { key, body: { customer_id: customer.id, plan_id: plan.id } }), 409, "contract_overlap");
     await call("POST", "/v1/events", { key, body: { customer_id: customer.id, event_name: "other", idempotency_key: "unmetered" } });
     await call("POST", "/v1/events", { key, body: { customer_id: customer.id, event_name: "call", idempotency_key: "billed" } });
     const draft = (await call("GET", `/v1/customers/${customer.id}/upcoming_invoice`, { key })).body;
