@@ -2,8 +2,8 @@
 //
 // Two ways in, one for each kind of store:
 //  - D1-side changes (customers, contracts, the billing run): add `emitStatements(d1, scope, [{ type, object }], now)`
-//    to the same `D1Database.batch` as the change (drizzle queries go in through `rawStatement`) (a D1 batch is one
-//    transaction), then, after it committed, call `notifyWebhooks(env, scope)`.
+//    to the same `D1Database.batch` as the change (a D1 batch is one transaction; drizzle queries join it through
+//    `rawStatement`), then, after it committed, call `notifyWebhooks(env, scope)`.
 //  - Changes inside a CustomerLedger (invoices, rejected events): call `recordLedgerWebhook(sql, ...)` inside the
 //    same `transactionSync` as the change; the ledger flushes its outbox to D1 after the commit (and from an alarm
 //    if that fails), see CustomerLedger.flushWebhooks.
