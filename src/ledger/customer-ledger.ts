@@ -835,7 +835,8 @@ function storedState(a: AggregateRow) {
 }
 
 function recomputedState(aggregation: AggregateRow["aggregation"], acc: { count: number; values: string[]; latest: [number, number, string] | null }) {
-  const sum = acc.values.reduce((t, v) => t.plus(v), new Quantity(0));
+  // Only sum and average values are numbers for sure (unique_count takes any value).
+  const sum = aggregation === "sum" || aggregation === "average" ? acc.values.reduce((t, v) => t.plus(v), new Quantity(0)) : new Quantity(0);
   const pick = (better: (a: string, b: string) => boolean) =>
     acc.values.length === 0 ? null : acc.values.reduce((best, v) => (better(v, best) ? v : best));
   const row = {
