@@ -3,6 +3,7 @@ import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-worker
 import { defineConfig } from "vitest/config";
 // @ts-expect-error: a plain .mjs tool without types
 import { startStripeEmulator } from "./test/tools/stripe-emulator.mjs";
+import { startWebhookReceiver } from "./test/support/webhook-receiver.mjs";
 
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
@@ -10,6 +11,8 @@ export default defineConfig(async () => {
   // test has no port), and does not keep vitest alive.
   const stripe = await startStripeEmulator({ deliver: false });
   stripe.server.unref();
+  // Outgoing-webhook tests deliver to this local server (its URL is a binding), which checks signatures.
+  const webhookReceiverUrl = await startWebhookReceiver();
   return {
     test: {
       projects: [
@@ -36,6 +39,7 @@ export default defineConfig(async () => {
                   ADMIN_TOKEN: "test-admin-token",
                   ENCRYPTION_KEY: "dGVzdC1lbmNyeXB0aW9uLWtleS0zMi1ieXRlcy0hISE=",
                   STRIPE_API_URL: stripe.url,
+                  WEBHOOK_RECEIVER_URL: webhookReceiverUrl,
                 },
               },
             }),

@@ -22,6 +22,8 @@ import { paymentRoutes } from "./routes/payments";
 import { planRoutes } from "./routes/plans";
 import { settingsRoutes } from "./routes/settings";
 import { stripeWebhookRoutes } from "./routes/stripe-webhooks";
+import { usageRoutes } from "./routes/usage";
+import { webhookEndpointRoutes } from "./routes/webhook-endpoints";
 
 const MAX_BODY_BYTES = 1024 * 1024;
 /** A full batch is 10,000 events of up to 100 properties; 1 KiB each would be ~1 GB, so the limit is on bytes, not shape. */
@@ -66,6 +68,8 @@ export function createApp() {
   app.route("/webhooks", stripeWebhookRoutes);
   // The web UI: its own session, CSRF and error pages (none of the /v1 middleware above applies to it).
   app.route("/dashboard", dashboardRoutes);
+  app.route("/v1", webhookEndpointRoutes);
+  app.route("/v1", usageRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
     type: "http",

@@ -1,11 +1,14 @@
 // The Worker's bindings and secrets, as declared in wrangler.toml and .dev.vars.
 import type { BillingCoordinator } from "./billing/coordinator";
 import type { CustomerLedger } from "./ledger/customer-ledger";
+import type { WebhookDispatcher } from "./webhooks/dispatcher";
 
 export interface Env {
   DB: D1Database;
   LEDGER: DurableObjectNamespace<CustomerLedger>;
   BILLING: DurableObjectNamespace<BillingCoordinator>;
+  /** One outgoing-webhook dispatcher per (account, mode). */
+  WEBHOOKS: DurableObjectNamespace<WebhookDispatcher>;
   /** Bearer token for /admin/*; when unset the admin routes answer 404. */
   ADMIN_TOKEN?: string;
   /** Base64 AES-GCM key for secrets stored at rest (Stripe keys). */

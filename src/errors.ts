@@ -40,6 +40,7 @@ export const ERROR_CODES = {
   invoice_not_found: 404,
   event_not_found: 404,
   webhook_endpoint_not_found: 404,
+  webhook_delivery_not_found: 404,
   // 405
   method_not_allowed: 405,
   // 409
@@ -58,6 +59,7 @@ export const ERROR_CODES = {
   invoice_already_paid: 409,
   payment_in_progress: 409,
   stripe_not_configured: 409,
+  webhook_endpoint_disabled: 409,
   // 5xx
   internal_error: 500,
   stripe_error: 502,

@@ -2,6 +2,8 @@
 import type { Caller, Env, Mode } from "../env";
 import { ledgerName, type BillingOutcome } from "../ledger/customer-ledger";
 import { runAutoPay } from "./auto-pay";
+import { serializeContract, type ContractRow } from "../services/contracts";
+import { emitStatements, notifyWebhooks, stableEventId } from "../webhooks/outbox";
 
 export interface DueCustomer {
   account_id: string;
@@ -46,21 +48,79 @@ export async function dueCustomers(
   return results;
 }
 
-/** Keeps contracts.status in step with the dates (reads derive it anyway; this is for queries and reporting). */
+const STATUS_EVENTS = { active: "contract.updated", cancelled: "contract.cancelled", ended: "contract.ended" } as const;
+const STATUS_PAGE = 50;
+
+/**
+ * Keeps contracts.status in step with the dates (reads derive it anyway; this is for queries, reporting and webhooks),
+ * a page at a time: each change and its webhook event (contract.cancelled / contract.ended / contract.updated when a
+ * scheduled contract starts) are one D1 batch. NOTE: the event id is derived from (contract, new status), and a
+ * contract reaches each status at most once, so concurrent or repeated runs record each event once.
+ */
 export async function updateContractStatuses(env: Env, asOf: number, scope: RunScope | null): Promise<number> {
-  const result = await env.DB.prepare(
-    `UPDATE contracts SET status = next.status, updated_at = ?1
-     FROM (SELECT id, CASE
+  const db = env.DB;
+  let changed = 0;
+  const woken = new Map<string, { accountId: string; mode: Mode }>();
+  for (;;) {
+    const { results } = await db
+      .prepare(
+        `SELECT * FROM (SELECT *, CASE
              WHEN status = 'cancelled' OR (cancel_at IS NOT NULL AND cancel_at <= ?1) THEN 'cancelled'
              WHEN end_date IS NOT NULL AND end_date <= ?1 THEN 'ended'
              WHEN start_date > ?1 THEN 'scheduled'
-             ELSE 'active' END AS status
-           FROM contracts WHERE status IN ('scheduled', 'active') AND (?2 IS NULL OR (account_id = ?2 AND mode = ?3))) AS next
-     WHERE contracts.id = next.id AND contracts.status != next.status`,
-  )
-    .bind(asOf, scope?.accountId ?? null, scope?.mode ?? null)
-    .run();
-  return result.meta.changes;
+             ELSE 'active' END AS next_status
+           FROM contracts WHERE status IN ('scheduled', 'active') AND (?2 IS NULL OR (account_id = ?2 AND mode = ?3)))
+         WHERE next_status != status LIMIT ?4`,
+      )
+      .bind(asOf, scope?.accountId ?? null, scope?.mode ?? null, STATUS_PAGE)
+      .all<Record<string, unknown> & { next_status: ContractRow["status"] }>();
+    if (results.length === 0) break;
+    const statements: D1PreparedStatement[] = [];
+    const updates: number[] = [];
+    for (const raw of results) {
+      const row = contractRowOf(raw);
+      const next = raw.next_status;
+      const moved = { ...row, status: next, updatedAt: asOf };
+      updates.push(statements.length);
+      statements.push(
+        db.prepare("UPDATE contracts SET status = ?, updated_at = ? WHERE id = ? AND status = ?").bind(next, asOf, row.id, row.status),
+      );
+      if (next !== "scheduled") {
+        const event = { id: await stableEventId(`contract:${row.id}:${next}`), type: STATUS_EVENTS[next], object: serializeContract(moved, asOf) };
+        const who = { accountId: row.accountId, mode: row.mode };
+        statements.push(...emitStatements(db, who, [event], asOf));
+        woken.set(`${who.accountId}:${who.mode}`, who);
+      }
+    }
+    const done = await db.batch(statements);
+    changed += updates.filter((i) => done[i]!.meta.changes > 0).length;
+    if (results.length < STATUS_PAGE) break;
+  }
+  await Promise.all([...woken.values()].map((who) => notifyWebhooks(env, who)));
+  return changed;
+}
+
+/** A contracts row as read with raw SQL (snake_case) in drizzle's shape, for serializeContract. */
+function contractRowOf(r: Record<string, unknown>): ContractRow {
+  return {
+    id: r.id as string,
+    accountId: r.account_id as string,
+    mode: r.mode as Mode,
+    customerId: r.customer_id as string,
+    planId: r.plan_id as string,
+    status: r.status as ContractRow["status"],
+    startDate: r.start_date as number,
+    endDate: r.end_date as number | null,
+    billingAnchor: r.billing_anchor as number,
+    autoPay: Boolean(r.auto_pay),
+    currentPeriodStart: r.current_period_start as number,
+    currentPeriodEnd: r.current_period_end as number,
+    cancelAt: r.cancel_at as number | null,
+    cancelledAt: r.cancelled_at as number | null,
+    coverageEnd: r.coverage_end as number | null,
+    createdAt: r.created_at as number,
+    updatedAt: r.updated_at as number,
+  };
 }
 
 export async function runCustomers(env: Env, customers: DueCustomer[], asOf: number): Promise<BillingOutcome & { failed: number }> {

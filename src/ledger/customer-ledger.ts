@@ -19,6 +19,9 @@ import { AggregateBook, quantityOf, type AggregateRow } from "./aggregates";
 import { priceInvoice } from "./drafts";
 import { loadSnapshot, type ContractSnapshot, type LedgerIdentity, type LedgerSnapshot } from "./snapshot";
 import { LEDGER_MIGRATIONS } from "./storage";
+import { hourBucket, isHourBucket, usageFromRollups, type UsageQuery, type UsageWindow } from "./usage";
+import type { OutgoingEvent } from "../webhooks/event-types";
+import { flushLedgerOutbox, notifyWebhooks, recordLedgerWebhook } from "../webhooks/outbox";
 
 export type { LedgerIdentity } from "./snapshot";
 
@@ -121,7 +124,67 @@ export class CustomerLedger extends DurableObject<Env> {
     this.ctx.storage.transactionSync(() => {
       LEDGER_MIGRATIONS.slice(applied).forEach((statements) => statements.forEach((statement) => this.sql.exec(statement)));
       this.setMeta("schema_version", String(LEDGER_MIGRATIONS.length));
+      if (this.meta("hourly_rollups") === null) {
+        this.backfillHourlyRollups();
+        this.setMeta("hourly_rollups", "1");
+      }
     });
+  }
+
+  /**
+   * One-time for ledgers created before hourly rollups existed: every recorded contribution to an invoice aggregate
+   * is added to its hour's aggregate too (the contributions carry value and timestamp, so no event is re-parsed).
+   */
+  private backfillHourlyRollups(): void {
+    const book = new AggregateBook(this.sql);
+    const rows = this.sql
+      .exec<{ event_seq: number; value: string; ts: number; meter_code: string; group_key: string; aggregation: AggregateRow["aggregation"] }>(
+        `SELECT c.event_seq, c.value, c.ts, a.meter_code, a.group_key, a.aggregation FROM contributions AS c JOIN aggregates AS a ON a.id = c.agg_id
+         WHERE a.invoice_id NOT LIKE 'h:%'`,
+      )
+      .toArray();
+    for (const r of rows) book.add(book.get(hourBucket(r.ts), r.meter_code, r.group_key, r.aggregation), r.event_seq, r.value, r.ts);
+    book.flush();
+  }
+
+  // ---- outgoing webhooks ------------------------------------------------------------------------------------
+
+  /**
+   * Records a webhook event in the ledger's outbox. Call only inside the transactionSync of the change it reports,
+   * then let the public method end with flushWebhooks().
+   */
+  private emit(type: OutgoingEvent["type"], object: unknown, now: number): void {
+    recordLedgerWebhook(this.sql, this.identity(), { type, object }, now);
+  }
+
+  /**
+   * Moves recorded webhook events to D1 and wakes the dispatcher. NOTE: an alarm is armed first (unless an earlier one
+   * is), so if D1 cannot be reached or the object dies here the alarm tries again; the outbox rows are deleted only
+   * once D1 has them. An alarm that finds the outbox empty does nothing, so it is never cancelled.
+   */
+  private async flushWebhooks(): Promise<void> {
+    if (this.sql.exec("SELECT 1 FROM webhook_outbox LIMIT 1").toArray().length === 0) return;
+    const scope = this.identity();
+    const retryAt = Date.now() + 30_000;
+    const armed = await this.ctx.storage.getAlarm();
+    if (armed === null || armed > retryAt) await this.ctx.storage.setAlarm(retryAt);
+    try {
+      while ((await flushLedgerOutbox(this.sql, this.env.DB, scope)) > 0);
+      await notifyWebhooks(this.env, scope);
+    } catch (err) {
+      console.error("ledger: webhook outbox flush failed; the alarm retries", err);
+    }
+  }
+
+  /** NOTE: today the ledger's only alarm job is the webhook outbox; another job must share this handler. */
+  override async alarm(): Promise<void> {
+    if (this.meta("customer_id") === null) return;
+    await this.flushWebhooks();
+  }
+
+  /** Usage of one meter per window, from the hourly rollups (SPEC §13). */
+  async usage(q: UsageQuery): Promise<UsageWindow[]> {
+    return usageFromRollups(this.sql, q);
   }
 
   private meta(key: string): string | null {
@@ -149,6 +212,7 @@ export class CustomerLedger extends DurableObject<Env> {
     const held = Number(this.meta("snapshot_version") ?? "-1");
     if (held < version || this.meta("snapshot_version") === null) {
       const fresh = await loadSnapshot(database(this.env.DB), who);
+      this.snapshot = null;
       this.ctx.storage.transactionSync(() => this.storeSnapshot(fresh, now));
       this.snapshot = fresh;
     }
@@ -206,6 +270,7 @@ export class CustomerLedger extends DurableObject<Env> {
       const period = contract ? periodContaining(scheduleOf(contract), inv.period_start) : null;
       if (!contract || !period || period.start !== inv.period_start) {
         this.sql.exec("UPDATE invoices SET status = 'void', indexed = 0, updated_at = ? WHERE id = ?", now, inv.id);
+        this.emit("invoice.voided", this.view(this.invoice(inv.id)!), now);
       } else if (period.end !== inv.period_end) {
         this.sql.exec(
           "UPDATE invoices SET period_end = ?, finalize_after = ?, indexed = 0, updated_at = ? WHERE id = ?",
@@ -223,6 +288,7 @@ export class CustomerLedger extends DurableObject<Env> {
   async refresh(who: LedgerIdentity, version: number, now: number): Promise<void> {
     await this.ensureSnapshot(who, version, now);
     await this.syncInvoiceIndex();
+    await this.flushWebhooks();
   }
 
   // ---- ingestion -----------------------------------------------------------------------------------------
@@ -243,6 +309,7 @@ export class CustomerLedger extends DurableObject<Env> {
       return out;
     });
     await this.syncInvoiceIndex();
+    await this.flushWebhooks();
     return results;
   }
 
@@ -304,7 +371,7 @@ export class CustomerLedger extends DurableObject<Env> {
       );
       for (const agg of book.contributedBy(existing.seq)) {
         book.remove(agg, existing.seq);
-        touched.add(agg.invoice_id);
+        if (!isHourBucket(agg.invoice_id)) touched.add(agg.invoice_id);
       }
       seq = existing.seq;
       this.sql.exec(
@@ -318,11 +385,20 @@ export class CustomerLedger extends DurableObject<Env> {
     }
     if (decision.status === "billed" && decision.invoiceId) {
       touched.add(decision.invoiceId);
+      const hour = hourBucket(e.timestamp);
       for (const { meter, value } of decision.counted) {
         for (const key of groupKeysOf(meter, e.properties)) {
           book.add(book.get(decision.invoiceId, meter.code, key, meter.aggregation), seq, value, e.timestamp);
+          // The hourly rollup behind usage queries, kept in the same transaction (ledger/usage.ts).
+          book.add(book.get(hour, meter.code, key, meter.aggregation), seq, value, e.timestamp);
         }
       }
+    }
+    // NOTE: event.rejected only for events no contract or meter can bill (not for late or value-less ones, which a
+    // contract does cover), once per accepted or replaced version; duplicates are no news.
+    if (decision.reason === "no_active_contract" || decision.reason === "no_matching_meter") {
+      const row = this.sql.exec<EventRow>("SELECT * FROM events WHERE seq = ?", seq).one();
+      this.emit("event.rejected", this.eventView(row), now);
     }
     return result(existing ? existing.id : id, existing ? "replaced" : "accepted", e.timestamp, e.eventName);
   }
@@ -389,7 +465,9 @@ export class CustomerLedger extends DurableObject<Env> {
       )
       .one();
     this.reprice(row.id, contract, now);
-    return this.invoice(row.id);
+    const opened = this.invoice(row.id)!;
+    this.emit("invoice.created", this.view(opened), now);
+    return opened;
   }
 
   private invoice(id: string): InvoiceRow | null {
@@ -464,6 +542,7 @@ export class CustomerLedger extends DurableObject<Env> {
     });
     await this.publishFinalized();
     await this.syncInvoiceIndex();
+    await this.flushWebhooks();
     return outcome;
   }
 
@@ -557,7 +636,12 @@ export class CustomerLedger extends DurableObject<Env> {
         db.prepare("SELECT number FROM invoices WHERE id = ?").bind(inv.id),
       ]);
       const number = (results[5]!.results[0] as { number: number }).number;
-      this.sql.exec("UPDATE invoices SET number = ?, indexed = 0 WHERE id = ?", number, inv.id);
+      // NOTE: invoice.finalized is recorded when the number is known locally, so the event carries it; a crash before
+      // this point re-runs the (idempotent) D1 batch above and records the event then.
+      this.ctx.storage.transactionSync(() => {
+        this.sql.exec("UPDATE invoices SET number = ?, indexed = 0 WHERE id = ?", number, inv.id);
+        this.emit("invoice.finalized", { ...this.view(this.invoice(inv.id)!), status: "finalized" }, inv.finalized_at ?? inv.updated_at);
+      });
     }
   }
 
@@ -572,6 +656,7 @@ export class CustomerLedger extends DurableObject<Env> {
     this.ctx.storage.transactionSync(() => this.lock(inv, s, now));
     await this.publishFinalized();
     await this.syncInvoiceIndex();
+    await this.flushWebhooks();
     return { invoice: this.view(this.invoice(invoiceId)!) };
   }
 
@@ -580,9 +665,13 @@ export class CustomerLedger extends DurableObject<Env> {
     const inv = this.invoice(invoiceId);
     if (!inv) return { error: "invoice_not_found" };
     if (inv.status === "paid" || inv.status === "void") return { error: "invoice_not_voidable", status: inv.status };
-    this.sql.exec("UPDATE invoices SET status = 'void', voided_at = ?, indexed = 0, updated_at = ? WHERE id = ?", now, now, invoiceId);
+    this.ctx.storage.transactionSync(() => {
+      this.sql.exec("UPDATE invoices SET status = 'void', voided_at = ?, indexed = 0, updated_at = ? WHERE id = ?", now, now, invoiceId);
+      this.emit("invoice.voided", this.view(this.invoice(invoiceId)!), now);
+    });
     await this.publishFinalized();
     await this.syncInvoiceIndex();
+    await this.flushWebhooks();
     return { invoice: this.view(this.invoice(invoiceId)!) };
   }
 
@@ -591,14 +680,18 @@ export class CustomerLedger extends DurableObject<Env> {
     const inv = this.invoice(invoiceId);
     if (!inv) return { error: "invoice_not_found" };
     if (inv.status !== "finalized") return { error: "invoice_not_finalized", status: inv.status };
-    this.sql.exec(
-      "UPDATE invoices SET status = 'paid', payment_status = 'succeeded', paid_at = ?, indexed = 0, updated_at = ? WHERE id = ?",
-      now,
-      now,
-      invoiceId,
-    );
+    this.ctx.storage.transactionSync(() => {
+      this.sql.exec(
+        "UPDATE invoices SET status = 'paid', payment_status = 'succeeded', paid_at = ?, indexed = 0, updated_at = ? WHERE id = ?",
+        now,
+        now,
+        invoiceId,
+      );
+      this.emit("invoice.paid", this.view(this.invoice(invoiceId)!), now);
+    });
     await this.publishFinalized();
     await this.syncInvoiceIndex();
+    await this.flushWebhooks();
     return { invoice: this.view(this.invoice(invoiceId)!) };
   }
 
@@ -747,12 +840,15 @@ export class CustomerLedger extends DurableObject<Env> {
         const c = contributionOf(meter, props);
         if (!("value" in c)) continue;
         for (const key of groupKeysOf(meter, props)) {
-          const id = JSON.stringify([e.invoice_id, code, key]);
-          const acc = expected.get(id) ?? { count: 0, values: [], latest: null };
-          acc.count += 1;
-          acc.values.push(c.value);
-          if (!acc.latest || e.ts > acc.latest[0] || (e.ts === acc.latest[0] && e.seq > acc.latest[1])) acc.latest = [e.ts, e.seq, c.value];
-          expected.set(id, acc);
+          // The invoice aggregate and the hourly rollup must both match.
+          for (const bucket of [e.invoice_id, hourBucket(e.ts)]) {
+            const id = JSON.stringify([bucket, code, key]);
+            const acc = expected.get(id) ?? { count: 0, values: [], latest: null };
+            acc.count += 1;
+            acc.values.push(c.value);
+            if (!acc.latest || e.ts > acc.latest[0] || (e.ts === acc.latest[0] && e.seq > acc.latest[1])) acc.latest = [e.ts, e.seq, c.value];
+            expected.set(id, acc);
+          }
         }
       }
     }
@@ -780,7 +876,8 @@ function storedState(a: AggregateRow) {
 }
 
 function recomputedState(aggregation: AggregateRow["aggregation"], acc: { count: number; values: string[]; latest: [number, number, string] | null }) {
-  const sum = acc.values.reduce((t, v) => t.plus(v), new Quantity(0));
+  // Only sum and average values are numbers for sure (unique_count takes any value).
+  const sum = aggregation === "sum" || aggregation === "average" ? acc.values.reduce((t, v) => t.plus(v), new Quantity(0)) : new Quantity(0);
   const pick = (better: (a: string, b: string) => boolean) =>
     acc.values.length === 0 ? null : acc.values.reduce((best, v) => (better(v, best) ? v : best));
   const row = {

@@ -1,4 +1,5 @@
 // The CustomerLedger's SQLite schema as numbered migrations: a ledger applies the ones it has not applied yet.
+import { LEDGER_WEBHOOK_OUTBOX } from "../webhooks/outbox";
 
 const V1 = [
   `CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
@@ -104,7 +105,16 @@ const PAYMENTS = [
   `ALTER TABLE invoices ADD COLUMN next_payment_attempt_at INTEGER`,
 ];
 
+/**
+ * Outgoing webhooks and usage queries (issue 8): the ledger's webhook outbox, and an index to read a meter's hourly
+ * rollups (aggregates whose invoice_id is "h:<hour>", see ledger/usage.ts) by range.
+ */
+const WEBHOOKS_AND_USAGE = [
+  ...LEDGER_WEBHOOK_OUTBOX,
+  `CREATE INDEX IF NOT EXISTS aggregates_meter_range ON aggregates (meter_code, invoice_id)`,
+];
+
 /** Migrations in order; never edit one that has shipped, append a new one. */
-export const LEDGER_MIGRATIONS: string[][] = [V1, PAYMENTS];
+export const LEDGER_MIGRATIONS: string[][] = [V1, PAYMENTS, WEBHOOKS_AND_USAGE];
 
 export const SCHEMA_VERSION = LEDGER_MIGRATIONS.length;

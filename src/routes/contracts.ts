@@ -8,6 +8,7 @@ import { AddPlanBody, AddPlanResponse, CancelContractBody, Contract, CreateContr
 import { CustomerIdParam } from "../schemas/customers";
 import { cancelContract, createContract, getContract, listContracts, serializeContract } from "../services/contracts";
 import { syncLedger } from "../services/ledger-sync";
+import { notifyWebhooks } from "../webhooks/outbox";
 
 const tags = ["Contracts"];
 
@@ -73,6 +74,7 @@ export const contractRoutes = newRouter()
       c.get("now"),
     );
     await syncLedger(c.env, c.get("caller"), row.customerId, c.get("now"));
+    await notifyWebhooks(c.env, c.get("caller"));
     return c.json(serializeContract(row, c.get("now")), 201);
   })
   .openapi(list, async (c) =>
@@ -86,6 +88,7 @@ export const contractRoutes = newRouter()
   .openapi(cancel, async (c) => {
     const row = await cancelContract(database(c.env.DB), c.get("caller"), c.req.valid("param").id, c.req.valid("json").at, c.get("now"));
     await syncLedger(c.env, c.get("caller"), row.customerId, c.get("now"));
+    await notifyWebhooks(c.env, c.get("caller"));
     return c.json(serializeContract(row, c.get("now")), 200);
   })
   .openapi(addPlan, async (c) => {
@@ -103,5 +106,6 @@ export const contractRoutes = newRouter()
       c.get("now"),
     );
     await syncLedger(c.env, c.get("caller"), row.customerId, c.get("now"));
+    await notifyWebhooks(c.env, c.get("caller"));
     return c.json({ data: { id: row.id } }, 200);
   });

@@ -12,6 +12,7 @@ import {
   serializeCustomer,
   updateCustomer,
 } from "../services/customers";
+import { notifyWebhooks } from "../webhooks/outbox";
 
 const tags = ["Customers"];
 
@@ -63,6 +64,7 @@ const archive = createRoute({
 export const customerRoutes = newRouter()
   .openapi(create, async (c) => {
     const row = await createCustomer(database(c.env.DB), c.get("caller"), c.req.valid("json"), c.get("now"));
+    await notifyWebhooks(c.env, c.get("caller"));
     return c.json(serializeCustomer(row), 201);
   })
   .openapi(list, async (c) => c.json(await listCustomers(database(c.env.DB), c.get("caller"), c.req.valid("query")), 200))
@@ -73,9 +75,11 @@ export const customerRoutes = newRouter()
   .openapi(update, async (c) => {
     const db = database(c.env.DB);
     const row = await updateCustomer(db, c.get("caller"), c.req.valid("param").id, c.req.valid("json"), c.get("now"));
+    await notifyWebhooks(c.env, c.get("caller"));
     return c.json(serializeCustomer(row), 200);
   })
   .openapi(archive, async (c) => {
     const row = await archiveCustomer(database(c.env.DB), c.get("caller"), c.req.valid("param").id, c.get("now"));
+    await notifyWebhooks(c.env, c.get("caller"));
     return c.json(serializeCustomer(row), 200);
   });

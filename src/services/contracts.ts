@@ -11,6 +11,7 @@ import type { Caller } from "../env";
 import { ApiError, notFound } from "../errors";
 import type { ListContractsQuery } from "../schemas/contracts";
 import { getCustomer } from "./customers";
+import { emitStatements, rawStatement } from "../webhooks/outbox";
 
 export type ContractRow = typeof contracts.$inferSelect;
 
@@ -87,6 +88,12 @@ export async function createContract(db: Database, caller: Caller, input: NewCon
   const status: ContractStatus = contractStatusAt({ status: "active", startDate, endDate, cancelAt: null }, now);
 
   const id = crypto.randomUUID();
+  const autoPay = input.autoPay ?? plan.autoPay;
+  const created: ContractRow = {
+    id, accountId: caller.accountId, mode: caller.mode, customerId: customer.id, planId: plan.id, status, startDate, endDate,
+    billingAnchor, autoPay, currentPeriodStart: first.start, currentPeriodEnd: first.end, cancelAt: null, cancelledAt: null,
+    coverageEnd: endDate, createdAt: now, updatedAt: now,
+  };
   // The overlap check and the insert are one statement, so two concurrent creates cannot both pass it.
   // NOTE: a contract whose coverage is empty (cancelled before it started) overlaps nothing.
   const d1 = db.$client;
@@ -104,9 +111,11 @@ export async function createContract(db: Database, caller: Caller, input: NewCon
              AND (?8 IS NULL OR start_date < ?8))`,
       )
       .bind(id, caller.accountId, caller.mode, customer.id, plan.id, status, startDate, endDate, billingAnchor,
-        (input.autoPay ?? plan.autoPay) ? 1 : 0, first.start, first.end, now),
+        autoPay ? 1 : 0, first.start, first.end, now),
     // The customer's ledger learns of the new contract through this version (see services/ledger-sync.ts).
     d1.prepare("UPDATE customers SET ledger_version = ledger_version + 1 WHERE id = ?").bind(customer.id),
+    // Recorded only if the insert above happened (no overlap).
+    ...emitStatements(d1, caller, [{ type: "contract.created", object: serializeContract(created, now) }], now, { table: "contracts", id }),
   ]);
   if (inserted!.meta.changes !== 1) {
     throw new ApiError(
@@ -174,19 +183,22 @@ export async function cancelContract(db: Database, caller: Caller, id: string, a
     cancelAt = period ? period.end : row.endDate!;
     if (row.cancelAt !== null && row.cancelAt <= cancelAt) return row;
   }
-  const [updated] = await db.batch([
-    db
-      .update(contracts)
-      .set({
-        status: at === "now" ? "cancelled" : row.status,
-        cancelAt,
-        cancelledAt: now,
-        coverageEnd: coverageEnd(row.endDate, cancelAt),
-        updatedAt: now,
-      })
-      .where(eq(contracts.id, row.id))
-      .returning(),
-    db.update(customers).set({ ledgerVersion: sql`${customers.ledgerVersion} + 1` }).where(eq(customers.id, row.customerId)),
+  const changes = {
+    status: at === "now" ? ("cancelled" as const) : row.status,
+    cancelAt,
+    cancelledAt: now,
+    coverageEnd: coverageEnd(row.endDate, cancelAt),
+    updatedAt: now,
+  };
+  // NOTE: cancelling now is contract.cancelled; cancelling at period end is contract.updated (cancel_at set), and the
+  // billing run sends contract.cancelled when it takes effect.
+  const type = at === "now" ? "contract.cancelled" : "contract.updated";
+  const updated: ContractRow = { ...row, ...changes };
+  const d1 = db.$client;
+  await d1.batch([
+    rawStatement(d1, db.update(contracts).set(changes).where(eq(contracts.id, row.id))),
+    rawStatement(d1, db.update(customers).set({ ledgerVersion: sql`${customers.ledgerVersion} + 1` }).where(eq(customers.id, row.customerId))),
+    ...emitStatements(d1, caller, [{ type, object: serializeContract(updated, now) }], now),
   ]);
-  return updated[0]!;
+  return updated;
 }

@@ -9,6 +9,7 @@ import { formatNullableTimestamp, formatTimestamp } from "../domain/time";
 import type { Caller } from "../env";
 import { ApiError, notFound } from "../errors";
 import type { CreateCustomerBody, ListCustomersQuery, UpdateCustomerBody } from "../schemas/customers";
+import { emitStatements, rawStatement } from "../webhooks/outbox";
 
 export type CustomerRow = typeof customers.$inferSelect;
 
@@ -32,25 +33,29 @@ function externalIdTaken(): ApiError {
   return new ApiError("customer_external_id_taken", "A customer with this external_id already exists", { param: "external_id" });
 }
 
+/** Creates the customer and records customer.created in the same batch (callers then notifyWebhooks). */
 export async function createCustomer(db: Database, caller: Caller, input: z.output<typeof CreateCustomerBody>, now: number) {
+  const values: CustomerRow = {
+    id: crypto.randomUUID(),
+    accountId: caller.accountId,
+    mode: caller.mode,
+    externalId: input.external_id ?? null,
+    name: input.name,
+    email: input.email ?? null,
+    paymentProvider: input.payment_provider ?? (input.payment_provider_id ? "stripe" : null),
+    paymentProviderId: input.payment_provider_id ?? null,
+    metadata: input.metadata ?? {},
+    archivedAt: null,
+    ledgerVersion: 0,
+    createdAt: now,
+    updatedAt: now,
+  };
   try {
-    const [row] = await db
-      .insert(customers)
-      .values({
-        id: crypto.randomUUID(),
-        accountId: caller.accountId,
-        mode: caller.mode,
-        externalId: input.external_id ?? null,
-        name: input.name,
-        email: input.email ?? null,
-        paymentProvider: input.payment_provider ?? (input.payment_provider_id ? "stripe" : null),
-        paymentProviderId: input.payment_provider_id ?? null,
-        metadata: input.metadata ?? {},
-        createdAt: now,
-        updatedAt: now,
-      })
-      .returning();
-    return row!;
+    await db.$client.batch([
+      rawStatement(db.$client, db.insert(customers).values(values)),
+      ...emitStatements(db.$client, caller, [{ type: "customer.created", object: serializeCustomer(values) }], now),
+    ]);
+    return values;
   } catch (err) {
     if (isUniqueViolation(err)) throw externalIdTaken();
     throw err;
@@ -117,21 +122,22 @@ export async function updateCustomer(
       else metadata[k] = v;
     }
   }
+  const changes = {
+    ...(input.name !== undefined ? { name: input.name } : {}),
+    ...(input.email !== undefined ? { email: input.email } : {}),
+    ...(input.external_id !== undefined ? { externalId: input.external_id } : {}),
+    ...(input.payment_provider !== undefined ? { paymentProvider: input.payment_provider } : {}),
+    ...(input.payment_provider_id !== undefined ? { paymentProviderId: input.payment_provider_id } : {}),
+    metadata,
+    updatedAt: now,
+  };
   try {
-    const [row] = await db
-      .update(customers)
-      .set({
-        ...(input.name !== undefined ? { name: input.name } : {}),
-        ...(input.email !== undefined ? { email: input.email } : {}),
-        ...(input.external_id !== undefined ? { externalId: input.external_id } : {}),
-        ...(input.payment_provider !== undefined ? { paymentProvider: input.payment_provider } : {}),
-        ...(input.payment_provider_id !== undefined ? { paymentProviderId: input.payment_provider_id } : {}),
-        metadata,
-        updatedAt: now,
-      })
-      .where(eq(customers.id, existing.id))
-      .returning();
-    return row!;
+    const updated: CustomerRow = { ...existing, ...changes };
+    await db.$client.batch([
+      rawStatement(db.$client, db.update(customers).set(changes).where(eq(customers.id, existing.id))),
+      ...emitStatements(db.$client, caller, [{ type: "customer.updated", object: serializeCustomer(updated) }], now),
+    ]);
+    return updated;
   } catch (err) {
     if (isUniqueViolation(err)) throw externalIdTaken();
     throw err;
@@ -142,10 +148,13 @@ export async function updateCustomer(
 export async function archiveCustomer(db: Database, caller: Caller, idOrExternalId: string, now: number) {
   const existing = await getCustomer(db, caller, idOrExternalId);
   if (existing.archivedAt !== null) return existing;
-  const [row] = await db
-    .update(customers)
-    .set({ archivedAt: now, updatedAt: now, ledgerVersion: sql`${customers.ledgerVersion} + 1` })
-    .where(eq(customers.id, existing.id))
-    .returning();
-  return row!;
+  const archived = { ...existing, archivedAt: now, updatedAt: now };
+  await db.$client.batch([
+    rawStatement(
+      db.$client,
+      db.update(customers).set({ archivedAt: now, updatedAt: now, ledgerVersion: sql`${customers.ledgerVersion} + 1` }).where(eq(customers.id, existing.id)),
+    ),
+    ...emitStatements(db.$client, caller, [{ type: "customer.updated", object: serializeCustomer(archived) }], now),
+  ]);
+  return archived;
 }

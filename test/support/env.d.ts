@@ -6,6 +6,8 @@ declare global {
   namespace Cloudflare {
     interface Env extends WorkerEnv {
       TEST_MIGRATIONS: D1Migration[];
+      /** Base URL of the local webhook receiver (test/support/webhook-receiver.mjs). */
+      WEBHOOK_RECEIVER_URL: string;
     }
   }
 }

@@ -1,0 +1,216 @@
+// Webhook endpoints (create with a secret shown once, update, rotate, delete), their delivery log, and resends.
+import type { z } from "@hono/zod-openapi";
+import { and, eq, inArray, sql } from "drizzle-orm";
+import { database } from "../db/client";
+import { pageOf, pageQuery } from "../db/pagination";
+import { webhookAttempts, webhookDeliveries, webhookEndpoints } from "../db/schema";
+import { formatNullableTimestamp, formatTimestamp } from "../domain/time";
+import type { Caller, Env } from "../env";
+import { ApiError } from "../errors";
+import type { CreateWebhookEndpointBody, ListDeliveriesQuery, RotateSecretBody, UpdateWebhookEndpointBody } from "../schemas/webhooks";
+import { notifyWebhooks } from "../webhooks/outbox";
+import { RETRY_WINDOW_MS } from "../webhooks/schedule";
+import { newSigningSecret, sealSecret } from "../webhooks/secrets";
+
+type EndpointRow = typeof webhookEndpoints.$inferSelect;
+type DeliveryRow = typeof webhookDeliveries.$inferSelect;
+type AttemptRow = typeof webhookAttempts.$inferSelect;
+
+const HOUR = 3_600_000;
+
+export function serializeEndpoint(row: EndpointRow) {
+  return {
+    id: row.id,
+    url: row.url,
+    description: row.description,
+    events: row.events,
+    enabled: row.enabled,
+    disabled_reason: row.disabledReason,
+    disabled_at: formatNullableTimestamp(row.disabledAt),
+    livemode: row.mode === "live",
+    created_at: formatTimestamp(row.createdAt),
+    updated_at: formatTimestamp(row.updatedAt),
+  };
+}
+
+function serializeDelivery(row: DeliveryRow, attempts: AttemptRow[]) {
+  return {
+    id: row.id,
+    endpoint_id: row.endpointId,
+    event_id: row.eventId,
+    event_type: row.eventType,
+    status: row.status,
+    attempt_count: row.attemptCount,
+    next_attempt_at: formatNullableTimestamp(row.nextAttemptAt),
+    last_attempt_at: formatNullableTimestamp(row.lastAttemptAt),
+    attempts: attempts.map((a) => ({
+      attempted_at: formatTimestamp(a.attemptedAt),
+      response_status: a.responseStatus,
+      response_body: a.responseBody,
+      error: a.error,
+      duration_ms: a.durationMs,
+    })),
+    livemode: row.mode === "live",
+    created_at: formatTimestamp(row.createdAt),
+  };
+}
+
+const endpointNotFound = () => new ApiError("webhook_endpoint_not_found", "Webhook endpoint not found", { param: "id" });
+
+export async function requireEndpoint(env: Env, caller: Caller, id: string): Promise<EndpointRow> {
+  const [row] = await database(env.DB)
+    .select()
+    .from(webhookEndpoints)
+    .where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.accountId, caller.accountId), eq(webhookEndpoints.mode, caller.mode)));
+  if (!row) throw endpointNotFound();
+  return row;
+}
+
+export async function createEndpoint(env: Env, caller: Caller, input: z.output<typeof CreateWebhookEndpointBody>, now: number) {
+  const secret = newSigningSecret();
+  const [row] = await database(env.DB)
+    .insert(webhookEndpoints)
+    .values({
+      id: crypto.randomUUID(),
+      accountId: caller.accountId,
+      mode: caller.mode,
+      url: input.url,
+      description: input.description ?? null,
+      events: input.events,
+      enabled: input.enabled ?? true,
+      secretCiphertext: await sealSecret(env, secret),
+      createdAt: now,
+      updatedAt: now,
+    })
+    .returning();
+  return { ...serializeEndpoint(row!), secret };
+}
+
+export async function listEndpoints(env: Env, caller: Caller, query: { limit?: number | undefined; cursor?: string | undefined }) {
+  const page = pageQuery(webhookEndpoints, query.cursor, query.limit);
+  const rows = await database(env.DB)
+    .select()
+    .from(webhookEndpoints)
+    .where(and(eq(webhookEndpoints.accountId, caller.accountId), eq(webhookEndpoints.mode, caller.mode), page.where))
+    .orderBy(...page.orderBy)
+    .limit(page.fetch);
+  return pageOf(rows, page.size, serializeEndpoint);
+}
+
+export async function updateEndpoint(env: Env, caller: Caller, id: string, input: z.output<typeof UpdateWebhookEndpointBody>, now: number) {
+  const existing = await requireEndpoint(env, caller, id);
+  // NOTE: enabling (again) forgets why Meterline disabled it and the failure streak, so it gets a fresh 3 days.
+  const reenabled = input.enabled === true && !existing.enabled;
+  const [row] = await database(env.DB)
+    .update(webhookEndpoints)
+    .set({
+      ...(input.url !== undefined ? { url: input.url } : {}),
+      ...(input.events !== undefined ? { events: input.events } : {}),
+      ...(input.description !== undefined ? { description: input.description } : {}),
+      ...(input.enabled !== undefined ? { enabled: input.enabled } : {}),
+      ...(input.enabled !== undefined ? { disabledReason: null, disabledAt: null, failingSince: null } : {}),
+      updatedAt: now,
+    })
+    .where(eq(webhookEndpoints.id, existing.id))
+    .returning();
+  if (reenabled) await notifyWebhooks(env, caller, { force: true });
+  return serializeEndpoint(row!);
+}
+
+/** Deletes the endpoint with its pending deliveries and log; nothing more is sent to it. */
+export async function deleteEndpoint(env: Env, caller: Caller, id: string) {
+  const existing = await requireEndpoint(env, caller, id);
+  const db = env.DB;
+  await db.batch([
+    db.prepare("DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM webhook_deliveries WHERE endpoint_id = ?)").bind(existing.id),
+    db.prepare("DELETE FROM webhook_deliveries WHERE endpoint_id = ?").bind(existing.id),
+    db.prepare("DELETE FROM webhook_endpoints WHERE id = ?").bind(existing.id),
+  ]);
+  return { id: existing.id, deleted: true as const };
+}
+
+/**
+ * A new secret, shown once. NOTE: the old one keeps signing alongside it (a second `v1,` signature in the header)
+ * for `expire_previous_in_hours` (default 24), so receivers can switch without dropping deliveries.
+ */
+export async function rotateSecret(env: Env, caller: Caller, id: string, input: z.output<typeof RotateSecretBody>, now: number) {
+  const existing = await requireEndpoint(env, caller, id);
+  const secret = newSigningSecret();
+  const hours = input.expire_previous_in_hours ?? 24;
+  const [row] = await database(env.DB)
+    .update(webhookEndpoints)
+    .set({
+      secretCiphertext: await sealSecret(env, secret),
+      previousSecretCiphertext: hours > 0 ? existing.secretCiphertext : null,
+      previousSecretExpiresAt: hours > 0 ? now + hours * HOUR : null,
+      updatedAt: now,
+    })
+    .where(eq(webhookEndpoints.id, existing.id))
+    .returning();
+  return { ...serializeEndpoint(row!), secret };
+}
+
+export async function listDeliveries(env: Env, caller: Caller, endpointId: string, query: z.output<typeof ListDeliveriesQuery>) {
+  const endpoint = await requireEndpoint(env, caller, endpointId);
+  const db = database(env.DB);
+  const page = pageQuery(webhookDeliveries, query.cursor, query.limit);
+  const rows = await db
+    .select()
+    .from(webhookDeliveries)
+    .where(
+      and(
+        eq(webhookDeliveries.endpointId, endpoint.id),
+        query.status !== undefined ? eq(webhookDeliveries.status, query.status) : undefined,
+        page.where,
+      ),
+    )
+    .orderBy(...page.orderBy)
+    .limit(page.fetch);
+  const attempts = await attemptsOf(env, rows.slice(0, page.size).map((r) => r.id));
+  return pageOf(rows, page.size, (r) => serializeDelivery(r, attempts.get(r.id) ?? []));
+}
+
+async function attemptsOf(env: Env, deliveryIds: string[]): Promise<Map<string, AttemptRow[]>> {
+  const out = new Map<string, AttemptRow[]>();
+  if (deliveryIds.length === 0) return out;
+  const rows = await database(env.DB)
+    .select()
+    .from(webhookAttempts)
+    .where(inArray(webhookAttempts.deliveryId, deliveryIds))
+    // rowid: insertion order breaks ties between attempts in the same millisecond.
+    .orderBy(webhookAttempts.attemptedAt, sql`rowid`);
+  for (const a of rows) out.set(a.deliveryId, [...(out.get(a.deliveryId) ?? []), a]);
+  return out;
+}
+
+async function requireDelivery(env: Env, caller: Caller, id: string): Promise<DeliveryRow> {
+  const [row] = await database(env.DB)
+    .select()
+    .from(webhookDeliveries)
+    .where(and(eq(webhookDeliveries.id, id), eq(webhookDeliveries.accountId, caller.accountId), eq(webhookDeliveries.mode, caller.mode)));
+  if (!row) throw new ApiError("webhook_delivery_not_found", "Webhook delivery not found", { param: "id" });
+  return row;
+}
+
+export async function getDelivery(env: Env, caller: Caller, id: string) {
+  const row = await requireDelivery(env, caller, id);
+  return serializeDelivery(row, (await attemptsOf(env, [row.id])).get(row.id) ?? []);
+}
+
+/**
+ * Sends one delivery again now (same event id and body, so receivers can deduplicate), whatever its status, and
+ * gives it a fresh 3-day retry window. Its earlier attempts stay in the log.
+ */
+export async function resendDelivery(env: Env, caller: Caller, id: string, now: number) {
+  const delivery = await requireDelivery(env, caller, id);
+  const endpoint = await requireEndpoint(env, caller, delivery.endpointId);
+  if (!endpoint.enabled) {
+    throw new ApiError("webhook_endpoint_disabled", "The delivery's endpoint is disabled; enable it first (PATCH enabled: true)");
+  }
+  await database(env.DB)
+    .update(webhookDeliveries)
+    .set({ status: "pending", nextAttemptAt: now, giveUpAt: now + RETRY_WINDOW_MS, updatedAt: now })
+    .where(eq(webhookDeliveries.id, delivery.id));
+  await notifyWebhooks(env, caller, { force: true });
+  return getDelivery(env, caller, id);
+}

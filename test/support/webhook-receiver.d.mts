@@ -1,0 +1,2 @@
+// Types for the Node webhook receiver used by vitest.config.ts.
+export function startWebhookReceiver(): Promise<string>;
