@@ -7,6 +7,11 @@ import type { PaymentError } from "../ledger/customer-ledger";
 import { ensureStripeCustomer, stripeAccess, toMinorUnits, type StripeAccess, type StripeScope } from "../payments/stripe";
 import { ledgerName } from "../ledger/customer-ledger";
 import { syncLedger } from "../services/ledger-sync";
+import { eq } from "drizzle-orm";
+import { database } from "../db/client";
+import { contracts } from "../db/schema";
+import { serializeContract } from "../services/contracts";
+import { emitStatements, notifyWebhooks, stableEventId } from "../webhooks/outbox";
 
 const DAY_MS = 86_400_000;
 /** Retries after the first auto-pay attempt, in days from it (SPEC §10). */
@@ -121,7 +126,6 @@ export async function chargeInvoice(
     if (amount === 0) {
       // NOTE: nothing to collect: a zero invoice is paid at once, without a PaymentIntent (Stripe does the same).
       const done = await ledgerFor(env, scope, inv.customer_id).recordPayment(inv.id, { attempt: null, outcome: "succeeded", at: asOf });
-      // EMIT: invoice.paid (only when done.paidNow)
       return { kind: "succeeded", attempt: null, paymentIntentId: null, paidNow: done?.paidNow ?? false };
     }
     request = await paymentIntentRequest(env, stripe.client, scope, inv, amount);
@@ -279,7 +283,6 @@ async function recordAnswer(env: Env, scope: StripeScope, inv: InvoiceRow, attem
       .prepare("UPDATE payment_attempts SET status = 'succeeded', stripe_payment_intent_id = ?, lease_until = 0, updated_at = ? WHERE id = ?")
       .bind(answer.paymentIntentId, now, attempt.id)
       .run();
-    // EMIT: invoice.paid (only when done.paidNow: a webhook may have marked it paid first)
     return { kind: "succeeded", attempt: attempt.attempt, paymentIntentId: answer.paymentIntentId, paidNow: done?.paidNow ?? false };
   }
 
@@ -294,7 +297,14 @@ async function recordAnswer(env: Env, scope: StripeScope, inv: InvoiceRow, attem
     exhausted = made >= MAX_AUTO_PAY_ATTEMPTS;
     next = exhausted ? null : (row?.first_at ?? asOf) + RETRY_DAYS[made - 1]! * DAY_MS;
   }
-  await ledger.recordPayment(inv.id, { attempt: attempt.attempt, outcome: "failed", at: asOf, error: answer.error, nextAttemptAt: next });
+  await ledger.recordPayment(inv.id, {
+    attempt: attempt.attempt,
+    outcome: "failed",
+    at: asOf,
+    error: answer.error,
+    nextAttemptAt: next,
+    autoPayExhausted: exhausted,
+  });
   await db.batch([
     db
       .prepare(
@@ -308,7 +318,6 @@ async function recordAnswer(env: Env, scope: StripeScope, inv: InvoiceRow, attem
   ]);
   if (exhausted) {
     await switchOffAutoPay(env, scope, inv);
-    // EMIT: invoice.payment_failed (auto-pay gave up: last retry failed, auto_pay switched off for the contract)
   }
   return { kind: "failed", attempt: attempt.attempt, error: answer.error, exhausted };
 }
@@ -316,14 +325,24 @@ async function recordAnswer(env: Env, scope: StripeScope, inv: InvoiceRow, attem
 /** After the last retry fails, auto-pay is switched off for the contract (SPEC §10); the ledger reloads it. */
 async function switchOffAutoPay(env: Env, scope: StripeScope, inv: InvoiceRow): Promise<void> {
   const now = Date.now();
+  const [row] = await database(env.DB).select().from(contracts).where(eq(contracts.id, inv.contract_id));
+  if (!row || !row.autoPay) return;
+  // NOTE: contract.updated is recorded in the same batch, under an id derived from the contract and this change, so
+  // a repeated switch-off (a run retried after a crash) records it once.
+  const event = {
+    id: await stableEventId(`contract:${row.id}:auto_pay_off:${inv.id}`),
+    type: "contract.updated" as const,
+    object: serializeContract({ ...row, autoPay: false, updatedAt: now }, now),
+  };
   const [updated] = await env.DB.batch([
     env.DB.prepare("UPDATE contracts SET auto_pay = 0, updated_at = ? WHERE id = ? AND auto_pay = 1").bind(now, inv.contract_id),
     env.DB.prepare(
       "UPDATE customers SET ledger_version = ledger_version + 1 WHERE id = ? AND EXISTS (SELECT 1 FROM contracts WHERE id = ? AND auto_pay = 0 AND updated_at = ?)",
     ).bind(inv.customer_id, inv.contract_id, now),
+    ...emitStatements(env.DB, scope, [event], now, { table: "contracts", id: row.id }),
   ]);
   if (updated!.meta.changes > 0) {
     await syncLedger(env, { accountId: scope.accountId, mode: scope.mode, apiKeyId: "" }, inv.customer_id, now);
-    // EMIT: contract.updated (auto_pay switched off)
   }
+  await notifyWebhooks(env, scope);
 }

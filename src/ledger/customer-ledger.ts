@@ -716,6 +716,8 @@ export class CustomerLedger extends DurableObject<Env> {
              paid_at = ?, payment_attempts = ?, last_payment_error = NULL, next_payment_attempt_at = NULL, indexed = 0, updated_at = ? WHERE id = ?`,
           p.at, attempts, p.at, invoiceId,
         );
+        // NOTE: emitted only on the transition, so the webhook and the synchronous answer of one payment send one event.
+        if (paidNow) this.emit("invoice.paid", this.view(this.invoice(invoiceId)!), p.at);
       } else if (!settled && inv.status === "finalized" && p.outcome !== "succeeded") {
         this.sql.exec(
           `UPDATE invoices SET payment_status = ?, payment_attempts = ?, last_payment_error = COALESCE(?, last_payment_error),
@@ -723,11 +725,14 @@ export class CustomerLedger extends DurableObject<Env> {
           p.outcome, attempts, p.error ? JSON.stringify(p.error) : null,
           p.nextAttemptAt === undefined ? inv.next_payment_attempt_at : p.nextAttemptAt, p.at, invoiceId,
         );
+        // SPEC §10: invoice.payment_failed once auto-pay gives up (each earlier decline is retried, not news).
+        if (p.outcome === "failed" && p.autoPayExhausted && inv.next_payment_attempt_at !== null) this.emit("invoice.payment_failed", this.view(this.invoice(invoiceId)!), p.at);
       } else if (attempts !== inv.payment_attempts) {
         this.sql.exec("UPDATE invoices SET payment_attempts = ?, updated_at = ? WHERE id = ?", attempts, p.at, invoiceId);
       }
     });
     await this.syncInvoiceIndex();
+    await this.flushWebhooks();
     return { invoice: this.view(this.invoice(invoiceId)!), paidNow };
   }
 
@@ -925,6 +930,8 @@ export interface PaymentRecord {
   error?: PaymentError | null;
   /** When auto-pay retries; undefined keeps the current schedule. */
   nextAttemptAt?: number | null;
+  /** This failure was auto-pay's last attempt: auto_pay is switched off and invoice.payment_failed is emitted. */
+  autoPayExhausted?: boolean;
 }
 
 export type InvoiceActionResult =

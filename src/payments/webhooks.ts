@@ -79,7 +79,6 @@ async function paymentIntentSucceeded(env: Env, scope: StripeScope, pi: Stripe.P
   // One of our off-session attempts whose answer we have not recorded yet: settle the attempt itself.
   if (key && (await settleAttemptFromWebhook(env, scope, inv.id, key, { kind: "succeeded", paymentIntentId: pi.id }, now))) return true;
   const done = await ledgerFor(env, scope, inv.customer_id).recordPayment(inv.id, { attempt: null, outcome: "succeeded", at: now });
-  // EMIT: invoice.paid (only when done.paidNow)
   return done !== null;
 }
 
@@ -109,7 +108,6 @@ async function checkoutCompleted(env: Env, scope: StripeScope, stripe: Stripe, s
   if (customerId) await linkCustomer(env, scope, inv.customer_id, customerId);
   if (session.payment_status === "paid") {
     const done = await ledgerFor(env, scope, inv.customer_id).recordPayment(inv.id, { attempt: null, outcome: "succeeded", at: now });
-    // EMIT: invoice.paid (only when done.paidNow: the payment_intent.succeeded of the same payment may come first)
   }
   const piId = typeof session.payment_intent === "string" ? session.payment_intent : (session.payment_intent?.id ?? null);
   if (customerId && piId) {
