@@ -1,10 +1,8 @@
 // Auto-pay in the billing run against the Stripe emulator: success, declines with the retry schedule, customer
 // linking, and exactly one successful charge across concurrent runs and lost answers.
-import { createExecutionContext, createScheduledController, runDurableObjectAlarm, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import worker from "../../src/index";
-import { billingCoordinator } from "../../src/billing/coordinator";
 import { describe, expect, it } from "vitest";
+import { runCronBillingRun } from "../support/billing";
 import { call } from "../support/api";
 import { deliver, deliveries, januaryInvoice, payingCustomer, paymentIntents, payWorld, runAt, stripeApi, stripeCustomer } from "../support/stripe";
 
@@ -227,15 +225,8 @@ describe("auto-pay", () => {
     const customer = (await call("POST", "/v1/customers", { key: w.key, body: { name: "Cron", payment_provider_id: stripeId } })).body.id;
     const start = Date.now() - 40 * DAY;
     expect((await call("POST", "/v1/contracts", { key: w.key, body: { customer_id: customer, plan_id: w.planId, start_date: iso(start) } })).status).toBe(201);
-    const ctx = createExecutionContext();
-    await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "10 0 * * *" }), env, ctx);
-    await waitOnExecutionContext(ctx);
-    const coordinator = billingCoordinator(env);
-    for (let i = 0; (await coordinator.status()).run !== null; i++) {
-      if (i > 400) throw new Error("the cron's billing run did not finish");
-      if (!(await runDurableObjectAlarm(coordinator))) await new Promise((r) => setTimeout(r, 25));
-    }
-    expect((await coordinator.status()).last).toMatchObject({ phase: "collect", paymentsAttempted: expect.any(Number) });
+    const last = await runCronBillingRun();
+    expect(last).toMatchObject({ phase: "collect", paymentsAttempted: expect.any(Number) });
     const invoices = (await call("GET", `/v1/invoices?customer_id=${customer}`, { key: w.key })).body.data;
     expect(invoices.find((i: any) => i.period_start === iso(start))).toMatchObject({ status: "paid", payment_status: "succeeded" });
     expect(await paymentIntents(w.stripe.sk, stripeId)).toHaveLength(1);

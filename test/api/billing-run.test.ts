@@ -1,9 +1,7 @@
 // The billing run end to end: finalization after period + grace, numbering, roll-over, contract ends, manual actions.
-import { createExecutionContext, createScheduledController, runDurableObjectAlarm, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import worker from "../../src/index";
-import { billingCoordinator } from "../../src/billing/coordinator";
+import { runCronBillingRun } from "../support/billing";
 import { call, expectError, newAccount, type TestAccount } from "../support/api";
 
 const HOUR = 3_600_000;
@@ -245,17 +243,7 @@ describe("billing run", () => {
   it("is run by the cron through the coordinator DO's alarm", async () => {
     const w = await world();
     const { customer } = await subscribe(w, { start_date: iso(Date.now() - 40 * DAY) });
-    const ctx = createExecutionContext();
-    await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "10 0 * * *" }), env, ctx);
-    await waitOnExecutionContext(ctx);
-    const coordinator = billingCoordinator(env);
-    // NOTE: workerd fires the coordinator's alarm on its own as soon as it is due, so the test cannot count on
-    // runDurableObjectAlarm finding it still pending: it drives whatever alarm is left and waits for the run to end.
-    for (let i = 0; (await coordinator.status()).run !== null; i++) {
-      if (i > 400) throw new Error("the cron's billing run did not finish");
-      if (!(await runDurableObjectAlarm(coordinator))) await new Promise((r) => setTimeout(r, 25));
-    }
-    const { last } = await coordinator.status();
+    const last = await runCronBillingRun();
     expect(last?.customers).toBeGreaterThanOrEqual(1);
     expect(last?.failed).toBe(0);
     const [closed] = await invoicesOf(w, customer);

@@ -8,6 +8,7 @@ import { attempt, bodyFromForm, fieldErrors, parseWith } from "../forms";
 import { Badge, Csrf, emptyForm, Field, FormError, Pager, SelectField, type FormState, TitleBar } from "../layout";
 import { customerChoices, customerNames, planChoices, planNames } from "../lookups";
 import { callerIn, db, errorStatus, newPages, postedForm, queryOf, render, type DashboardContext } from "../page";
+import { CustomerStatusFilters } from "../filters";
 import { ContractTable, InvoiceTable } from "../tables";
 
 const FIELDS = ["customer_id", "plan_id", "start_date", "end_date", "auto_pay"];
@@ -33,33 +34,7 @@ async function listPage(c: DashboardContext, form: FormState, status: 200 | 400 
     <>
       <TitleBar title="Contracts" action={{ label: "Create contract", href: "#new" }} />
       <p class="sub">Customers subscribed to plans. Creating one opens the draft invoice of its first period.</p>
-      <form method="get" class="filters">
-        <div class="field">
-          <label for="q-customer">Customer</label>
-          <select id="q-customer" name="customer_id">
-            <option value="">All customers</option>
-            {customers.map((cu) => (
-              <option value={cu.id} selected={q.customer_id === cu.id}>
-                {cu.name}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div class="field">
-          <label for="q-status">Status</label>
-          <select id="q-status" name="status">
-            <option value="">Any</option>
-            {CONTRACT_STATUSES.map((s) => (
-              <option value={s} selected={q.status === s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </div>
-        <button type="submit" class="secondary">
-          Filter
-        </button>
-      </form>
+      <CustomerStatusFilters customers={customers} customerId={q.customer_id} statuses={CONTRACT_STATUSES} status={q.status} />
       <ContractTable contracts={page.data} names={names} plans={planLabels} />
       <Pager next={page.next_cursor} base="/dashboard/contracts" params={{ customer_id: q.customer_id, plan_id: q.plan_id, status: q.status }} />
 

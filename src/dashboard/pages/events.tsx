@@ -9,6 +9,7 @@ import { attempt, fieldErrors, parseWith } from "../forms";
 import { Badge, Field, Pager } from "../layout";
 import { customerChoices, customerNames } from "../lookups";
 import { callerIn, db, newPages, queryOf, render } from "../page";
+import { CustomerStatusFilters } from "../filters";
 
 /** What to check or do for each reason an event is not billed. */
 const REASONS: Record<NonNullable<EventView["billing"]["reason"]>, (e: EventView) => string> = {
@@ -59,28 +60,14 @@ eventPages.get("/", async (c) => {
     <>
       <h1>Events</h1>
       <p class="sub">Usage events, newest first. Each says whether it is billed and, if not, what to fix.</p>
-      <form method="get" class="filters">
-        <div class="field">
-          <label for="q-customer">Customer</label>
-          <select id="q-customer" name="customer_id">
-            <option value="">All customers</option>
-            {customers.map((cu) => (
-              <option value={cu.id} selected={q.customer_id === cu.id || q.customer_id === cu.externalId}>
-                {cu.name}
-              </option>
-            ))}
-          </select>
-        </div>
+      <CustomerStatusFilters customers={customers} customerId={q.customer_id}>
         <div class="field">
           <label for="q-event_name">Event name</label>
           <input id="q-event_name" name="event_name" value={q.event_name ?? ""} placeholder="call_count" />
         </div>
         <Field state={{ values: { from: q.from ?? "", to: q.to ?? "" }, errors: filterErrors }} name="from" label="From (UTC, inclusive)" placeholder="2026-03-01" />
         <Field state={{ values: { from: q.from ?? "", to: q.to ?? "" }, errors: filterErrors }} name="to" label="To (exclusive)" placeholder="2026-04-01" />
-        <button type="submit" class="secondary">
-          Filter
-        </button>
-      </form>
+      </CustomerStatusFilters>
       {page.data.length === 0 ? (
         <p class="muted">No events match. Send some with POST /v1/events.</p>
       ) : (

@@ -10,6 +10,7 @@ import { attempt, parseWith } from "../forms";
 import { Badge, Csrf, Pager } from "../layout";
 import { customerChoices, customerNames } from "../lookups";
 import { callerIn, db, errorStatus, newPages, queryOf, render, type DashboardContext } from "../page";
+import { CustomerStatusFilters } from "../filters";
 import { InvoiceTable } from "../tables";
 
 /**
@@ -77,33 +78,7 @@ invoicePages.get("/", async (c) => {
     <>
       <h1>Invoices</h1>
       <p class="sub">Drafts update live with every event; finalized invoices never change amount.</p>
-      <form method="get" class="filters">
-        <div class="field">
-          <label for="q-customer">Customer</label>
-          <select id="q-customer" name="customer_id">
-            <option value="">All customers</option>
-            {customers.map((cu) => (
-              <option value={cu.id} selected={q.customer_id === cu.id}>
-                {cu.name}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div class="field">
-          <label for="q-status">Status</label>
-          <select id="q-status" name="status">
-            <option value="">Any</option>
-            {INVOICE_STATUSES.map((s) => (
-              <option value={s} selected={q.status === s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </div>
-        <button type="submit" class="secondary">
-          Filter
-        </button>
-      </form>
+      <CustomerStatusFilters customers={customers} customerId={q.customer_id} statuses={INVOICE_STATUSES} status={q.status} />
       <InvoiceTable invoices={page.data} names={names} />
       <Pager next={page.next_cursor} base="/dashboard/invoices" params={{ customer_id: q.customer_id, status: q.status }} />
     </>,
