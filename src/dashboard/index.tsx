@@ -11,6 +11,7 @@ import { eventPages } from "./pages/events";
 import { invoicePages } from "./pages/invoices";
 import { meterPages } from "./pages/meters";
 import { planPages } from "./pages/plans";
+import { webhookPages } from "./pages/webhooks";
 import {
   checkPastedKey,
   clearSession,
@@ -246,6 +247,7 @@ dashboardRoutes.route("/contracts", contractPages);
 dashboardRoutes.route("/events", eventPages);
 dashboardRoutes.route("/invoices", invoicePages);
 dashboardRoutes.route("/api-keys", apiKeyPages);
+dashboardRoutes.route("/webhooks", webhookPages);
 
 dashboardRoutes.all("*", (c) => {
   throw new ApiError("route_not_found", `No dashboard page at ${c.req.path}`);

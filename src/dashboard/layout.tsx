@@ -15,6 +15,7 @@ export const NAV: { section: string; label: string; path: string }[] = [
   { section: "Usage-based", label: "Events", path: "/dashboard/events" },
   { section: "Usage-based", label: "Invoices", path: "/dashboard/invoices" },
   { section: "Settings", label: "API Keys", path: "/dashboard/api-keys" },
+  { section: "Settings", label: "Webhooks", path: "/dashboard/webhooks" },
 ];
 
 /** What every signed-in page needs to know about the session. */

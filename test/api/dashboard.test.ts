@@ -5,7 +5,7 @@ import { call, newAccount, type TestAccount } from "../support/api";
 import { connectStripe, paymentIntents, stripeCustomer } from "../support/stripe";
 
 const BASE = "https://meterline.test";
-const PAGES = ["customers", "meters", "plans", "contracts", "events", "invoices", "api-keys"];
+const PAGES = ["customers", "meters", "plans", "contracts", "events", "invoices", "api-keys", "webhooks"];
 
 /** A minimal browser: one cookie jar, no redirects followed, forms posted as application/x-www-form-urlencoded. */
 class Browser {
