@@ -33,10 +33,10 @@ function log(msg) {
   process.stderr.write(`[bench] ${msg}\n`);
 }
 
-async function startServer(port, stateDir) {
+async function startServer(port, stripePort, stateDir) {
   const child = spawn(process.execPath, [join(ROOT, "test/tools/dev.mjs")], {
     cwd: ROOT,
-    env: { ...process.env, PORT: String(port), STRIPE_EMULATOR_PORT: String(port + 1), DEV_STATE_DIR: stateDir, DEV_PERSIST_DIR: join(stateDir, "persist") },
+    env: { ...process.env, PORT: String(port), STRIPE_EMULATOR_PORT: String(stripePort), DEV_STATE_DIR: stateDir, DEV_PERSIST_DIR: join(stateDir, "persist") },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
@@ -116,7 +116,9 @@ async function main() {
   const base = `http://127.0.0.1:${port}`;
   const stateDir = mkdtempSync(join(tmpdir(), "meterline-bench-"));
   log(`starting wrangler dev on ${base} (state in ${stateDir})`);
-  const { child, key } = await startServer(port, stateDir);
+  let stripePort = await freePort();
+  while (stripePort === port) stripePort = await freePort();
+  const { child, key } = await startServer(port, stripePort, stateDir);
   const auth = { Authorization: `Bearer ${key}`, "Content-Type": "application/json" };
   try {
     log("creating the catalog and customers");

@@ -65,10 +65,10 @@ function freePort(): Promise<number> {
 }
 
 /** Starts `npm run dev` (test/tools/dev.mjs) on its own port with its own state, and reads the keys off its banner. */
-async function startDev(port: number) {
+async function startDev(port: number, stripePort: number) {
   dev = node.spawn(node.process.execPath, ["test/tools/dev.mjs"], {
     cwd: ROOT,
-    env: { ...node.process.env, PORT: String(port), DEV_STATE_DIR: tmp, DEV_PERSIST_DIR: `${tmp}/state`, NO_COLOR: "1", FORCE_COLOR: "0" },
+    env: { ...node.process.env, PORT: String(port), STRIPE_EMULATOR_PORT: String(stripePort), DEV_STATE_DIR: tmp, DEV_PERSIST_DIR: `${tmp}/state`, NO_COLOR: "1", FORCE_COLOR: "0" },
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -119,7 +119,9 @@ describe("dashboard in Chromium (seed 004)", () => {
     let t = Date.now();
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    keys = await startDev(port);
+    let stripePort = await freePort();
+    while (stripePort === port) stripePort = await freePort();
+    keys = await startDev(port, stripePort);
     timings.dev_start_ms = Date.now() - t;
     t = Date.now();
     const { chromium } = await import("playwright-core");

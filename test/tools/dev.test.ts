@@ -88,8 +88,9 @@ class DevServer {
 
   constructor(
     readonly port: number,
-    // The Stripe emulator's port: next to wrangler's, so parallel runs on other free ports do not collide on its default.
-    readonly stripePort = port + 1,
+    // The Stripe emulator's own free port (not port + 1: wrangler's workerd and parallel test files take ephemeral
+    // ports, and one of them can be exactly that).
+    readonly stripePort: number,
   ) {
     this.child = node.spawn(node.process.execPath, ["test/tools/dev.mjs"], {
       cwd: ROOT,
@@ -198,7 +199,9 @@ describe("npm run dev (test/tools/dev.mjs)", () => {
 
   it("writes secrets, migrates, prints working keys, stops on SIGINT and prints the same keys on the next start", async () => {
     const port = await freePort();
-    const first = new DevServer(port);
+    let stripePort = await freePort();
+    while (stripePort === port) stripePort = await freePort();
+    const first = new DevServer(port, stripePort);
     const banner = await first.waitForBanner();
     const base = `http://127.0.0.1:${port}`;
 
@@ -237,7 +240,7 @@ describe("npm run dev (test/tools/dev.mjs)", () => {
     expect(await first.stop("SIGINT")).toBe(0);
     await expect(fetch(`${base}/health`, { signal: AbortSignal.timeout(5_000) })).rejects.toThrow();
 
-    const second = new DevServer(port);
+    const second = new DevServer(port, stripePort);
     const again = await second.waitForBanner();
     expect(again.testKey).toBe(banner.testKey);
     expect(again.liveKey).toBe(banner.liveKey);
@@ -255,7 +258,9 @@ describe("npm run dev (test/tools/dev.mjs)", () => {
     node.rmSync(`${tmp}/state`, { recursive: true, force: true });
 
     const port = await freePort();
-    const server = new DevServer(port);
+    let stripePort = await freePort();
+    while (stripePort === port) stripePort = await freePort();
+    const server = new DevServer(port, stripePort);
     const banner = await server.waitForBanner();
     expect(server.output).toContain("no longer work");
     expect(banner.testKey).not.toBe(before.test_key);
