@@ -107,6 +107,8 @@ type InvoiceRow = {
 
 export class CustomerLedger extends DurableObject<Env> {
   private snapshot: LedgerSnapshot | null = null;
+  /** Webhook outbox flushes between their first await and their end (see flushWebhooks). */
+  private flushesInFlight = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -163,17 +165,28 @@ export class CustomerLedger extends DurableObject<Env> {
    * once D1 has them. An alarm that finds the outbox empty does nothing, so it is never cancelled.
    */
   private async flushWebhooks(): Promise<void> {
-    if (this.sql.exec("SELECT 1 FROM webhook_outbox LIMIT 1").toArray().length === 0) return;
+    if (this.outboxEmpty()) return;
     const scope = this.identity();
     const retryAt = Date.now() + 30_000;
     const armed = await this.ctx.storage.getAlarm();
     if (armed === null || armed > retryAt) await this.ctx.storage.setAlarm(retryAt);
+    this.flushesInFlight += 1;
     try {
       while ((await flushLedgerOutbox(this.sql, this.env.DB, scope)) > 0);
       await notifyWebhooks(this.env, scope);
     } catch (err) {
       console.error("ledger: webhook outbox flush failed; the alarm retries", err);
+    } finally {
+      this.flushesInFlight -= 1;
     }
+    // NOTE: the safety alarm is only needed while rows wait. Once the outbox is empty and no other flush is between
+    // its commit and D1, it is dropped, so an idle ledger is not woken again 30 s later: after a billing run over
+    // thousands of customers that wave of wake-ups alone exhausted local workerd's SQLite memory.
+    if (this.flushesInFlight === 0 && this.outboxEmpty()) await this.ctx.storage.deleteAlarm();
+  }
+
+  private outboxEmpty(): boolean {
+    return this.sql.exec("SELECT 1 FROM webhook_outbox LIMIT 1").toArray().length === 0;
   }
 
   /** NOTE: today the ledger's only alarm job is the webhook outbox; another job must share this handler. */
