@@ -2,56 +2,11 @@
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { call, newAccount, type TestAccount } from "../support/api";
+import { Browser } from "../support/dashboard-browser";
 import { connectStripe, paymentIntents, stripeCustomer } from "../support/stripe";
 
 const BASE = "https://meterline.test";
 const PAGES = ["customers", "meters", "plans", "contracts", "events", "invoices", "api-keys", "webhooks"];
-
-/** A minimal browser: one cookie jar, no redirects followed, forms posted as application/x-www-form-urlencoded. */
-class Browser {
-  cookie: string | null = null;
-  setCookies: string[] = [];
-
-  async request(method: string, path: string, form?: Record<string, string>, headers: Record<string, string> = {}) {
-    const h: Record<string, string> = { ...headers };
-    if (this.cookie) h.Cookie = `meterline_session=${this.cookie}`;
-    let body: string | undefined;
-    if (form) {
-      body = new URLSearchParams(form).toString();
-      h["Content-Type"] = "application/x-www-form-urlencoded";
-    }
-    const res = await SELF.fetch(`${BASE}${path}`, { method, headers: h, body, redirect: "manual" });
-    for (const sc of res.headers.getSetCookie()) {
-      this.setCookies.push(sc);
-      const m = /^meterline_session=([^;]*)/.exec(sc);
-      if (m) this.cookie = m[1] || null;
-    }
-    return { status: res.status, location: res.headers.get("Location"), html: await res.text(), headers: res.headers };
-  }
-
-  get(path: string) {
-    return this.request("GET", path);
-  }
-
-  async csrf(path = "/dashboard/signin"): Promise<string> {
-    const page = await this.get(path);
-    const m = /name="_csrf" value="([^"]+)"/.exec(page.html);
-    expect(m, `no CSRF token on ${path}`).not.toBeNull();
-    return m![1]!;
-  }
-
-  /** Posts a form the way the page would: with the page's CSRF token. */
-  async submit(fromPage: string, action: string, fields: Record<string, string>) {
-    return this.request("POST", action, { _csrf: await this.csrf(fromPage), ...fields });
-  }
-
-  async signIn(key: string) {
-    const res = await this.submit("/dashboard/signin", "/dashboard/signin", { api_key: key });
-    expect(res.status, res.html).toBe(303);
-    expect(res.location).toBe("/dashboard/customers");
-    return res;
-  }
-}
 
 async function liveObjects(acct: TestAccount, key: string) {
   const customer = await call("POST", "/v1/customers", { key, body: { name: "Live Co", external_id: "live_co" } });
