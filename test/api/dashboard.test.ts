@@ -1,11 +1,9 @@
 // Dashboard security and form behaviour through HTTP in workerd: sessions, CSRF, mode isolation, no secret in clear.
-import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { call, newAccount, type TestAccount } from "../support/api";
 import { Browser } from "../support/dashboard-browser";
 import { connectStripe, paymentIntents, stripeCustomer } from "../support/stripe";
 
-const BASE = "https://meterline.test";
 const PAGES = ["customers", "meters", "plans", "contracts", "events", "invoices", "api-keys", "webhooks"];
 
 async function liveObjects(acct: TestAccount, key: string) {
