@@ -13,6 +13,8 @@ export interface Env {
   ADMIN_TOKEN?: string;
   /** Base64 AES-GCM key for secrets stored at rest (Stripe keys). */
   ENCRYPTION_KEY?: string;
+  /** Ceiling on customers billed per second by a billing run (billing/pacing.ts); unset = none. `npm run dev` sets it. */
+  BILLING_RUN_MAX_CUSTOMERS_PER_SECOND?: string;
   /** Where the Stripe SDK sends requests, e.g. http://127.0.0.1:12111 (the emulator); unset = api.stripe.com. */
   STRIPE_API_URL?: string;
 }

@@ -3,6 +3,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 import { autoPayPage, dueForAutoPay } from "./auto-pay";
+import { pageWaitMs, parseCustomersPerSecond } from "./pacing";
 import { dueCustomers, runCustomers } from "./run";
 
 const PAGE = 50;
@@ -38,6 +39,7 @@ export class BillingCoordinator extends DurableObject<Env> {
     if (!run) return;
     if (run.phase === "collect") return this.collectPage(run);
     const page = await dueCustomers(this.env, run.asOf, null, run.after, PAGE);
+    const started = Date.now();
     if (page.length > 0) {
       const done = await runCustomers(this.env, page, run.asOf);
       const last = page[page.length - 1]!;
@@ -49,7 +51,8 @@ export class BillingCoordinator extends DurableObject<Env> {
     if (page.length === PAGE) {
       // NOTE: state is saved before the next alarm is set, so a crash resumes after the last finished page.
       await this.ctx.storage.put("run", run);
-      await this.ctx.storage.setAlarm(Date.now());
+      const rate = parseCustomersPerSecond(this.env.BILLING_RUN_MAX_CUSTOMERS_PER_SECOND);
+      await this.ctx.storage.setAlarm(Date.now() + pageWaitMs(rate, page.length, Date.now() - started));
     } else {
       await this.ctx.storage.put("run", { ...run, phase: "collect", afterInvoice: null, paymentsAttempted: 0 } satisfies RunState);
       await this.ctx.storage.setAlarm(Date.now());

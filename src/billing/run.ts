@@ -2,6 +2,7 @@
 import type { Caller, Env, Mode } from "../env";
 import { ledgerName, type BillingOutcome } from "../ledger/customer-ledger";
 import { runAutoPay } from "./auto-pay";
+import { pageWaitMs, parseCustomersPerSecond } from "./pacing";
 import { serializeContract, type ContractRow } from "../services/contracts";
 import { emitStatements, notifyWebhooks, stableEventId } from "../webhooks/outbox";
 
@@ -152,10 +153,14 @@ export async function runBillingForAccount(env: Env, caller: Caller, asOf: numbe
   const contractsUpdated = await updateContractStatuses(env, asOf, scope);
   const summary = { customers: 0, finalized: 0, opened: 0, failed: 0 };
   let after: [string, string, string] | null = null;
+  const rate = parseCustomersPerSecond(env.BILLING_RUN_MAX_CUSTOMERS_PER_SECOND);
   for (;;) {
     const page = await dueCustomers(env, asOf, scope, after, PAGE);
     if (page.length === 0) break;
+    const started = Date.now();
     const done = await runCustomers(env, page, asOf);
+    const wait = pageWaitMs(rate, page.length, Date.now() - started);
+    if (wait > 0) await scheduler.wait(wait);
     summary.customers += page.length;
     summary.finalized += done.finalized;
     summary.opened += done.opened;

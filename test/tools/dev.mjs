@@ -119,6 +119,13 @@ function setDevVar(key, value) {
   log(`set ${key}=${value} in ${display(DEV_VARS_FILE)}`);
 }
 
+/** Sets KEY=VALUE in .dev.vars unless the file already sets KEY (so a developer's own value wins). */
+function defaultDevVar(key, value) {
+  const text = existsSync(DEV_VARS_FILE) ? readFileSync(DEV_VARS_FILE, "utf8") : "";
+  if (new RegExp(`^\\s*(?:export\\s+)?${key}\\s*=`, "m").test(text)) return;
+  setDevVar(key, value);
+}
+
 function readCronTrigger() {
   try {
     const toml = readFileSync(join(ROOT, "wrangler.toml"), "utf8");
@@ -416,6 +423,9 @@ async function main() {
 
   const devVars = ensureDevVars();
   setDevVar("STRIPE_API_URL", STRIPE_URL);
+  // NOTE: local workerd keeps every ledger a billing run touches open for ~10–20 s under one process-wide SQLite memory
+  // limit; past ~1,800 at once new ones fail. 80 customers/s stays well under it (see src/billing/pacing.ts).
+  defaultDevVar("BILLING_RUN_MAX_CUSTOMERS_PER_SECOND", "80");
 
   // The Stripe emulator first: the Worker reaches it through STRIPE_API_URL, and it posts webhooks back to the Worker.
   const emulator = startChild({ name: "Stripe emulator", command: process.execPath, args: [STRIPE_EMULATOR, String(STRIPE_PORT)], env: {} });
