@@ -41,7 +41,10 @@ async function startServer(port, stripePort, stateDir) {
     detached: true,
   });
   let output = "";
-  child.stdout.on("data", (d) => (output += d));
+  child.stdout.on("data", (d) => {
+    output += d;
+    if (process.env.BENCH_SERVER_LOG) process.stderr.write(String(d).split("\n").filter((l) => l.includes(process.env.BENCH_SERVER_LOG)).map((l) => l + "\n").join(""));
+  });
   child.stderr.on("data", (d) => (output += d));
   const deadline = Date.now() + 120_000;
   while (!output.includes("dev server ready")) {
@@ -179,6 +182,24 @@ async function main() {
     });
 
     log(`  ${(batch.requests.average * BATCH).toFixed(0)} events/s`);
+    // BENCH_BIG_EVENTS=0 / BENCH_BILLING_CUSTOMERS=0 skip those phases (for quick ingest-only runs while tuning).
+    const rows = [
+      ["no-op route GET /health (req/s, mean)", noop.requests.average.toFixed(0)],
+      ["single-event ingest (req/s, mean)", single.requests.average.toFixed(0)],
+      ["single-event / no-op", (single.requests.average / noop.requests.average).toFixed(2)],
+      [`batch ingest (events/s, mean; ${BATCH}/request over ${CUSTOMERS} customers)`, (batch.requests.average * BATCH).toFixed(0)],
+      ["errors / non-2xx (single, batch)", `${single.errors + single.non2xx}, ${batch.errors + batch.non2xx}`],
+    ];
+    if (BIG > 0) rows.push(...(await readPhase()));
+    if (BILLING_CUSTOMERS > 0) rows.push(...(await billingPhase()));
+    report(rows);
+  } finally {
+    stopServer(child);
+    await new Promise((r) => setTimeout(r, 1500));
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+
+  async function readPhase() {
     log(`loading ${SMALL} events into one customer and ${BIG} into another`);
     const fill = async (customer, n) => {
       const t0 = Date.now();
@@ -207,6 +228,16 @@ async function main() {
     const bigInvoice = await api(base, key, "GET", `/v1/customers/${big}/upcoming_invoice`);
     log(`  p50 ${median(smallP50)} ms (small), ${median(bigP50)} ms (large)`);
     const bigQuantity = bigInvoice.line_items.find((l) => l.meter_code === "API_CALL").quantity;
+    return [
+      ["bulk load of the large customer (events/s, 10,000/request)", String(bigRate)],
+      [`invoice read p50, ${SMALL} events (ms, median of 3 runs)`, String(median(smallP50))],
+      [`invoice read p50, ${BIG} events (ms, median of 3 runs)`, String(median(bigP50))],
+      ["read p50 ratio large / small", (median(bigP50) / Math.max(median(smallP50), 1)).toFixed(2)],
+      ["large customer's invoice quantity (check)", bigQuantity],
+    ];
+  }
+
+  async function billingPhase() {
 
     log(`billing run: ${BILLING_CUSTOMERS} customers, each with one period due (setting up)`);
     const billingPlan = await api(base, key, "POST", "/v1/plans", {
@@ -225,24 +256,17 @@ async function main() {
     const t1 = performance.now();
     const rerun = await postWithoutTimeout(base, key, "/v1/billing_runs", {});
     const rerunSeconds = (performance.now() - t1) / 1000;
-
-    const rows = [
-      ["no-op route GET /health (req/s, mean)", noop.requests.average.toFixed(0)],
-      ["single-event ingest (req/s, mean)", single.requests.average.toFixed(0)],
-      ["single-event / no-op", (single.requests.average / noop.requests.average).toFixed(2)],
-      [`batch ingest (events/s, mean; ${BATCH}/request over ${CUSTOMERS} customers)`, (batch.requests.average * BATCH).toFixed(0)],
-      ["bulk load of the large customer (events/s, 10,000/request)", String(bigRate)],
-      [`invoice read p50, ${SMALL} events (ms, median of 3 runs)`, String(median(smallP50))],
-      [`invoice read p50, ${BIG} events (ms, median of 3 runs)`, String(median(bigP50))],
-      ["read p50 ratio large / small", (median(bigP50) / Math.max(median(smallP50), 1)).toFixed(2)],
-      ["large customer's invoice quantity (check)", bigQuantity],
-      ["errors / non-2xx (single, batch)", `${single.errors + single.non2xx}, ${batch.errors + batch.non2xx}`],
+    return [
       [`billing run over ${billingRun.customers} customers (s; invoices finalized, failed)`, `${billingSeconds.toFixed(1)} (${billingRun.invoices_finalized}, ${billingRun.failed})`],
       ["billing run again right after (s; invoices finalized)", `${rerunSeconds.toFixed(1)} (${rerun.invoices_finalized})`],
     ];
+  }
+}
+
+function report(rows) {
     const table = ["| measure | value |", "|---|---|", ...rows.map(([k, v]) => `| ${k} | ${v} |`)].join("\n");
     const cmd = `BENCH_SECONDS=${SECONDS} BENCH_BIG_EVENTS=${BIG} BENCH_BILLING_CUSTOMERS=${BILLING_CUSTOMERS} npm run bench`;
-    const report = [
+    const text = [
       "# Benchmark results",
       "",
       `Command: \`${cmd}\``,
@@ -253,13 +277,8 @@ async function main() {
       table,
       "",
     ].join("\n");
-    process.stdout.write(`${report}\n`);
-    if (process.env.BENCH_WRITE !== "0") writeFileSync(join(ROOT, "bench/RESULTS.md"), report);
-  } finally {
-    stopServer(child);
-    await new Promise((r) => setTimeout(r, 1500));
-    rmSync(stateDir, { recursive: true, force: true });
-  }
+    process.stdout.write(`${text}\n`);
+    if (process.env.BENCH_WRITE !== "0") writeFileSync(join(ROOT, "bench/RESULTS.md"), text);
 }
 
 main().catch((err) => {

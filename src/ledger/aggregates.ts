@@ -19,8 +19,23 @@ export type AggregateRow = {
 type Sql = SqlStorage;
 
 /**
+ * One event's contribution to a meter: the meter, the group it falls in, and its value. An event stores the list of
+ * its contributions (events.contrib) and they apply to two aggregates each: the invoice's and the event's UTC hour's.
+ */
+export type Contribution = [meterCode: string, groupKey: string, value: string];
+
+/**
+ * Aggregations whose contribution cannot be taken back by arithmetic alone: removing the extreme (or the latest)
+ * value means finding the next one, so each of their contributions is also a row of the indexed contributions table.
+ */
+const NEEDS_ROWS = new Set<Aggregation>(["max", "min", "latest"]);
+
+/**
  * The aggregates one ingest call touches, read once and written back once at the end (flush) instead of after
- * every event. Contribution rows are still written per event: they are what makes a replacement reversible.
+ * every event.
+ * NOTE: count, sum, average and unique_count are reversed from the value the event itself recorded (events.contrib),
+ * so they cost no row per event; max, min and latest keep a contributions row. Events stored before events.contrib
+ * existed (contrib NULL) have a contributions row for every aggregation and are reversed from those (legacy path).
  */
 export class AggregateBook {
   private readonly byKey = new Map<string, AggregateRow>();
@@ -55,17 +70,35 @@ export class AggregateBook {
     );
   }
 
-  /** The aggregates an event's stored version contributed to. */
+  /** An aggregate that must already exist (it holds a recorded contribution). */
+  existing(invoiceId: string, meterCode: string, groupKey: string): AggregateRow | null {
+    const cached = this.byKey.get(JSON.stringify([invoiceId, meterCode, groupKey]));
+    if (cached) return cached;
+    const row = this.sql
+      .exec<AggregateRow>("SELECT * FROM aggregates WHERE invoice_id = ? AND meter_code = ? AND group_key = ?", invoiceId, meterCode, groupKey)
+      .toArray()[0];
+    return row ? this.keep(row) : null;
+  }
+
+  /** Legacy path: the aggregates an event stored without events.contrib contributed to (every one has a row). */
   contributedBy(eventSeq: number): AggregateRow[] {
     const ids = this.sql.exec<{ agg_id: number }>("SELECT agg_id FROM contributions WHERE event_seq = ?", eventSeq).toArray();
     return ids.map(({ agg_id }) => this.byId.get(agg_id) ?? this.keep(this.sql.exec<AggregateRow>("SELECT * FROM aggregates WHERE id = ?", agg_id).one()));
   }
 
   add(agg: AggregateRow, eventSeq: number, value: string, ts: number): void {
-    addContribution(this.sql, agg, eventSeq, value, ts);
+    addContribution(this.sql, agg, eventSeq, value, ts, NEEDS_ROWS.has(agg.aggregation));
     this.dirty.add(agg);
   }
 
+  /** Takes back a contribution the event recorded in events.contrib. */
+  removeRecorded(agg: AggregateRow, eventSeq: number, value: string): void {
+    if (NEEDS_ROWS.has(agg.aggregation)) removeContribution(this.sql, agg, eventSeq);
+    else reverseArithmetic(this.sql, agg, value);
+    this.dirty.add(agg);
+  }
+
+  /** Legacy path: takes back a contribution kept as a contributions row. */
   remove(agg: AggregateRow, eventSeq: number): void {
     removeContribution(this.sql, agg, eventSeq);
     this.dirty.add(agg);
@@ -111,15 +144,17 @@ function extreme(sql: Sql, aggId: number, which: "max" | "min"): string | null {
   }, rows[0]!.value);
 }
 
-function addContribution(sql: Sql, agg: AggregateRow, eventSeq: number, value: string, ts: number): void {
-  sql.exec(
-    "INSERT INTO contributions (agg_id, event_seq, value, value_real, ts) VALUES (?, ?, ?, ?, ?)",
-    agg.id,
-    eventSeq,
-    value,
-    numeric(value),
-    ts,
-  );
+function addContribution(sql: Sql, agg: AggregateRow, eventSeq: number, value: string, ts: number, withRow: boolean): void {
+  if (withRow) {
+    sql.exec(
+      "INSERT INTO contributions (agg_id, event_seq, value, value_real, ts) VALUES (?, ?, ?, ?, ?)",
+      agg.id,
+      eventSeq,
+      value,
+      numeric(value),
+      ts,
+    );
+  }
   agg.event_count += 1;
   switch (agg.aggregation) {
     case "count":
@@ -155,12 +190,8 @@ function addContribution(sql: Sql, agg: AggregateRow, eventSeq: number, value: s
   }
 }
 
-/** Takes one event's contribution back out, leaving the aggregate as if the event had never been counted. */
-function removeContribution(sql: Sql, agg: AggregateRow, eventSeq: number): void {
-  const row = sql
-    .exec<{ value: string; ts: number }>("DELETE FROM contributions WHERE agg_id = ? AND event_seq = ? RETURNING value, ts", agg.id, eventSeq)
-    .toArray()[0];
-  if (!row) return;
+/** Takes back a count, sum, average or unique_count contribution from its recorded value alone. */
+function reverseArithmetic(sql: Sql, agg: AggregateRow, value: string): void {
   agg.event_count -= 1;
   switch (agg.aggregation) {
     case "count":
@@ -168,8 +199,40 @@ function removeContribution(sql: Sql, agg: AggregateRow, eventSeq: number): void
       break;
     case "sum":
     case "average":
-      agg.sum = new Quantity(agg.sum).minus(row.value).toFixed();
+      agg.sum = new Quantity(agg.sum).minus(value).toFixed();
       break;
+    case "unique_count":
+      releaseDistinct(sql, agg, value);
+      break;
+    default:
+      throw new Error(`${agg.aggregation} contributions are reversed from their rows`);
+  }
+}
+
+function releaseDistinct(sql: Sql, agg: AggregateRow, value: string): void {
+  const left = sql
+    .exec<{ refs: number }>("UPDATE distinct_values SET refs = refs - 1 WHERE agg_id = ? AND value = ? RETURNING refs", agg.id, value)
+    .one().refs;
+  if (left === 0) {
+    sql.exec("DELETE FROM distinct_values WHERE agg_id = ? AND value = ?", agg.id, value);
+    agg.distinct_count -= 1;
+  }
+  agg.value = String(agg.distinct_count);
+}
+
+/** Takes one event's contribution row back out, leaving the aggregate as if the event had never been counted. */
+function removeContribution(sql: Sql, agg: AggregateRow, eventSeq: number): void {
+  const row = sql
+    .exec<{ value: string; ts: number }>("DELETE FROM contributions WHERE agg_id = ? AND event_seq = ? RETURNING value, ts", agg.id, eventSeq)
+    .toArray()[0];
+  if (!row) return;
+  if (!NEEDS_ROWS.has(agg.aggregation)) {
+    // Legacy rows of count/sum/average/unique_count: the same arithmetic as for a recorded value.
+    reverseArithmetic(sql, agg, row.value);
+    return;
+  }
+  agg.event_count -= 1;
+  switch (agg.aggregation) {
     case "max":
     case "min":
       // NOTE: only when the removed value was the extreme does the next one have to be looked up (by index).
@@ -186,17 +249,6 @@ function removeContribution(sql: Sql, agg: AggregateRow, eventSeq: number): void
         Object.assign(agg, latest ? { value: latest.value, latest_ts: latest.ts, latest_seq: latest.event_seq } : { value: null, latest_ts: null, latest_seq: null });
       }
       break;
-    case "unique_count": {
-      const left = sql
-        .exec<{ refs: number }>("UPDATE distinct_values SET refs = refs - 1 WHERE agg_id = ? AND value = ? RETURNING refs", agg.id, row.value)
-        .one().refs;
-      if (left === 0) {
-        sql.exec("DELETE FROM distinct_values WHERE agg_id = ? AND value = ?", agg.id, row.value);
-        agg.distinct_count -= 1;
-      }
-      agg.value = String(agg.distinct_count);
-      break;
-    }
   }
 }
 

@@ -15,7 +15,7 @@ import { nextPeriod, periodContaining, type Period } from "../domain/periods";
 import type { LineItem } from "../domain/pricing";
 import { formatTimestamp } from "../domain/time";
 import type { Env } from "../env";
-import { AggregateBook, quantityOf, type AggregateRow } from "./aggregates";
+import { AggregateBook, quantityOf, type AggregateRow, type Contribution } from "./aggregates";
 import { priceInvoice } from "./drafts";
 import { loadSnapshot, type ContractSnapshot, type LedgerIdentity, type LedgerSnapshot } from "./snapshot";
 import { LEDGER_MIGRATIONS } from "./storage";
@@ -77,6 +77,8 @@ type EventRow = {
   billing_reason: UnbilledReason | null;
   invoice_id: string | null;
   meters: string;
+  /** JSON Contribution[] this version added (to invoice_id's and its hour's aggregates); NULL for legacy rows. */
+  contrib: string | null;
 };
 
 type InvoiceRow = {
@@ -109,6 +111,10 @@ export class CustomerLedger extends DurableObject<Env> {
   private snapshot: LedgerSnapshot | null = null;
   /** Webhook outbox flushes between their first await and their end (see flushWebhooks). */
   private flushesInFlight = 0;
+  /** ledger_meta read through: every ingest consults it several times. Cleared when a transaction rolls back. */
+  private readonly metaCache = new Map<string, string | null>();
+  /** False only once the webhook outbox is known empty, so an ingest that emitted nothing skips the check. */
+  private outboxMayHoldRows = true;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -120,10 +126,22 @@ export class CustomerLedger extends DurableObject<Env> {
     return this.ctx.storage.sql;
   }
 
+  /** transactionSync, and on a rollback forget the in-memory copies of what it may have changed. */
+  private transact<T>(fn: () => T): T {
+    try {
+      return this.ctx.storage.transactionSync(fn);
+    } catch (err) {
+      this.metaCache.clear();
+      this.snapshot = null;
+      throw err;
+    }
+  }
+
   private migrate(): void {
+    this.metaCache.clear();
     this.sql.exec("CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
     const applied = Number(this.meta("schema_version") ?? "0");
-    this.ctx.storage.transactionSync(() => {
+    this.transact(() => {
       LEDGER_MIGRATIONS.slice(applied).forEach((statements) => statements.forEach((statement) => this.sql.exec(statement)));
       this.setMeta("schema_version", String(LEDGER_MIGRATIONS.length));
       if (this.meta("hourly_rollups") === null) {
@@ -139,13 +157,26 @@ export class CustomerLedger extends DurableObject<Env> {
    */
   private backfillHourlyRollups(): void {
     const book = new AggregateBook(this.sql);
+    // Events from before events.contrib: every contribution is a row.
     const rows = this.sql
       .exec<{ event_seq: number; value: string; ts: number; meter_code: string; group_key: string; aggregation: AggregateRow["aggregation"] }>(
         `SELECT c.event_seq, c.value, c.ts, a.meter_code, a.group_key, a.aggregation FROM contributions AS c JOIN aggregates AS a ON a.id = c.agg_id
-         WHERE a.invoice_id NOT LIKE 'h:%'`,
+         JOIN events AS e ON e.seq = c.event_seq WHERE a.invoice_id NOT LIKE 'h:%' AND e.contrib IS NULL`,
       )
       .toArray();
     for (const r of rows) book.add(book.get(hourBucket(r.ts), r.meter_code, r.group_key, r.aggregation), r.event_seq, r.value, r.ts);
+    // Events that recorded their contributions.
+    const recorded = this.sql
+      .exec<{ seq: number; ts: number; invoice_id: string; contrib: string }>(
+        "SELECT seq, ts, invoice_id, contrib FROM events WHERE billing_status = 'billed' AND contrib IS NOT NULL",
+      )
+      .toArray();
+    for (const e of recorded) {
+      for (const [code, key, value] of JSON.parse(e.contrib) as Contribution[]) {
+        const aggregation = book.existing(e.invoice_id, code, key)?.aggregation;
+        if (aggregation) book.add(book.get(hourBucket(e.ts), code, key, aggregation), e.seq, value, e.ts);
+      }
+    }
     book.flush();
   }
 
@@ -157,6 +188,7 @@ export class CustomerLedger extends DurableObject<Env> {
    */
   private emit(type: OutgoingEvent["type"], object: unknown, now: number): void {
     recordLedgerWebhook(this.sql, this.identity(), { type, object }, now);
+    this.outboxMayHoldRows = true;
   }
 
   /**
@@ -186,7 +218,10 @@ export class CustomerLedger extends DurableObject<Env> {
   }
 
   private outboxEmpty(): boolean {
-    return this.sql.exec("SELECT 1 FROM webhook_outbox LIMIT 1").toArray().length === 0;
+    if (!this.outboxMayHoldRows) return true;
+    const empty = this.sql.exec("SELECT 1 FROM webhook_outbox LIMIT 1").toArray().length === 0;
+    if (empty && this.flushesInFlight === 0) this.outboxMayHoldRows = false;
+    return empty;
   }
 
   /** NOTE: today the ledger's only alarm job is the webhook outbox; another job must share this handler. */
@@ -201,11 +236,15 @@ export class CustomerLedger extends DurableObject<Env> {
   }
 
   private meta(key: string): string | null {
-    return this.sql.exec<{ value: string }>("SELECT value FROM ledger_meta WHERE key = ?", key).toArray()[0]?.value ?? null;
+    if (this.metaCache.has(key)) return this.metaCache.get(key)!;
+    const value = this.sql.exec<{ value: string }>("SELECT value FROM ledger_meta WHERE key = ?", key).toArray()[0]?.value ?? null;
+    this.metaCache.set(key, value);
+    return value;
   }
 
   private setMeta(key: string, value: string): void {
     this.sql.exec("INSERT OR REPLACE INTO ledger_meta (key, value) VALUES (?, ?)", key, value);
+    this.metaCache.set(key, value);
   }
 
   /** The storage schema version, to check the object is reachable and migrated. */
@@ -226,7 +265,7 @@ export class CustomerLedger extends DurableObject<Env> {
     if (held < version || this.meta("snapshot_version") === null) {
       const fresh = await loadSnapshot(database(this.env.DB), who);
       this.snapshot = null;
-      this.ctx.storage.transactionSync(() => this.storeSnapshot(fresh, now));
+      this.transact(() => this.storeSnapshot(fresh, now));
       this.snapshot = fresh;
     }
     return this.currentSnapshot();
@@ -308,7 +347,7 @@ export class CustomerLedger extends DurableObject<Env> {
 
   async ingest(who: LedgerIdentity, version: number, events: IngestEvent[], policy: DuplicatePolicy, now: number): Promise<IngestResult[]> {
     const snapshot = await this.ensureSnapshot(who, version, now);
-    const results = this.ctx.storage.transactionSync(() => {
+    const results = this.transact(() => {
       const touched = new Set<string>();
       const book = new AggregateBook(this.sql);
       const invoices = new Map<string, InvoiceRow | null>();
@@ -333,6 +372,9 @@ export class CustomerLedger extends DurableObject<Env> {
     // Metronome-style repeat with another timestamp this can open an (empty) draft for that period.
     const decision = this.decide(s, e, now, call.invoices);
     const id = crypto.randomUUID();
+    // What this version adds, each to the invoice's aggregate and to its hour's (see aggregates.ts, Contribution).
+    const adds = decision.counted.flatMap(({ meter, value }) => groupKeysOf(meter, e.properties).map((key) => ({ meter, key, value })));
+    const contrib: Contribution[] = adds.map(({ meter, key, value }) => [meter.code, key, value]);
     // The columns of one version, in the order both the INSERT and the UPDATE below name them.
     const versionColumns = [
       e.eventName,
@@ -345,12 +387,13 @@ export class CustomerLedger extends DurableObject<Env> {
       decision.reason,
       decision.invoiceId,
       JSON.stringify(decision.meters),
+      JSON.stringify(contrib),
     ];
     // A new key is the common case: one statement inserts it; only a key seen before needs the read.
     const inserted = this.sql
       .exec<{ seq: number }>(
         `INSERT INTO events (id, idempotency_key, event_name, ts, explicit_ts, properties, payload, version, received_at,
-           billing_status, billing_reason, invoice_id, meters) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)
+           billing_status, billing_reason, invoice_id, meters, contrib) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (idempotency_key) DO NOTHING RETURNING seq`,
         id,
         e.idempotencyKey,
@@ -382,14 +425,11 @@ export class CustomerLedger extends DurableObject<Env> {
         existing.received_at,
         now,
       );
-      for (const agg of book.contributedBy(existing.seq)) {
-        book.remove(agg, existing.seq);
-        if (!isHourBucket(agg.invoice_id)) touched.add(agg.invoice_id);
-      }
+      this.takeBack(existing, book, touched);
       seq = existing.seq;
       this.sql.exec(
         `UPDATE events SET event_name = ?, ts = ?, explicit_ts = ?, properties = ?, payload = ?, version = version + 1, received_at = ?,
-           billing_status = ?, billing_reason = ?, invoice_id = ?, meters = ? WHERE seq = ?`,
+           billing_status = ?, billing_reason = ?, invoice_id = ?, meters = ?, contrib = ? WHERE seq = ?`,
         ...versionColumns,
         seq,
       );
@@ -399,12 +439,10 @@ export class CustomerLedger extends DurableObject<Env> {
     if (decision.status === "billed" && decision.invoiceId) {
       touched.add(decision.invoiceId);
       const hour = hourBucket(e.timestamp);
-      for (const { meter, value } of decision.counted) {
-        for (const key of groupKeysOf(meter, e.properties)) {
-          book.add(book.get(decision.invoiceId, meter.code, key, meter.aggregation), seq, value, e.timestamp);
-          // The hourly rollup behind usage queries, kept in the same transaction (ledger/usage.ts).
-          book.add(book.get(hour, meter.code, key, meter.aggregation), seq, value, e.timestamp);
-        }
+      for (const { meter, key, value } of adds) {
+        book.add(book.get(decision.invoiceId, meter.code, key, meter.aggregation), seq, value, e.timestamp);
+        // The hourly rollup behind usage queries, kept in the same transaction (ledger/usage.ts).
+        book.add(book.get(hour, meter.code, key, meter.aggregation), seq, value, e.timestamp);
       }
     }
     // NOTE: event.rejected only for events no contract or meter can bill (not for late or value-less ones, which a
@@ -414,6 +452,25 @@ export class CustomerLedger extends DurableObject<Env> {
       this.emit("event.rejected", this.eventView(row), now);
     }
     return result(existing ? existing.id : id, existing ? "replaced" : "accepted", e.timestamp, e.eventName);
+  }
+
+  /** Takes a stored version's contributions back out of every aggregate it counted in. */
+  private takeBack(existing: EventRow, book: AggregateBook, touched: Set<string>): void {
+    if (existing.contrib === null) {
+      for (const agg of book.contributedBy(existing.seq)) {
+        book.remove(agg, existing.seq);
+        if (!isHourBucket(agg.invoice_id)) touched.add(agg.invoice_id);
+      }
+      return;
+    }
+    if (existing.billing_status !== "billed" || existing.invoice_id === null) return;
+    touched.add(existing.invoice_id);
+    for (const [code, key, value] of JSON.parse(existing.contrib) as Contribution[]) {
+      for (const bucket of [existing.invoice_id, hourBucket(existing.ts)]) {
+        const agg = book.existing(bucket, code, key);
+        if (agg) book.removeRecorded(agg, existing.seq, value);
+      }
+    }
   }
 
   /**
@@ -544,7 +601,7 @@ export class CustomerLedger extends DurableObject<Env> {
    */
   async runBilling(who: LedgerIdentity, version: number, asOf: number): Promise<BillingOutcome> {
     const s = await this.ensureSnapshot(who, version, asOf);
-    const outcome = this.ctx.storage.transactionSync(() => {
+    const outcome = this.transact(() => {
       let opened = 0;
       for (const contract of s.contracts) opened += this.openPeriodsUpTo(contract, asOf);
       const due = this.sql
@@ -651,7 +708,7 @@ export class CustomerLedger extends DurableObject<Env> {
       const number = (results[5]!.results[0] as { number: number }).number;
       // NOTE: invoice.finalized is recorded when the number is known locally, so the event carries it; a crash before
       // this point re-runs the (idempotent) D1 batch above and records the event then.
-      this.ctx.storage.transactionSync(() => {
+      this.transact(() => {
         this.sql.exec("UPDATE invoices SET number = ?, indexed = 0 WHERE id = ?", number, inv.id);
         this.emit("invoice.finalized", { ...this.view(this.invoice(inv.id)!), status: "finalized" }, inv.finalized_at ?? inv.updated_at);
       });
@@ -666,7 +723,7 @@ export class CustomerLedger extends DurableObject<Env> {
     if (!inv) return { error: "invoice_not_found" };
     if (inv.status !== "draft") return { error: "invoice_not_draft", status: inv.status };
     const s = this.currentSnapshot();
-    this.ctx.storage.transactionSync(() => this.lock(inv, s, now));
+    this.transact(() => this.lock(inv, s, now));
     await this.publishFinalized();
     await this.syncInvoiceIndex();
     await this.flushWebhooks();
@@ -678,7 +735,7 @@ export class CustomerLedger extends DurableObject<Env> {
     const inv = this.invoice(invoiceId);
     if (!inv) return { error: "invoice_not_found" };
     if (inv.status === "paid" || inv.status === "void") return { error: "invoice_not_voidable", status: inv.status };
-    this.ctx.storage.transactionSync(() => {
+    this.transact(() => {
       this.sql.exec("UPDATE invoices SET status = 'void', voided_at = ?, indexed = 0, updated_at = ? WHERE id = ?", now, now, invoiceId);
       this.emit("invoice.voided", this.view(this.invoice(invoiceId)!), now);
     });
@@ -693,7 +750,7 @@ export class CustomerLedger extends DurableObject<Env> {
     const inv = this.invoice(invoiceId);
     if (!inv) return { error: "invoice_not_found" };
     if (inv.status !== "finalized") return { error: "invoice_not_finalized", status: inv.status };
-    this.ctx.storage.transactionSync(() => {
+    this.transact(() => {
       this.sql.exec(
         "UPDATE invoices SET status = 'paid', payment_status = 'succeeded', paid_at = ?, indexed = 0, updated_at = ? WHERE id = ?",
         now,
@@ -719,7 +776,7 @@ export class CustomerLedger extends DurableObject<Env> {
     const inv = this.invoice(invoiceId);
     if (!inv) return null;
     let paidNow = false;
-    this.ctx.storage.transactionSync(() => {
+    this.transact(() => {
       const attempts = Math.max(inv.payment_attempts, p.attempt ?? 0);
       const settled = inv.payment_status === "succeeded";
       if (p.outcome === "succeeded" && !settled && inv.status !== "draft") {

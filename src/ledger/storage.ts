@@ -114,7 +114,17 @@ const WEBHOOKS_AND_USAGE = [
   `CREATE INDEX IF NOT EXISTS aggregates_meter_range ON aggregates (meter_code, invoice_id)`,
 ];
 
+/**
+ * Ingest throughput (issue 3): each event records its own count/sum/average/unique_count contributions (events.contrib),
+ * so only max/min/latest still write a contributions row; and the two events indexes no query used are dropped.
+ */
+const LEANER_INGEST = [
+  `ALTER TABLE events ADD COLUMN contrib TEXT`,
+  `DROP INDEX IF EXISTS events_ts`,
+  `DROP INDEX IF EXISTS events_name_ts`,
+];
+
 /** Migrations in order; never edit one that has shipped, append a new one. */
-export const LEDGER_MIGRATIONS: string[][] = [V1, PAYMENTS, WEBHOOKS_AND_USAGE];
+export const LEDGER_MIGRATIONS: string[][] = [V1, PAYMENTS, WEBHOOKS_AND_USAGE, LEANER_INGEST];
 
 export const SCHEMA_VERSION = LEDGER_MIGRATIONS.length;
