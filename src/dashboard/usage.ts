@@ -1,5 +1,6 @@
 // Per-day event counts of one customer over a period, for the customer page's chart (from D1's event index).
 import type { Caller, Env } from "../env";
+import { ledgerName } from "../ledger/customer-ledger";
 import type { Bar } from "./chart";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -19,6 +20,8 @@ export async function dailyEventCounts(env: Env, caller: Caller, customerId: str
     from = Math.max(periodStart, to - MAX_DAYS * DAY_MS);
   }
   const start = Math.floor(from / DAY_MS) * DAY_MS;
+  // The ledger indexes its events in D1 shortly after ingestion; the chart asks for what is still pending first.
+  await env.LEDGER.get(env.LEDGER.idFromName(ledgerName(caller.accountId, caller.mode, customerId))).syncEventIndex();
   const days = Math.min(MAX_DAYS, Math.max(1, Math.ceil((to - start) / DAY_MS)));
   const { results } = await env.DB.prepare(
     // NOTE: D1 may bind JS numbers as REAL, so the day index is cast back to an integer.

@@ -91,6 +91,15 @@ export class AggregateBook {
     this.dirty.add(agg);
   }
 
+  /**
+   * Legacy path: adds a contribution of an event without events.contrib, always with its row, since that row is the
+   * only record a later replacement can take it back from.
+   */
+  addLegacy(agg: AggregateRow, eventSeq: number, value: string, ts: number): void {
+    addContribution(this.sql, agg, eventSeq, value, ts, true);
+    this.dirty.add(agg);
+  }
+
   /** Takes back a contribution the event recorded in events.contrib. */
   removeRecorded(agg: AggregateRow, eventSeq: number, value: string): void {
     if (NEEDS_ROWS.has(agg.aggregation)) removeContribution(this.sql, agg, eventSeq);

@@ -13,6 +13,7 @@ import {
 } from "../domain/events";
 import { nextPeriod, periodContaining, type Period } from "../domain/periods";
 import type { LineItem } from "../domain/pricing";
+import { eventId } from "../domain/event-ids";
 import { formatTimestamp } from "../domain/time";
 import type { Env } from "../env";
 import { AggregateBook, quantityOf, type AggregateRow, type Contribution } from "./aggregates";
@@ -35,6 +36,12 @@ export interface IngestEvent {
 }
 
 export type IngestStatus = "accepted" | "duplicate" | "replaced";
+
+/** What an ingest call answers: every event's outcome, or a refusal of the whole call (nothing stored). */
+export type IngestOutcome = { ok: true; results: IngestResult[] } | { ok: false; code: "customer_archived" };
+
+/** How long an accepted event may wait in the ledger before D1's cross-customer event index has it. */
+export const EVENT_INDEX_DELAY_MS = 1_000;
 export type DuplicatePolicy = "latest_wins" | "first_wins";
 
 export interface IngestResult {
@@ -115,6 +122,12 @@ export class CustomerLedger extends DurableObject<Env> {
   private readonly metaCache = new Map<string, string | null>();
   /** False only once the webhook outbox is known empty, so an ingest that emitted nothing skips the check. */
   private outboxMayHoldRows = true;
+  /** The next events.seq; read once, then counted here (reset when a transaction rolls back). */
+  private nextSeq: number | null = null;
+  /** The armed alarm as last read or set (undefined: not read yet), so ingest does not ask storage every call. */
+  private alarmAt: number | null | undefined = undefined;
+  /** Event-index flushes between their first await and their end. */
+  private indexFlushesInFlight = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -133,6 +146,7 @@ export class CustomerLedger extends DurableObject<Env> {
     } catch (err) {
       this.metaCache.clear();
       this.snapshot = null;
+      this.nextSeq = null;
       throw err;
     }
   }
@@ -164,7 +178,7 @@ export class CustomerLedger extends DurableObject<Env> {
          JOIN events AS e ON e.seq = c.event_seq WHERE a.invoice_id NOT LIKE 'h:%' AND e.contrib IS NULL`,
       )
       .toArray();
-    for (const r of rows) book.add(book.get(hourBucket(r.ts), r.meter_code, r.group_key, r.aggregation), r.event_seq, r.value, r.ts);
+    for (const r of rows) book.addLegacy(book.get(hourBucket(r.ts), r.meter_code, r.group_key, r.aggregation), r.event_seq, r.value, r.ts);
     // Events that recorded their contributions.
     const recorded = this.sql
       .exec<{ seq: number; ts: number; invoice_id: string; contrib: string }>(
@@ -199,9 +213,7 @@ export class CustomerLedger extends DurableObject<Env> {
   private async flushWebhooks(): Promise<void> {
     if (this.outboxEmpty()) return;
     const scope = this.identity();
-    const retryAt = Date.now() + 30_000;
-    const armed = await this.ctx.storage.getAlarm();
-    if (armed === null || armed > retryAt) await this.ctx.storage.setAlarm(retryAt);
+    await this.armAlarm(Date.now() + 30_000);
     this.flushesInFlight += 1;
     try {
       while ((await flushLedgerOutbox(this.sql, this.env.DB, scope)) > 0);
@@ -211,10 +223,27 @@ export class CustomerLedger extends DurableObject<Env> {
     } finally {
       this.flushesInFlight -= 1;
     }
-    // NOTE: the safety alarm is only needed while rows wait. Once the outbox is empty and no other flush is between
-    // its commit and D1, it is dropped, so an idle ledger is not woken again 30 s later: after a billing run over
-    // thousands of customers that wave of wake-ups alone exhausted local workerd's SQLite memory.
-    if (this.flushesInFlight === 0 && this.outboxEmpty()) await this.ctx.storage.deleteAlarm();
+    await this.disarmIfIdle();
+  }
+
+  /** Arms the alarm for `at` unless one is armed sooner. */
+  private async armAlarm(at: number): Promise<void> {
+    if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
+    if (this.alarmAt !== null && this.alarmAt <= at) return;
+    this.alarmAt = at;
+    await this.ctx.storage.setAlarm(at);
+  }
+
+  /**
+   * NOTE: the alarm is only needed while outbox rows wait. Once both outboxes are empty and no flush is between its
+   * read and D1, it is dropped, so an idle ledger is not woken again later: after a billing run over thousands of
+   * customers that wave of wake-ups alone exhausted local workerd's SQLite memory.
+   */
+  private async disarmIfIdle(): Promise<void> {
+    if (this.flushesInFlight > 0 || this.indexFlushesInFlight > 0 || !this.outboxEmpty() || !this.eventIndexEmpty()) return;
+    if (this.alarmAt === null) return;
+    this.alarmAt = null;
+    await this.ctx.storage.deleteAlarm();
   }
 
   private outboxEmpty(): boolean {
@@ -224,10 +253,59 @@ export class CustomerLedger extends DurableObject<Env> {
     return empty;
   }
 
-  /** NOTE: today the ledger's only alarm job is the webhook outbox; another job must share this handler. */
+  /** The alarm's jobs: the event index and the webhook outbox, each retried by the alarm until D1 has it. */
   override async alarm(): Promise<void> {
+    this.alarmAt = null;
     if (this.meta("customer_id") === null) return;
+    await this.flushEventIndex();
     await this.flushWebhooks();
+  }
+
+  // ---- D1's cross-customer event index -----------------------------------------------------------------------
+
+  private eventIndexEmpty(): boolean {
+    return this.sql.exec("SELECT 1 FROM event_index_outbox LIMIT 1").toArray().length === 0;
+  }
+
+  /**
+   * Copies recorded (event, name, timestamp) rows to D1's event_index, oldest first, and deletes what D1 has.
+   * NOTE: ingest does not wait for this (it is off the hot path): the alarm runs it within EVENT_INDEX_DELAY_MS, and
+   * a list by customer calls syncEventIndex first. On failure the alarm retries in 5 s.
+   */
+  private async flushEventIndex(): Promise<void> {
+    const who = this.identity();
+    this.indexFlushesInFlight += 1;
+    try {
+      for (;;) {
+        const rows = this.sql
+          .exec<{ n: number; event_id: string; event_name: string; ts: number }>(
+            "SELECT n, event_id, event_name, ts FROM event_index_outbox ORDER BY n LIMIT 2000",
+          )
+          .toArray();
+        if (rows.length === 0) break;
+        // Later rows of one event (a replacement) come later in the array, so the upsert leaves the latest.
+        await this.env.DB.prepare(
+          `INSERT INTO event_index (id, account_id, mode, customer_id, event_name, timestamp, created_at)
+           SELECT value->>0, ?1, ?2, ?3, value->>1, value->>2, ?4 FROM json_each(?5) WHERE true
+           ON CONFLICT (id) DO UPDATE SET event_name = excluded.event_name, timestamp = excluded.timestamp`,
+        )
+          .bind(who.accountId, who.mode, who.customerId, Date.now(), JSON.stringify(rows.map((r) => [r.event_id, r.event_name, r.ts])))
+          .run();
+        this.sql.exec("DELETE FROM event_index_outbox WHERE n <= ?", rows[rows.length - 1]!.n);
+      }
+    } catch (err) {
+      console.error("ledger: event index flush failed; the alarm retries", err);
+      await this.armAlarm(Date.now() + 5_000);
+    } finally {
+      this.indexFlushesInFlight -= 1;
+    }
+  }
+
+  /** Makes D1's event index hold every event this ledger has stored (read-after-write for listing by customer). */
+  async syncEventIndex(): Promise<void> {
+    if (this.meta("customer_id") === null) return;
+    await this.flushEventIndex();
+    await this.disarmIfIdle();
   }
 
   /** Usage of one meter per window, from the hourly rollups (SPEC §13). */
@@ -345,8 +423,10 @@ export class CustomerLedger extends DurableObject<Env> {
 
   // ---- ingestion -----------------------------------------------------------------------------------------
 
-  async ingest(who: LedgerIdentity, version: number, events: IngestEvent[], policy: DuplicatePolicy, now: number): Promise<IngestResult[]> {
+  async ingest(who: LedgerIdentity, version: number, events: IngestEvent[], policy: DuplicatePolicy, now: number): Promise<IngestOutcome> {
     const snapshot = await this.ensureSnapshot(who, version, now);
+    // NOTE: the edge checks this too, from a cache that can be seconds old; the ledger has the last word.
+    if (snapshot.archived) return { ok: false, code: "customer_archived" };
     const results = this.transact(() => {
       const touched = new Set<string>();
       const book = new AggregateBook(this.sql);
@@ -362,7 +442,14 @@ export class CustomerLedger extends DurableObject<Env> {
     });
     await this.syncInvoiceIndex();
     await this.flushWebhooks();
-    return results;
+    if (results.some((r) => r.status !== "duplicate")) await this.armAlarm(now + EVENT_INDEX_DELAY_MS);
+    return { ok: true, results };
+  }
+
+  /** The seq the next new event gets; ids are derived from it (domain/event-ids.ts). */
+  private peekSeq(): number {
+    this.nextSeq ??= this.sql.exec<{ n: number }>("SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM events").one().n;
+    return this.nextSeq;
   }
 
   private ingestOne(s: LedgerSnapshot, e: IngestEvent, policy: DuplicatePolicy, now: number, call: IngestCall): IngestResult {
@@ -371,7 +458,8 @@ export class CustomerLedger extends DurableObject<Env> {
     // NOTE: billing is decided before we know whether the key is new, to keep new events to one statement; for a
     // Metronome-style repeat with another timestamp this can open an (empty) draft for that period.
     const decision = this.decide(s, e, now, call.invoices);
-    const id = crypto.randomUUID();
+    const seqIfNew = this.peekSeq();
+    const id = eventId(this.identity().customerId, seqIfNew, now);
     // What this version adds, each to the invoice's aggregate and to its hour's (see aggregates.ts, Contribution).
     const adds = decision.counted.flatMap(({ meter, value }) => groupKeysOf(meter, e.properties).map((key) => ({ meter, key, value })));
     const contrib: Contribution[] = adds.map(({ meter, key, value }) => [meter.code, key, value]);
@@ -392,9 +480,10 @@ export class CustomerLedger extends DurableObject<Env> {
     // A new key is the common case: one statement inserts it; only a key seen before needs the read.
     const inserted = this.sql
       .exec<{ seq: number }>(
-        `INSERT INTO events (id, idempotency_key, event_name, ts, explicit_ts, properties, payload, version, received_at,
-           billing_status, billing_reason, invoice_id, meters, contrib) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO events (seq, id, idempotency_key, event_name, ts, explicit_ts, properties, payload, version, received_at,
+           billing_status, billing_reason, invoice_id, meters, contrib) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (idempotency_key) DO NOTHING RETURNING seq`,
+        seqIfNew,
         id,
         e.idempotencyKey,
         ...versionColumns,
@@ -435,7 +524,14 @@ export class CustomerLedger extends DurableObject<Env> {
       );
     } else {
       seq = inserted!.seq;
+      this.nextSeq = seq + 1;
     }
+    this.sql.exec(
+      "INSERT INTO event_index_outbox (event_id, event_name, ts) VALUES (?, ?, ?)",
+      existing ? existing.id : id,
+      e.eventName,
+      e.timestamp,
+    );
     if (decision.status === "billed" && decision.invoiceId) {
       touched.add(decision.invoiceId);
       const hour = hourBucket(e.timestamp);

@@ -124,7 +124,20 @@ const LEANER_INGEST = [
   `DROP INDEX IF EXISTS events_name_ts`,
 ];
 
+/**
+ * The ledger writes D1's cross-customer event_index itself, after the response (CustomerLedger.flushEventIndex):
+ * accepted and replaced events wait here, in the ingest transaction, until D1 has them.
+ */
+const EVENT_INDEX_OUTBOX = [
+  `CREATE TABLE IF NOT EXISTS event_index_outbox (
+     n INTEGER PRIMARY KEY AUTOINCREMENT,
+     event_id TEXT NOT NULL,
+     event_name TEXT NOT NULL,
+     ts INTEGER NOT NULL
+   )`,
+];
+
 /** Migrations in order; never edit one that has shipped, append a new one. */
-export const LEDGER_MIGRATIONS: string[][] = [V1, PAYMENTS, WEBHOOKS_AND_USAGE, LEANER_INGEST];
+export const LEDGER_MIGRATIONS: string[][] = [V1, PAYMENTS, WEBHOOKS_AND_USAGE, LEANER_INGEST, EVENT_INDEX_OUTBOX];
 
 export const SCHEMA_VERSION = LEDGER_MIGRATIONS.length;

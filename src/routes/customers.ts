@@ -13,6 +13,7 @@ import {
   updateCustomer,
 } from "../services/customers";
 import { notifyWebhooks } from "../webhooks/outbox";
+import { syncLedger } from "../services/ledger-sync";
 
 const tags = ["Customers"];
 
@@ -80,6 +81,8 @@ export const customerRoutes = newRouter()
   })
   .openapi(archive, async (c) => {
     const row = await archiveCustomer(database(c.env.DB), c.get("caller"), c.req.valid("param").id, c.get("now"));
+    // The ledger refuses events from now on, even from an edge whose cache still has the customer active.
+    await syncLedger(c.env, c.get("caller"), row.id, c.get("now"));
     await notifyWebhooks(c.env, c.get("caller"));
     return c.json(serializeCustomer(row), 200);
   });

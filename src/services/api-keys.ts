@@ -7,6 +7,7 @@ import { formatNullableTimestamp, formatTimestamp } from "../domain/time";
 import type { Caller, Mode } from "../env";
 import { notFound } from "../errors";
 import { randomToken, sha256Hex } from "../http/crypto";
+import { forgetKeys } from "./ingest-cache";
 
 type ApiKeyRow = typeof apiKeys.$inferSelect;
 
@@ -82,5 +83,6 @@ export async function revokeApiKey(db: Database, caller: Caller, id: string, now
   if (!existing) throw notFound("api_key", "id");
   if (existing.revokedAt !== null) return serializeApiKey(existing);
   const [updated] = await db.update(apiKeys).set({ revokedAt: now }).where(scope).returning();
+  forgetKeys();
   return serializeApiKey(updated!);
 }

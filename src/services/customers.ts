@@ -10,6 +10,7 @@ import type { Caller } from "../env";
 import { ApiError, notFound } from "../errors";
 import type { CreateCustomerBody, ListCustomersQuery, UpdateCustomerBody } from "../schemas/customers";
 import { emitStatements, rawStatement } from "../webhooks/outbox";
+import { forgetCustomers } from "./ingest-cache";
 
 export type CustomerRow = typeof customers.$inferSelect;
 
@@ -35,6 +36,7 @@ function externalIdTaken(): ApiError {
 
 /** Creates the customer and records customer.created in the same batch (callers then notifyWebhooks). */
 export async function createCustomer(db: Database, caller: Caller, input: z.output<typeof CreateCustomerBody>, now: number) {
+  forgetCustomers(caller);
   const values: CustomerRow = {
     id: crypto.randomUUID(),
     accountId: caller.accountId,
@@ -113,6 +115,7 @@ export async function updateCustomer(
 ) {
   const existing = await getCustomer(db, caller, idOrExternalId);
   if (existing.archivedAt !== null) throw new ApiError("customer_archived", "Archived customers cannot be changed");
+  forgetCustomers(caller);
   // NOTE: metadata merges like Stripe's: given keys are set, a key set to "" is removed.
   let metadata = existing.metadata;
   if (input.metadata) {
@@ -149,6 +152,7 @@ export async function archiveCustomer(db: Database, caller: Caller, idOrExternal
   const existing = await getCustomer(db, caller, idOrExternalId);
   if (existing.archivedAt !== null) return existing;
   const archived = { ...existing, archivedAt: now, updatedAt: now };
+  forgetCustomers(caller);
   await db.$client.batch([
     rawStatement(
       db.$client,

@@ -1,9 +1,11 @@
-// Reading events: D1's event index says which ledger holds an event; the ledger explains its billing.
+// Reading events: an event's id names its customer (domain/event-ids.ts), and D1's event index lists events across
+// customers; the ledger explains each event's billing.
 import type { z } from "@hono/zod-openapi";
 import { and, desc, eq, gte, lt, or } from "drizzle-orm";
 import { database } from "../db/client";
 import { DEFAULT_LIMIT } from "../db/pagination";
-import { eventIndex } from "../db/schema";
+import { customers, eventIndex } from "../db/schema";
+import { customerHintOf, customerRangeOf } from "../domain/event-ids";
 import type { Caller, Env } from "../env";
 import { ApiError, notFound } from "../errors";
 import { ledgerName, type EventView } from "../ledger/customer-ledger";
@@ -14,14 +16,34 @@ function ledger(env: Env, caller: Caller, customerId: string) {
   return env.LEDGER.get(env.LEDGER.idFromName(ledgerName(caller.accountId, caller.mode, customerId)));
 }
 
+/**
+ * NOTE: read-after-write without the event index, which the ledger fills after the response: the id's customer hint
+ * narrows the account's customers to (almost always) one, whose ledger is asked. Ids without a hint (events stored
+ * before ids carried one) are found through the index.
+ */
 export async function getEvent(env: Env, caller: Caller, id: string): Promise<EventView> {
-  const [row] = await database(env.DB)
-    .select({ customerId: eventIndex.customerId })
-    .from(eventIndex)
-    .where(and(eq(eventIndex.id, id), eq(eventIndex.accountId, caller.accountId), eq(eventIndex.mode, caller.mode)));
-  const view = row ? await ledger(env, caller, row.customerId).getEvent(id) : null;
-  if (!view) throw notFound("event", "id");
-  return view;
+  const db = database(env.DB);
+  const hint = customerHintOf(id);
+  let candidates: string[];
+  if (hint) {
+    const { from, to } = customerRangeOf(hint);
+    const rows = await db
+      .select({ id: customers.id })
+      .from(customers)
+      .where(and(eq(customers.accountId, caller.accountId), eq(customers.mode, caller.mode), gte(customers.id, from), lt(customers.id, to)));
+    candidates = rows.map((r) => r.id);
+  } else {
+    const rows = await db
+      .select({ customerId: eventIndex.customerId })
+      .from(eventIndex)
+      .where(and(eq(eventIndex.id, id), eq(eventIndex.accountId, caller.accountId), eq(eventIndex.mode, caller.mode)));
+    candidates = rows.map((r) => r.customerId);
+  }
+  for (const customerId of candidates) {
+    const view = await ledger(env, caller, customerId).getEvent(id);
+    if (view) return view;
+  }
+  throw notFound("event", "id");
 }
 
 function encodeCursor(ts: number, id: string): string {
@@ -42,6 +64,9 @@ function decodeCursor(raw: string): [number, string] {
 export async function listEvents(env: Env, caller: Caller, q: z.output<typeof ListEventsQuery>) {
   const db = database(env.DB);
   const customerId = q.customer_id !== undefined ? (await getCustomer(db, caller, q.customer_id, "customer_id")).id : undefined;
+  // NOTE: listing one customer is read-after-write: its ledger first hands D1 the events it has not indexed yet.
+  // Across customers the index trails ingestion by up to EVENT_INDEX_DELAY_MS (README "Ingestion").
+  if (customerId !== undefined) await ledger(env, caller, customerId).syncEventIndex();
   const size = q.limit ?? DEFAULT_LIMIT;
   const after = q.cursor ? decodeCursor(q.cursor) : undefined;
   const rows = await db
