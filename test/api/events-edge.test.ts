@@ -1,0 +1,115 @@
+// Ingestion without D1 on the hot path: what the isolate caches must never outlive a change made through it, the
+// ledger has the last word on archived customers, event ids route reads to their ledger, and the event index catches up.
+import { env } from "cloudflare:workers";
+import { describe, expect, it, vi } from "vitest";
+import { customerHintOf } from "../../src/domain/event-ids";
+import { ledgerName } from "../../src/ledger/customer-ledger";
+import { call, expectError, newAccount } from "../support/api";
+
+const DAY = 86_400_000;
+
+async function setup() {
+  const acct = await newAccount();
+  const key = acct.test;
+  expect((await call("POST", "/v1/meters", { key, body: { code: "CALLS", event_name: "call", aggregation: "count" } })).status).toBe(201);
+  const plan = await call("POST", "/v1/plans", { key, body: { name: "P", prices: [{ type: "usage", meter_code: "CALLS", model: "per_unit", unit_price: "0.01" }] } });
+  const customer = (await call("POST", "/v1/customers", { key, body: { name: "C", external_id: "ext-1" } })).body;
+  const start = new Date(Date.now() - DAY).toISOString();
+  expect((await call("POST", "/v1/contracts", { key, body: { customer_id: customer.id, plan_id: plan.body.id, start_date: start } })).status).toBe(201);
+  return { acct, key, customer, planId: plan.body.id as string };
+}
+
+const send = (key: string, body: Record<string, unknown>) => call("POST", "/v1/events", { key, body: { event_name: "call", ...body } });
+
+describe("ingestion's isolate cache", () => {
+  it("a revoked key stops ingesting at once, though a request just before had cached it", async () => {
+    const { acct, customer } = await setup();
+    const created = (await call("POST", "/v1/api_keys", { key: acct.test, body: { name: "ingest" } })).body;
+    expect((await send(created.secret, { customer_id: customer.id })).status).toBe(202);
+    expect((await send(created.secret, { customer_id: customer.id })).status).toBe(202);
+    expect((await call("DELETE", `/v1/api_keys/${created.id}`, { key: acct.test })).status).toBe(200);
+    expectError(await send(created.secret, { customer_id: customer.id }), 401, "invalid_api_key");
+    expectError(await call("POST", "/v1/events/batch", { key: created.secret, body: { events: [{ customer_id: customer.id, event_name: "call" }] } }), 401, "invalid_api_key");
+  });
+
+  it("an archived customer is refused at once, and its draft does not move", async () => {
+    const { key, customer } = await setup();
+    expect((await send(key, { external_customer_id: "ext-1", idempotency_key: "a" })).status).toBe(202);
+    expect((await call("DELETE", `/v1/customers/${customer.id}`, { key })).status).toBe(200);
+    expectError(await send(key, { external_customer_id: "ext-1", idempotency_key: "b" }), 409, "customer_archived");
+    expectError(await send(key, { customer_id: customer.id, idempotency_key: "c" }), 409, "customer_archived");
+    const invoices = await call("GET", `/v1/invoices?customer_id=${customer.id}`, { key });
+    expect(invoices.body.data[0].line_items.find((l: any) => l.meter_code === "CALLS").quantity).toBe("1");
+  });
+
+  it("an external_id moved to another customer routes there at once", async () => {
+    const { key, customer, planId } = await setup();
+    expect((await send(key, { external_customer_id: "ext-1" })).status).toBe(202);
+    expect((await call("PATCH", `/v1/customers/${customer.id}`, { key, body: { external_id: "ext-old" } })).status).toBe(200);
+    const other = (await call("POST", "/v1/customers", { key, body: { name: "D", external_id: "ext-1" } })).body;
+    const start = new Date(Date.now() - DAY).toISOString();
+    await call("POST", "/v1/contracts", { key, body: { customer_id: other.id, plan_id: planId, start_date: start } });
+    const sent = await send(key, { external_customer_id: "ext-1" });
+    expect(sent.status).toBe(202);
+    expect((await call("GET", `/v1/events/${sent.body.id}`, { key })).body.customer_id).toBe(other.id);
+  });
+
+  it("an unknown customer is looked up every time, so one created a moment later is found", async () => {
+    const { key, planId } = await setup();
+    expectError(await send(key, { external_customer_id: "late" }), 404, "customer_not_found");
+    const late = (await call("POST", "/v1/customers", { key, body: { name: "Late", external_id: "late" } })).body;
+    await call("POST", "/v1/contracts", { key, body: { customer_id: late.id, plan_id: planId, start_date: new Date(Date.now() - DAY).toISOString() } });
+    expect((await send(key, { external_customer_id: "late" })).status).toBe(202);
+  });
+});
+
+describe("the ledger's own check", () => {
+  it("refuses an archived customer's events even from an edge that has not heard of the archiving", async () => {
+    const { acct, key, customer } = await setup();
+    expect((await call("DELETE", `/v1/customers/${customer.id}`, { key })).status).toBe(200);
+    // What an isolate with a stale cache would do: call the ledger with the version it remembers.
+    const stub = env.LEDGER.get(env.LEDGER.idFromName(ledgerName(acct.id, "test", customer.id)));
+    const who = { accountId: acct.id, mode: "test" as const, customerId: customer.id };
+    const event = { idempotencyKey: "stale", eventName: "call", timestamp: Date.now(), explicitTimestamp: false, properties: {} };
+    expect(await stub.ingest(who, 0, [event], "latest_wins", Date.now())).toEqual({ ok: false, code: "customer_archived" });
+    const list = await call("GET", `/v1/events?customer_id=${customer.id}`, { key });
+    expect(list.body.data.map((e: any) => e.idempotency_key)).not.toContain("stale");
+  });
+});
+
+describe("event ids and the event index", () => {
+  it("ids name the customer's ledger, and reads and per-customer lists see an event as soon as it is accepted", async () => {
+    const { key, customer } = await setup();
+    const sent = await send(key, { customer_id: customer.id, idempotency_key: "k1" });
+    expect(sent.body.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(customerHintOf(sent.body.id)).toBe(customer.id.replace("-", "").slice(0, 9));
+    expect((await call("GET", `/v1/events/${sent.body.id}`, { key })).body).toMatchObject({ id: sent.body.id, customer_id: customer.id });
+    const listed = await call("GET", `/v1/events?customer_id=${customer.id}`, { key });
+    expect(listed.body.data.map((e: any) => e.id)).toEqual([sent.body.id]);
+  });
+
+  it("the cross-customer list catches up on its own, replacements included", async () => {
+    const { key, customer } = await setup();
+    const first = await send(key, { customer_id: customer.id, idempotency_key: "r", properties: { v: 1 } });
+    const replaced = await send(key, { customer_id: customer.id, idempotency_key: "r", properties: { v: 2 }, event_name: "call_v2" });
+    expect(replaced.body).toMatchObject({ id: first.body.id, status: "replaced" });
+    await vi.waitFor(
+      async () => {
+        const all = await call("GET", "/v1/events?event_name=call_v2", { key });
+        expect(all.body.data.map((e: any) => e.id)).toEqual([first.body.id]);
+      },
+      { timeout: 10_000, interval: 200 },
+    );
+    expect((await call("GET", "/v1/events?event_name=call", { key })).body.data).toEqual([]);
+  });
+
+  it("another account, or the other mode, cannot read an event by id", async () => {
+    const { acct, key, customer } = await setup();
+    const sent = await send(key, { customer_id: customer.id });
+    const stranger = await newAccount("Other");
+    expectError(await call("GET", `/v1/events/${sent.body.id}`, { key: stranger.test }), 404, "event_not_found");
+    expectError(await call("GET", `/v1/events/${sent.body.id}`, { key: acct.live }), 404, "event_not_found");
+    // A well-formed id that names no event.
+    expectError(await call("GET", `/v1/events/${sent.body.id.slice(0, -1)}0`, { key }), 404, "event_not_found");
+  });
+});
