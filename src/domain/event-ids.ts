@@ -24,11 +24,12 @@ export function eventId(customerId: string, seq: number, ms: number): string {
   if (!Number.isSafeInteger(seq) || seq < 1 || seq > MAX_SEQ) throw new Error(`event sequence out of range: ${seq}`);
   if (!Number.isSafeInteger(ms) || ms < 0 || ms > MAX_MS) throw new Error(`event time out of range: ${ms}`);
   const time = ms.toString(16).padStart(12, "0");
-  // The 62 bits after the variant: 24 bits of hint, then 38 bits of sequence number.
-  const tail = BigInt(`0x${hint.slice(3)}`) * 2n ** 38n + BigInt(seq);
-  const high = Number(tail >> 48n); // 14 bits: variant goes above them
-  const low = (tail & (2n ** 48n - 1n)).toString(16).padStart(12, "0");
-  const variantGroup = (0x8000 | high).toString(16);
+  // The 62 bits after the variant: 24 bits of hint, then 38 bits of sequence number, split at bit 48 so that each
+  // part is an exact JS integer (ingest mints one id per event, so no BigInt here).
+  const hintTail = parseInt(hint.slice(3), 16);
+  const high = Math.floor(hintTail / 1024); // the hint's top 14 bits; the variant goes above them
+  const low = ((hintTail % 1024) * 2 ** 38 + seq).toString(16).padStart(12, "0");
+  const variantGroup = (0x8000 + high).toString(16);
   return `${time.slice(0, 8)}-${time.slice(8)}-8${hint.slice(0, 3)}-${variantGroup}-${low}`;
 }
 

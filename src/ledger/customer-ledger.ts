@@ -57,6 +57,9 @@ interface IngestCall {
   touched: Set<string>;
   book: AggregateBook;
   invoices: Map<string, InvoiceRow | null>;
+  /** Per contract: the meter codes its usage prices name, and the last period an event fell in. */
+  priced: Map<string, Set<string>>;
+  periods: Map<string, Period>;
 }
 
 export type UnbilledReason = "no_active_contract" | "no_matching_meter" | "outside_open_period" | "property_missing";
@@ -430,8 +433,8 @@ export class CustomerLedger extends DurableObject<Env> {
     const results = this.transact(() => {
       const touched = new Set<string>();
       const book = new AggregateBook(this.sql);
-      const invoices = new Map<string, InvoiceRow | null>();
-      const out = events.map((e) => this.ingestOne(snapshot, e, policy, now, { touched, book, invoices }));
+      const call: IngestCall = { touched, book, invoices: new Map(), priced: new Map(), periods: new Map() };
+      const out = events.map((e) => this.ingestOne(snapshot, e, policy, now, call));
       book.flush();
       for (const invoiceId of touched) {
         const inv = this.invoice(invoiceId);
@@ -457,7 +460,7 @@ export class CustomerLedger extends DurableObject<Env> {
     const payload = payloadIdentity(e.eventName, e.explicitTimestamp ? e.timestamp : null, e.properties);
     // NOTE: billing is decided before we know whether the key is new, to keep new events to one statement; for a
     // Metronome-style repeat with another timestamp this can open an (empty) draft for that period.
-    const decision = this.decide(s, e, now, call.invoices);
+    const decision = this.decide(s, e, now, call);
     const seqIfNew = this.peekSeq();
     const id = eventId(this.identity().customerId, seqIfNew, now);
     // What this version adds, each to the invoice's aggregate and to its hour's (see aggregates.ts, Contribution).
@@ -478,17 +481,18 @@ export class CustomerLedger extends DurableObject<Env> {
       JSON.stringify(contrib),
     ];
     // A new key is the common case: one statement inserts it; only a key seen before needs the read.
-    const inserted = this.sql
-      .exec<{ seq: number }>(
-        `INSERT INTO events (seq, id, idempotency_key, event_name, ts, explicit_ts, properties, payload, version, received_at,
-           billing_status, billing_reason, invoice_id, meters, contrib) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (idempotency_key) DO NOTHING RETURNING seq`,
-        seqIfNew,
-        id,
-        e.idempotencyKey,
-        ...versionColumns,
-      )
-      .toArray()[0];
+    // NOTE: no RETURNING (it doubles the statement's cost): the seq is ours, and changes() says whether it was used
+    // (a cursor's rowsWritten is not 0 for a conflict that did nothing).
+    this.sql.exec(
+      `INSERT INTO events (seq, id, idempotency_key, event_name, ts, explicit_ts, properties, payload, version, received_at,
+         billing_status, billing_reason, invoice_id, meters, contrib) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (idempotency_key) DO NOTHING`,
+      seqIfNew,
+      id,
+      e.idempotencyKey,
+      ...versionColumns,
+    );
+    const inserted = this.sql.exec<{ n: number }>("SELECT changes() AS n").one().n > 0;
     const existing = inserted ? undefined : this.sql.exec<EventRow>("SELECT * FROM events WHERE idempotency_key = ?", e.idempotencyKey).one();
     const result = (id: string, status: IngestStatus, ts: number, name: string): IngestResult => ({
       id,
@@ -523,7 +527,7 @@ export class CustomerLedger extends DurableObject<Env> {
         seq,
       );
     } else {
-      seq = inserted!.seq;
+      seq = seqIfNew;
       this.nextSeq = seq + 1;
     }
     this.sql.exec(
@@ -573,7 +577,8 @@ export class CustomerLedger extends DurableObject<Env> {
    * Why an event is billed or not, in the order of the seeds' "event not appearing on invoice" checklist:
    * a contract covering its timestamp, a priced meter listening to it, an open period, a usable value.
    */
-  private decide(s: LedgerSnapshot, e: IngestEvent, now: number, invoices: Map<string, InvoiceRow | null>): BillingDecision {
+  private decide(s: LedgerSnapshot, e: IngestEvent, now: number, call: IngestCall): BillingDecision {
+    const { invoices } = call;
     const unbilled = (reason: UnbilledReason, invoiceId: string | null = null, meters: string[] = []): BillingDecision => ({
       status: "unbilled",
       reason,
@@ -583,10 +588,17 @@ export class CustomerLedger extends DurableObject<Env> {
     });
     const contract = s.contracts.find((c) => c.startDate <= e.timestamp && (c.coverageEnd === null || e.timestamp < c.coverageEnd));
     if (!contract) return unbilled("no_active_contract");
-    const priced = new Set(contract.prices.flatMap((p) => (p.type === "usage" ? [p.meter_code] : [])));
+    let priced = call.priced.get(contract.id);
+    if (!priced) {
+      priced = new Set(contract.prices.flatMap((p) => (p.type === "usage" ? [p.meter_code] : [])));
+      call.priced.set(contract.id, priced);
+    }
     const meters = s.meters.filter((m) => m.eventName === e.eventName && priced.has(m.code) && matchesFilters(m.filters, e.properties));
     if (meters.length === 0) return unbilled("no_matching_meter");
-    const period = periodContaining(scheduleOf(contract), e.timestamp)!;
+    // Most events of a call fall in the same period as the one before.
+    const last = call.periods.get(contract.id);
+    const period = last && last.start <= e.timestamp && e.timestamp < last.end ? last : periodContaining(scheduleOf(contract), e.timestamp)!;
+    call.periods.set(contract.id, period);
     const cacheKey = `${contract.id}:${period.start}`;
     let invoice = invoices.get(cacheKey);
     if (invoice === undefined) {

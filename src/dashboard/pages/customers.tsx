@@ -13,6 +13,7 @@ import { callerIn, db, errorStatus, newPages, postedForm, queryOf, render, type 
 import { ContractTable, InvoiceTable } from "../tables";
 import { dailyEventCounts } from "../usage";
 import { parseTimestamp } from "../../domain/time";
+import { syncLedger } from "../../services/ledger-sync";
 
 const FIELDS = ["name", "email", "external_id", "payment_provider_id"];
 
@@ -236,6 +237,8 @@ customerPages.get("/:id/archive", async (c) => {
 
 customerPages.post("/:id/archive", async (c) => {
   const row = await archiveCustomer(db(c), callerIn(c), c.req.param("id"), c.get("now"));
+  // As the API does: the ledger refuses the customer's events from now on (services/ingest-cache.ts).
+  await syncLedger(c.env, callerIn(c), row.id, c.get("now"));
   return c.redirect(`/dashboard/customers/${row.id}`, 303);
 });
 
