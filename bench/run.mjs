@@ -166,39 +166,27 @@ async function main() {
     });
 
     log(`  ${single.requests.average.toFixed(0)} req/s`);
+    /** Batches of BATCH events for 4 connections; `customerOf(i)` names the customer of the i-th event of a batch. */
+    const loadBatches = (customerOf) =>
+      load({
+        url: base,
+        connections: 4,
+        requests: [
+          {
+            method: "POST",
+            path: "/v1/events/batch",
+            headers: auth,
+            setupRequest: (req) => ({ ...req, body: JSON.stringify({ events: Array.from({ length: BATCH }, (_, i) => event(customerOf(i))) }) }),
+          },
+        ],
+      });
     log(`batch ingest (POST /v1/events/batch, ${BATCH} events over ${CUSTOMERS} customers), ${SECONDS}s`);
-    const batch = await load({
-      url: base,
-      connections: 4,
-      requests: [
-        {
-          method: "POST",
-          path: "/v1/events/batch",
-          headers: auth,
-          setupRequest: (req) => ({
-            ...req,
-            body: JSON.stringify({ events: Array.from({ length: BATCH }, (_, i) => event(spread[i % CUSTOMERS])) }),
-          }),
-        },
-      ],
-    });
-
+    const batch = await loadBatches((i) => spread[i % CUSTOMERS]);
     log(`  ${(batch.requests.average * BATCH).toFixed(0)} events/s`);
     // The same batches addressed to one customer: one ledger RPC (one SQLite commit) per request instead of 100,
     // which separates the ledger's per-event cost from its per-call cost (README "Benchmarks").
     log(`batch ingest (POST /v1/events/batch, ${BATCH} events to one customer), ${SECONDS}s`);
-    const batchOne = await load({
-      url: base,
-      connections: 4,
-      requests: [
-        {
-          method: "POST",
-          path: "/v1/events/batch",
-          headers: auth,
-          setupRequest: (req) => ({ ...req, body: JSON.stringify({ events: Array.from({ length: BATCH }, () => event(spread[0])) }) }),
-        },
-      ],
-    });
+    const batchOne = await loadBatches(() => spread[0]);
     log(`  ${(batchOne.requests.average * BATCH).toFixed(0)} events/s`);
     // BENCH_BIG_EVENTS=0 / BENCH_BILLING_CUSTOMERS=0 skip those phases (for quick ingest-only runs while tuning).
     const rows = [
