@@ -240,8 +240,8 @@ export const invoiceSequences = sqliteTable(
 );
 
 /**
- * A cross-customer index of events for listing and lookup by id. The customer's ledger holds the events
- * themselves and decides billing; this table only says where an event lives.
+ * Legacy: where events stored before event ids named their customer (domain/event-ids.ts) live, for GET
+ * /v1/events/:id of those ids. Nothing writes it any more; listing reads event_activity.
  */
 export const eventIndex = sqliteTable(
   "event_index",
@@ -258,6 +258,25 @@ export const eventIndex = sqliteTable(
     index("event_index_list_idx").on(t.accountId, t.mode, t.timestamp, t.id),
     index("event_index_customer_idx").on(t.accountId, t.mode, t.customerId, t.timestamp),
   ],
+);
+
+/**
+ * Which customers have events in which minute (by event timestamp) under which name: the cross-customer event list
+ * walks this newest minute first and asks those customers' ledgers for the events themselves. A ledger adds a row
+ * the first time it stores an event of a (minute, name), before it answers the ingest call, so listing is
+ * read-after-write while ingestion writes D1 about once per customer per minute instead of once per event.
+ * NOTE: rows are never removed: a replaced event that moved to another minute leaves a row that lists nothing.
+ */
+export const eventActivity = sqliteTable(
+  "event_activity",
+  {
+    accountId: text("account_id").notNull(),
+    mode: mode(),
+    minute: integer("minute").notNull(),
+    customerId: text("customer_id").notNull(),
+    eventName: text("event_name").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.accountId, t.mode, t.minute, t.customerId, t.eventName] })],
 );
 
 /** Per (account, mode): the Stripe secret key and webhook signing secret, AES-GCM encrypted (payments/secrets.ts). */

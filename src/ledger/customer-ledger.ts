@@ -13,6 +13,7 @@ import {
 } from "../domain/events";
 import { nextPeriod, periodContaining, type Period } from "../domain/periods";
 import type { LineItem } from "../domain/pricing";
+import { activityMinuteOf, type ListPosition } from "../domain/event-activity";
 import { eventId } from "../domain/event-ids";
 import { formatTimestamp } from "../domain/time";
 import type { Env } from "../env";
@@ -40,8 +41,6 @@ export type IngestStatus = "accepted" | "duplicate" | "replaced";
 /** What an ingest call answers: every event's outcome, or a refusal of the whole call (nothing stored). */
 export type IngestOutcome = { ok: true; results: IngestResult[] } | { ok: false; code: "customer_archived" };
 
-/** How long an accepted event may wait in the ledger before D1's cross-customer event index has it. */
-export const EVENT_INDEX_DELAY_MS = 1_000;
 export type DuplicatePolicy = "latest_wins" | "first_wins";
 
 export interface IngestResult {
@@ -60,6 +59,24 @@ interface IngestCall {
   /** Per contract: the meter codes its usage prices name, and the last period an event fell in. */
   priced: Map<string, Set<string>>;
   periods: Map<string, Period>;
+  /** Whether an event fell in a (minute, name) this ledger had no event in before (see noteActivity). */
+  newActivity: boolean;
+}
+
+/** A page of one ledger's events, newest first (GET /v1/events). */
+export interface LedgerEventQuery {
+  eventName?: string;
+  /** Half-open timestamp range [from, to). */
+  from?: number;
+  to?: number;
+  /** Only events after this one in newest-first order (the previous page's last). */
+  after?: ListPosition;
+  limit: number;
+}
+
+export interface ListedEvent {
+  ts: number;
+  event: EventView;
 }
 
 export type UnbilledReason = "no_active_contract" | "no_matching_meter" | "outside_open_period" | "property_missing";
@@ -129,8 +146,12 @@ export class CustomerLedger extends DurableObject<Env> {
   private nextSeq: number | null = null;
   /** The armed alarm as last read or set (undefined: not read yet), so ingest does not ask storage every call. */
   private alarmAt: number | null | undefined = undefined;
-  /** Event-index flushes between their first await and their end. */
-  private indexFlushesInFlight = 0;
+  /** Activity publishes between their first await and their end. */
+  private activityPublishesInFlight = 0;
+  /** False only once no event_activity row is known to wait for D1, so ingest skips the check. */
+  private activityMayBeUnpublished = true;
+  /** "minute|name" pairs known to have an event_activity row, so ingest skips the statement (cleared on rollback). */
+  private readonly activitySeen = new Set<string>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -150,6 +171,8 @@ export class CustomerLedger extends DurableObject<Env> {
       this.metaCache.clear();
       this.snapshot = null;
       this.nextSeq = null;
+      this.activitySeen.clear();
+      this.activityMayBeUnpublished = true;
       throw err;
     }
   }
@@ -243,7 +266,7 @@ export class CustomerLedger extends DurableObject<Env> {
    * customers that wave of wake-ups alone exhausted local workerd's SQLite memory.
    */
   private async disarmIfIdle(): Promise<void> {
-    if (this.flushesInFlight > 0 || this.indexFlushesInFlight > 0 || !this.outboxEmpty() || !this.eventIndexEmpty()) return;
+    if (this.flushesInFlight > 0 || this.activityPublishesInFlight > 0 || !this.outboxEmpty() || this.activityUnpublished()) return;
     if (this.alarmAt === null) return;
     this.alarmAt = null;
     await this.ctx.storage.deleteAlarm();
@@ -256,59 +279,110 @@ export class CustomerLedger extends DurableObject<Env> {
     return empty;
   }
 
-  /** The alarm's jobs: the event index and the webhook outbox, each retried by the alarm until D1 has it. */
+  /** The alarm's jobs: event activity and the webhook outbox, each retried by the alarm until D1 has it. */
   override async alarm(): Promise<void> {
     this.alarmAt = null;
     if (this.meta("customer_id") === null) return;
-    await this.flushEventIndex();
+    await this.publishActivity();
     await this.flushWebhooks();
   }
 
-  // ---- D1's cross-customer event index -----------------------------------------------------------------------
+  // ---- D1's event activity (what the cross-customer event list walks) ------------------------------------------
 
-  private eventIndexEmpty(): boolean {
-    return this.sql.exec("SELECT 1 FROM event_index_outbox LIMIT 1").toArray().length === 0;
+  /**
+   * Records that an event is stored in its (minute, name). Only a pair new to this ledger writes a row, and only such
+   * a row makes the ingest call publish to D1 before it answers (see publishActivity).
+   */
+  private noteActivity(ts: number, eventName: string, call: IngestCall): void {
+    const minute = activityMinuteOf(ts);
+    const key = `${minute}|${eventName}`;
+    if (this.activitySeen.has(key)) return;
+    this.sql.exec("INSERT OR IGNORE INTO event_activity (minute, event_name) VALUES (?, ?)", minute, eventName);
+    if (this.sql.exec<{ n: number }>("SELECT changes() AS n").one().n > 0) {
+      call.newActivity = true;
+      this.activityMayBeUnpublished = true;
+    }
+    // A backfill across years could grow this without end; forgetting only costs a statement per pair.
+    if (this.activitySeen.size >= 50_000) this.activitySeen.clear();
+    this.activitySeen.add(key);
+  }
+
+  private activityUnpublished(): boolean {
+    if (!this.activityMayBeUnpublished) return false;
+    const waiting = this.sql.exec("SELECT 1 FROM event_activity WHERE published = 0 LIMIT 1").toArray().length > 0;
+    if (!waiting && this.activityPublishesInFlight === 0) this.activityMayBeUnpublished = false;
+    return waiting;
   }
 
   /**
-   * Copies recorded (event, name, timestamp) rows to D1's event_index, oldest first, and deletes what D1 has.
-   * NOTE: ingest does not wait for this (it is off the hot path): the alarm runs it within EVENT_INDEX_DELAY_MS, and
-   * a list by customer calls syncEventIndex first. On failure the alarm retries in 5 s.
+   * Copies unpublished (minute, name) rows to D1's event_activity and marks them published.
+   * NOTE: ingest awaits this when it stored an event in a new pair, so the cross-customer list sees the event once the
+   * call has answered; that is about once per customer, minute and name, not per event. If D1 fails the events stay
+   * stored (and listed by customer) and the alarm retries in 5 s. D1's insert ignores rows it has, so a retry or two
+   * overlapping publishes are harmless.
    */
-  private async flushEventIndex(): Promise<void> {
+  private async publishActivity(): Promise<void> {
+    if (!this.activityUnpublished()) return;
     const who = this.identity();
-    this.indexFlushesInFlight += 1;
+    this.activityPublishesInFlight += 1;
     try {
       for (;;) {
         const rows = this.sql
-          .exec<{ n: number; event_id: string; event_name: string; ts: number }>(
-            "SELECT n, event_id, event_name, ts FROM event_index_outbox ORDER BY n LIMIT 2000",
-          )
+          .exec<{ minute: number; event_name: string }>("SELECT minute, event_name FROM event_activity WHERE published = 0 LIMIT 5000")
           .toArray();
         if (rows.length === 0) break;
-        // Later rows of one event (a replacement) come later in the array, so the upsert leaves the latest.
+        const pairs = JSON.stringify(rows.map((r) => [r.minute, r.event_name]));
         await this.env.DB.prepare(
-          `INSERT INTO event_index (id, account_id, mode, customer_id, event_name, timestamp, created_at)
-           SELECT value->>0, ?1, ?2, ?3, value->>1, value->>2, ?4 FROM json_each(?5) WHERE true
-           ON CONFLICT (id) DO UPDATE SET event_name = excluded.event_name, timestamp = excluded.timestamp`,
+          `INSERT OR IGNORE INTO event_activity (account_id, mode, minute, customer_id, event_name)
+           SELECT ?1, ?2, value->>0, ?3, value->>1 FROM json_each(?4)`,
         )
-          .bind(who.accountId, who.mode, who.customerId, Date.now(), JSON.stringify(rows.map((r) => [r.event_id, r.event_name, r.ts])))
+          .bind(who.accountId, who.mode, who.customerId, pairs)
           .run();
-        this.sql.exec("DELETE FROM event_index_outbox WHERE n <= ?", rows[rows.length - 1]!.n);
+        this.sql.exec(
+          "UPDATE event_activity SET published = 1 WHERE (minute, event_name) IN (SELECT value->>0, value->>1 FROM json_each(?))",
+          pairs,
+        );
       }
     } catch (err) {
-      console.error("ledger: event index flush failed; the alarm retries", err);
+      console.error("ledger: event activity publish failed; the alarm retries", err);
       await this.armAlarm(Date.now() + 5_000);
     } finally {
-      this.indexFlushesInFlight -= 1;
+      this.activityPublishesInFlight -= 1;
     }
   }
 
-  /** Makes D1's event index hold every event this ledger has stored (read-after-write for listing by customer). */
-  async syncEventIndex(): Promise<void> {
-    if (this.meta("customer_id") === null) return;
-    await this.flushEventIndex();
-    await this.disarmIfIdle();
+  /** This ledger's events, newest first (by timestamp, then id), for GET /v1/events. */
+  async listEvents(q: LedgerEventQuery): Promise<ListedEvent[]> {
+    if (this.meta("customer_id") === null) return [];
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (q.eventName !== undefined) (where.push("event_name = ?"), args.push(q.eventName));
+    if (q.from !== undefined) (where.push("ts >= ?"), args.push(q.from));
+    if (q.to !== undefined) (where.push("ts < ?"), args.push(q.to));
+    // A row value comparison, so SQLite seeks the (ts, id) index instead of filtering.
+    if (q.after) (where.push("(ts, id) < (?, ?)"), args.push(q.after[0], q.after[1]));
+    const rows = this.sql
+      .exec<EventRow>(
+        `SELECT * FROM events ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY ts DESC, id DESC LIMIT ?`,
+        ...args,
+        q.limit,
+      )
+      .toArray();
+    return rows.map((row) => ({ ts: row.ts, event: this.eventView(row) }));
+  }
+
+  /** Stored events per UTC day of their timestamp in [from, to), day 0 starting at `start` (the dashboard's chart). */
+  async dailyEventCounts(start: number, from: number, to: number, dayMs: number): Promise<Array<{ day: number; n: number }>> {
+    return this.sql
+      .exec<{ day: number; n: number }>(
+        // NOTE: JS numbers may bind as REAL, so the day index is cast back to an integer.
+        "SELECT CAST((ts - ?) / ? AS INTEGER) AS day, count(*) AS n FROM events WHERE ts >= ? AND ts < ? GROUP BY day",
+        start,
+        dayMs,
+        from,
+        to,
+      )
+      .toArray();
   }
 
   /** Usage of one meter per window, from the hourly rollups (SPEC §13). */
@@ -433,7 +507,7 @@ export class CustomerLedger extends DurableObject<Env> {
     const results = this.transact(() => {
       const touched = new Set<string>();
       const book = new AggregateBook(this.sql);
-      const call: IngestCall = { touched, book, invoices: new Map(), priced: new Map(), periods: new Map() };
+      const call: IngestCall = { touched, book, invoices: new Map(), priced: new Map(), periods: new Map(), newActivity: false };
       const out = events.map((e) => this.ingestOne(snapshot, e, policy, now, call));
       book.flush();
       for (const invoiceId of touched) {
@@ -441,12 +515,14 @@ export class CustomerLedger extends DurableObject<Env> {
         const contract = inv && snapshot.contracts.find((c) => c.id === inv.contract_id);
         if (inv && contract && inv.status === "draft") this.reprice(invoiceId, contract, now);
       }
-      return out;
+      return { out, newActivity: call.newActivity };
     });
     await this.syncInvoiceIndex();
-    await this.flushWebhooks();
-    if (results.some((r) => r.status !== "duplicate")) await this.armAlarm(now + EVENT_INDEX_DELAY_MS);
-    return { ok: true, results };
+    if (results.newActivity || this.activityMayBeUnpublished) await this.publishActivity();
+    // NOTE: webhook events recorded here (event.rejected, a voided draft) go out from the alarm right after this call
+    // answers: delivery is asynchronous anyway, and unbilled traffic should not pay a D1 round trip per call.
+    if (!this.outboxEmpty()) await this.armAlarm(Date.now());
+    return { ok: true, results: results.out };
   }
 
   /** The seq the next new event gets; ids are derived from it (domain/event-ids.ts). */
@@ -530,12 +606,7 @@ export class CustomerLedger extends DurableObject<Env> {
       seq = seqIfNew;
       this.nextSeq = seq + 1;
     }
-    this.sql.exec(
-      "INSERT INTO event_index_outbox (event_id, event_name, ts) VALUES (?, ?, ?)",
-      existing ? existing.id : id,
-      e.eventName,
-      e.timestamp,
-    );
+    this.noteActivity(e.timestamp, e.eventName, call);
     if (decision.status === "billed" && decision.invoiceId) {
       touched.add(decision.invoiceId);
       const hour = hourBucket(e.timestamp);
@@ -977,13 +1048,6 @@ export class CustomerLedger extends DurableObject<Env> {
   async getEvent(eventId: string): Promise<EventView | null> {
     const row = this.sql.exec<EventRow>("SELECT * FROM events WHERE id = ?", eventId).toArray()[0];
     return row ? this.eventView(row) : null;
-  }
-
-  async getEvents(ids: string[]): Promise<EventView[]> {
-    return ids.flatMap((id) => {
-      const row = this.sql.exec<EventRow>("SELECT * FROM events WHERE id = ?", id).toArray()[0];
-      return row ? [this.eventView(row)] : [];
-    });
   }
 
   private eventView(row: EventRow): EventView {

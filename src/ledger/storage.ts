@@ -1,4 +1,5 @@
 // The CustomerLedger's SQLite schema as numbered migrations: a ledger applies the ones it has not applied yet.
+import { ACTIVITY_MINUTE_MS } from "../domain/event-activity";
 import { LEDGER_WEBHOOK_OUTBOX } from "../webhooks/outbox";
 
 const V1 = [
@@ -125,8 +126,8 @@ const LEANER_INGEST = [
 ];
 
 /**
- * The ledger writes D1's cross-customer event_index itself, after the response (CustomerLedger.flushEventIndex):
- * accepted and replaced events wait here, in the ingest transaction, until D1 has them.
+ * (Superseded by EVENT_ACTIVITY.) The ledger wrote D1's per-event index itself, after the response: accepted and
+ * replaced events waited here until D1 had them.
  */
 const EVENT_INDEX_OUTBOX = [
   `CREATE TABLE IF NOT EXISTS event_index_outbox (
@@ -137,7 +138,27 @@ const EVENT_INDEX_OUTBOX = [
    )`,
 ];
 
+/**
+ * Listing from the ledger (issue 3): the ledger answers event lists itself, newest first (events_list*), and tells D1
+ * only which (minute, event name) it holds events in (event_activity, published = 0 until D1 has the row) instead of
+ * every event. Pending rows of the old per-event outbox become activity rows; every minute the ledger already holds
+ * is marked unpublished, and D1's upsert of a row it has is a no-op.
+ */
+const EVENT_ACTIVITY = [
+  `CREATE TABLE IF NOT EXISTS event_activity (
+     minute INTEGER NOT NULL,
+     event_name TEXT NOT NULL,
+     published INTEGER NOT NULL DEFAULT 0,
+     PRIMARY KEY (minute, event_name)
+   ) WITHOUT ROWID`,
+  `CREATE INDEX IF NOT EXISTS event_activity_unpublished ON event_activity (published) WHERE published = 0`,
+  `INSERT OR IGNORE INTO event_activity (minute, event_name) SELECT DISTINCT ts / ${ACTIVITY_MINUTE_MS}, event_name FROM events`,
+  `DROP TABLE IF EXISTS event_index_outbox`,
+  `CREATE INDEX IF NOT EXISTS events_list ON events (ts, id)`,
+  `CREATE INDEX IF NOT EXISTS events_list_name ON events (event_name, ts, id)`,
+];
+
 /** Migrations in order; never edit one that has shipped, append a new one. */
-export const LEDGER_MIGRATIONS: string[][] = [V1, PAYMENTS, WEBHOOKS_AND_USAGE, LEANER_INGEST, EVENT_INDEX_OUTBOX];
+export const LEDGER_MIGRATIONS: string[][] = [V1, PAYMENTS, WEBHOOKS_AND_USAGE, LEANER_INGEST, EVENT_INDEX_OUTBOX, EVENT_ACTIVITY];
 
 export const SCHEMA_VERSION = LEDGER_MIGRATIONS.length;

@@ -1,14 +1,15 @@
-// Reading events: an event's id names its customer (domain/event-ids.ts), and D1's event index lists events across
-// customers; the ledger explains each event's billing.
+// Reading events: an event's id names its customer (domain/event-ids.ts), ledgers list their own events, and D1's
+// event_activity says which ledgers to ask for a list across customers; the ledger explains each event's billing.
 import type { z } from "@hono/zod-openapi";
-import { and, desc, eq, gte, lt, or } from "drizzle-orm";
+import { and, desc, eq, gte, lt, lte } from "drizzle-orm";
 import { database } from "../db/client";
 import { DEFAULT_LIMIT } from "../db/pagination";
-import { customers, eventIndex } from "../db/schema";
+import { customers, eventActivity, eventIndex } from "../db/schema";
+import { ACTIVITY_MINUTE_MS, activityMinuteRange, newestFirst } from "../domain/event-activity";
 import { customerHintOf, customerRangeOf } from "../domain/event-ids";
 import type { Caller, Env } from "../env";
 import { ApiError, notFound } from "../errors";
-import { ledgerName, type EventView } from "../ledger/customer-ledger";
+import { ledgerName, type EventView, type LedgerEventQuery, type ListedEvent } from "../ledger/customer-ledger";
 import type { ListEventsQuery } from "../schemas/events";
 import { getCustomer } from "./customers";
 
@@ -60,45 +61,90 @@ function decodeCursor(raw: string): [number, string] {
   throw new ApiError("invalid_cursor", "cursor is not one this API returned", { param: "cursor" });
 }
 
-/** Newest first by event timestamp; each page fetches its events' explanations from their ledgers (one RPC per customer). */
+/** Ledgers asked at once while a cross-customer list walks a busy minute. */
+const FAN_OUT = 50;
+/** Activity rows read from D1 per query while walking minutes. */
+const ACTIVITY_PAGE = 500;
+
+/**
+ * Newest first by event timestamp, then id. One customer: its ledger answers the page. Across customers: D1's
+ * event_activity names which customers hold events in which minute; the walk takes windows of minutes, newest first,
+ * asks the customers active in a window for their newest events in it and merges them, until the page is full.
+ * NOTE: both are read-after-write (a ledger publishes a new minute before its ingest call answers). A page costs one
+ * ledger call per customer active in the minutes it spans, so a minute with thousands of active customers is slow
+ * to list across customers (listing by customer stays one call).
+ */
 export async function listEvents(env: Env, caller: Caller, q: z.output<typeof ListEventsQuery>) {
   const db = database(env.DB);
   const customerId = q.customer_id !== undefined ? (await getCustomer(db, caller, q.customer_id, "customer_id")).id : undefined;
-  // NOTE: listing one customer is read-after-write: its ledger first hands D1 the events it has not indexed yet.
-  // Across customers the index trails ingestion by up to EVENT_INDEX_DELAY_MS (README "Ingestion").
-  if (customerId !== undefined) await ledger(env, caller, customerId).syncEventIndex();
   const size = q.limit ?? DEFAULT_LIMIT;
   const after = q.cursor ? decodeCursor(q.cursor) : undefined;
-  const rows = await db
-    .select({ id: eventIndex.id, customerId: eventIndex.customerId, timestamp: eventIndex.timestamp })
-    .from(eventIndex)
-    .where(
-      and(
-        eq(eventIndex.accountId, caller.accountId),
-        eq(eventIndex.mode, caller.mode),
-        customerId !== undefined ? eq(eventIndex.customerId, customerId) : undefined,
-        q.event_name !== undefined ? eq(eventIndex.eventName, q.event_name) : undefined,
-        q.from !== undefined ? gte(eventIndex.timestamp, q.from) : undefined,
-        q.to !== undefined ? lt(eventIndex.timestamp, q.to) : undefined,
-        after ? or(lt(eventIndex.timestamp, after[0]), and(eq(eventIndex.timestamp, after[0]), lt(eventIndex.id, after[1]))) : undefined,
-      ),
-    )
-    .orderBy(desc(eventIndex.timestamp), desc(eventIndex.id))
-    .limit(size + 1);
-  const hasMore = rows.length > size;
-  const page = rows.slice(0, size);
-  const byCustomer = new Map<string, string[]>();
-  for (const r of page) byCustomer.set(r.customerId, [...(byCustomer.get(r.customerId) ?? []), r.id]);
-  const views = new Map<string, EventView>();
-  await Promise.all(
-    [...byCustomer].map(async ([cid, ids]) => {
-      for (const v of await ledger(env, caller, cid).getEvents(ids)) views.set(v.id, v);
-    }),
-  );
+  const base = { eventName: q.event_name, from: q.from, to: q.to, after };
+  const found =
+    customerId !== undefined
+      ? await ledger(env, caller, customerId).listEvents({ ...base, limit: size + 1 })
+      : await listAcrossCustomers(env, caller, base, size + 1);
+  const hasMore = found.length > size;
+  const page = found.slice(0, size);
   const last = page[page.length - 1];
   return {
-    data: page.flatMap((r) => (views.has(r.id) ? [views.get(r.id)!] : [])),
+    data: page.map((f) => f.event),
     has_more: hasMore,
-    next_cursor: hasMore && last ? encodeCursor(last.timestamp, last.id) : null,
+    next_cursor: hasMore && last ? encodeCursor(last.ts, last.event.id) : null,
   };
+}
+
+async function listAcrossCustomers(env: Env, caller: Caller, q: Omit<LedgerEventQuery, "limit">, want: number): Promise<ListedEvent[]> {
+  const range = activityMinuteRange(q.from, q.to, q.after);
+  if (!range) return [];
+  const [low] = range;
+  let high = range[1];
+  const found: ListedEvent[] = [];
+  while (found.length < want && high >= low) {
+    let rows = await activityBetween(env, caller, low, high, q.eventName, ACTIVITY_PAGE);
+    if (rows.length === 0) break;
+    // The window [windowLow, high] must name every customer active in it. A full read may have cut its oldest
+    // minute short: that minute is left to the next read, unless it is the only one, which is then read whole.
+    let windowLow = Math.max(low, rows[rows.length - 1]!.minute);
+    if (rows.length === ACTIVITY_PAGE) {
+      if (windowLow < rows[0]!.minute) {
+        rows = rows.filter((r) => r.minute > windowLow);
+        windowLow += 1;
+      } else rows = await activityBetween(env, caller, windowLow, windowLow, q.eventName);
+    } else windowLow = low;
+    // Every event in the window is newer than every event below it, so the window's newest events extend the page.
+    const window = {
+      ...q,
+      from: Math.max(q.from ?? -Infinity, windowLow * ACTIVITY_MINUTE_MS),
+      to: Math.min(q.to ?? Infinity, (high + 1) * ACTIVITY_MINUTE_MS),
+      limit: want - found.length,
+    };
+    const customers = [...new Set(rows.map((r) => r.customerId))];
+    const merged: ListedEvent[] = [];
+    for (let i = 0; i < customers.length; i += FAN_OUT) {
+      const pages = await Promise.all(customers.slice(i, i + FAN_OUT).map((cid) => ledger(env, caller, cid).listEvents(window)));
+      merged.push(...pages.flat());
+    }
+    merged.sort((a, b) => newestFirst([a.ts, a.event.id], [b.ts, b.event.id]));
+    found.push(...merged.slice(0, want - found.length));
+    high = windowLow - 1;
+  }
+  return found;
+}
+
+async function activityBetween(env: Env, caller: Caller, low: number, high: number, eventName: string | undefined, limit?: number) {
+  return database(env.DB)
+    .selectDistinct({ minute: eventActivity.minute, customerId: eventActivity.customerId })
+    .from(eventActivity)
+    .where(
+      and(
+        eq(eventActivity.accountId, caller.accountId),
+        eq(eventActivity.mode, caller.mode),
+        gte(eventActivity.minute, low),
+        lte(eventActivity.minute, high),
+        eventName !== undefined ? eq(eventActivity.eventName, eventName) : undefined,
+      ),
+    )
+    .orderBy(desc(eventActivity.minute), eventActivity.customerId)
+    .limit(limit ?? -1);
 }
