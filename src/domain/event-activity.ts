@@ -20,11 +20,6 @@ export function newestFirst(a: ListPosition, b: ListPosition): number {
   return a[1] < b[1] ? 1 : a[1] > b[1] ? -1 : 0;
 }
 
-/** Whether `p` comes after `cursor` in newest-first order (so belongs on the page that resumes there). */
-export function isAfter(p: ListPosition, cursor: ListPosition): boolean {
-  return newestFirst(cursor, p) < 0;
-}
-
 /**
  * The minutes whose events a list may show, as an inclusive [low, high] range (null when empty): `from`/`to` are the
  * half-open timestamp filter, `cursor` the last event of the previous page.

@@ -55,7 +55,7 @@ export interface IngestResult {
 interface IngestCall {
   touched: Set<string>;
   book: AggregateBook;
-  invoices: Map<string, InvoiceRow | null>;
+  invoices: Map<string, Pick<InvoiceRow, "id" | "status"> | null>;
   /** Per contract: the meter codes its usage prices name, and the last period an event fell in. */
   priced: Map<string, Set<string>>;
   periods: Map<string, Period>;
@@ -511,9 +511,15 @@ export class CustomerLedger extends DurableObject<Env> {
       const out = events.map((e) => this.ingestOne(snapshot, e, policy, now, call));
       book.flush();
       for (const invoiceId of touched) {
-        const inv = this.invoice(invoiceId);
+        // Only the columns repricing needs: the row's line_items are about to be rewritten anyway.
+        const inv = this.sql
+          .exec<Pick<InvoiceRow, "contract_id" | "status" | "period_start" | "period_end">>(
+            "SELECT contract_id, status, period_start, period_end FROM invoices WHERE id = ?",
+            invoiceId,
+          )
+          .toArray()[0];
         const contract = inv && snapshot.contracts.find((c) => c.id === inv.contract_id);
-        if (inv && contract && inv.status === "draft") this.reprice(invoiceId, contract, now);
+        if (inv && contract && inv.status === "draft") this.reprice(invoiceId, contract, now, inv);
       }
       return { out, newActivity: call.newActivity };
     });
@@ -673,7 +679,10 @@ export class CustomerLedger extends DurableObject<Env> {
     const cacheKey = `${contract.id}:${period.start}`;
     let invoice = invoices.get(cacheKey);
     if (invoice === undefined) {
-      invoice = this.draftFor(contract, period, now);
+      invoice =
+        this.sql
+          .exec<Pick<InvoiceRow, "id" | "status">>("SELECT id, status FROM invoices WHERE contract_id = ? AND period_start = ?", contract.id, period.start)
+          .toArray()[0] ?? this.draftFor(contract, period, now);
       invoices.set(cacheKey, invoice);
     }
     if (!invoice || invoice.status !== "draft") return unbilled("outside_open_period", invoice?.id ?? null, meters.map((m) => m.code));
@@ -724,9 +733,9 @@ export class CustomerLedger extends DurableObject<Env> {
   }
 
   /** Recomputes a draft's lines and totals from its aggregates (O(lines)). */
-  private reprice(invoiceId: string, contract: ContractSnapshot, now: number): void {
+  private reprice(invoiceId: string, contract: ContractSnapshot, now: number, known?: Pick<InvoiceRow, "period_start" | "period_end">): void {
     const aggregates = this.sql.exec<AggregateRow>("SELECT * FROM aggregates WHERE invoice_id = ?", invoiceId).toArray();
-    const inv = this.invoice(invoiceId)!;
+    const inv = known ?? this.invoice(invoiceId)!;
     const priced = priceInvoice(contract, aggregates, { start: inv.period_start, end: inv.period_end });
     this.sql.exec(
       "UPDATE invoices SET line_items = ?, subtotal = ?, total = ?, updated_at = ? WHERE id = ? AND status = 'draft'",
