@@ -61,6 +61,11 @@ interface IngestCall {
   periods: Map<string, Period>;
   /** Whether an event fell in a (minute, name) this ledger had no event in before (see noteActivity). */
   newActivity: boolean;
+  /** Keys stored before this call or earlier in it (see storedKeys). */
+  storedKeys: Set<string>;
+  /** New events not inserted yet (see insertPending). */
+  pending: EventRow[];
+  customerId: string;
 }
 
 /** A page of one ledger's events, newest first (GET /v1/events). */
@@ -133,6 +138,30 @@ type InvoiceRow = {
   last_payment_error: string | null;
   next_payment_attempt_at: number | null;
 };
+
+/**
+ * NOTE: Durable Object SQLite refuses a bound string over 2 MB (SQLITE_TOOBIG), and a 10,000-event batch encodes to
+ * more than that; so JSON arrays bound to a statement are cut at about 1 MB (a single larger element goes alone).
+ */
+const JSON_CHUNK_CHARS = 1_000_000;
+
+/** JSON arrays of the given JSON-encoded elements, each at most about JSON_CHUNK_CHARS long. */
+function jsonChunks(elements: string[]): string[] {
+  const chunks: string[] = [];
+  let current: string[] = [];
+  let size = 0;
+  for (const el of elements) {
+    if (current.length > 0 && size + el.length > JSON_CHUNK_CHARS) {
+      chunks.push(`[${current.join(",")}]`);
+      current = [];
+      size = 0;
+    }
+    current.push(el);
+    size += el.length + 1;
+  }
+  if (current.length > 0) chunks.push(`[${current.join(",")}]`);
+  return chunks;
+}
 
 export class CustomerLedger extends DurableObject<Env> {
   private snapshot: LedgerSnapshot | null = null;
@@ -507,8 +536,19 @@ export class CustomerLedger extends DurableObject<Env> {
     const results = this.transact(() => {
       const touched = new Set<string>();
       const book = new AggregateBook(this.sql);
-      const call: IngestCall = { touched, book, invoices: new Map(), priced: new Map(), periods: new Map(), newActivity: false };
+      const call: IngestCall = {
+        touched,
+        book,
+        invoices: new Map(),
+        priced: new Map(),
+        periods: new Map(),
+        newActivity: false,
+        storedKeys: this.storedKeys(events),
+        pending: [],
+        customerId: who.customerId,
+      };
       const out = events.map((e) => this.ingestOne(snapshot, e, policy, now, call));
+      this.insertPending(call);
       book.flush();
       for (const invoiceId of touched) {
         // Only the columns repricing needs: the row's line_items are about to be rewritten anyway.
@@ -537,45 +577,46 @@ export class CustomerLedger extends DurableObject<Env> {
     return this.nextSeq;
   }
 
+  /** The keys of `events` this ledger already stores (a statement per JSON_CHUNK_CHARS of keys). */
+  private storedKeys(events: IngestEvent[]): Set<string> {
+    const stored = new Set<string>();
+    for (const chunk of jsonChunks(events.map((e) => JSON.stringify(e.idempotencyKey)))) {
+      const rows = this.sql
+        .exec<{ k: string }>("SELECT idempotency_key AS k FROM events WHERE idempotency_key IN (SELECT value FROM json_each(?))", chunk)
+        .toArray();
+      for (const r of rows) stored.add(r.k);
+    }
+    return stored;
+  }
+
+  /**
+   * Inserts the call's new events waiting in `call.pending`, in one statement (per JSON_CHUNK_CHARS).
+   * NOTE: their keys were checked absent (storedKeys, and the call's own earlier keys flush first), so a conflict
+   * here is a bug: the plain INSERT throws and the whole call rolls back rather than miscount.
+   */
+  private insertPending(call: IngestCall): void {
+    if (call.pending.length === 0) return;
+    const rows = call.pending.map((r) =>
+      JSON.stringify([
+        r.seq, r.id, r.idempotency_key, r.event_name, r.ts, r.explicit_ts, r.properties, r.payload, r.version, r.received_at,
+        r.billing_status, r.billing_reason, r.invoice_id, r.meters, r.contrib,
+      ]),
+    );
+    call.pending = [];
+    for (const chunk of jsonChunks(rows)) {
+      this.sql.exec(
+        `INSERT INTO events (seq, id, idempotency_key, event_name, ts, explicit_ts, properties, payload, version, received_at,
+           billing_status, billing_reason, invoice_id, meters, contrib)
+         SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, value->>8, value->>9,
+           value->>10, value->>11, value->>12, value->>13, value->>14 FROM json_each(?)`,
+        chunk,
+      );
+    }
+  }
+
   private ingestOne(s: LedgerSnapshot, e: IngestEvent, policy: DuplicatePolicy, now: number, call: IngestCall): IngestResult {
     const { touched, book } = call;
     const payload = payloadIdentity(e.eventName, e.explicitTimestamp ? e.timestamp : null, e.properties);
-    // NOTE: billing is decided before we know whether the key is new, to keep new events to one statement; for a
-    // Metronome-style repeat with another timestamp this can open an (empty) draft for that period.
-    const decision = this.decide(s, e, now, call);
-    const seqIfNew = this.peekSeq();
-    const id = eventId(this.identity().customerId, seqIfNew, now);
-    // What this version adds, each to the invoice's aggregate and to its hour's (see aggregates.ts, Contribution).
-    const adds = decision.counted.flatMap(({ meter, value }) => groupKeysOf(meter, e.properties).map((key) => ({ meter, key, value })));
-    const contrib: Contribution[] = adds.map(({ meter, key, value }) => [meter.code, key, value]);
-    // The columns of one version, in the order both the INSERT and the UPDATE below name them.
-    const versionColumns = [
-      e.eventName,
-      e.timestamp,
-      e.explicitTimestamp ? 1 : 0,
-      JSON.stringify(e.properties),
-      payload,
-      now,
-      decision.status,
-      decision.reason,
-      decision.invoiceId,
-      JSON.stringify(decision.meters),
-      JSON.stringify(contrib),
-    ];
-    // A new key is the common case: one statement inserts it; only a key seen before needs the read.
-    // NOTE: no RETURNING (it doubles the statement's cost): the seq is ours, and changes() says whether it was used
-    // (a cursor's rowsWritten is not 0 for a conflict that did nothing).
-    this.sql.exec(
-      `INSERT INTO events (seq, id, idempotency_key, event_name, ts, explicit_ts, properties, payload, version, received_at,
-         billing_status, billing_reason, invoice_id, meters, contrib) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (idempotency_key) DO NOTHING`,
-      seqIfNew,
-      id,
-      e.idempotencyKey,
-      ...versionColumns,
-    );
-    const inserted = this.sql.exec<{ n: number }>("SELECT changes() AS n").one().n > 0;
-    const existing = inserted ? undefined : this.sql.exec<EventRow>("SELECT * FROM events WHERE idempotency_key = ?", e.idempotencyKey).one();
     const result = (id: string, status: IngestStatus, ts: number, name: string): IngestResult => ({
       id,
       idempotency_key: e.idempotencyKey,
@@ -583,10 +624,31 @@ export class CustomerLedger extends DurableObject<Env> {
       event_name: name,
       timestamp: ts,
     });
-    if (existing && (existing.payload === payload || policy === "first_wins")) {
-      return result(existing.id, "duplicate", existing.ts, existing.event_name);
+    let existing: EventRow | undefined;
+    if (call.storedKeys.has(e.idempotencyKey)) {
+      // A key seen before (stored earlier, or earlier in this call): the stored version decides.
+      this.insertPending(call);
+      existing = this.sql.exec<EventRow>("SELECT * FROM events WHERE idempotency_key = ?", e.idempotencyKey).one();
+      if (existing.payload === payload || policy === "first_wins") return result(existing.id, "duplicate", existing.ts, existing.event_name);
     }
-    let seq: number;
+    const decision = this.decide(s, e, now, call);
+    // What this version adds, each to the invoice's aggregate and to its hour's (see aggregates.ts, Contribution).
+    const adds = decision.counted.flatMap(({ meter, value }) => groupKeysOf(meter, e.properties).map((key) => ({ meter, key, value })));
+    const contrib: Contribution[] = adds.map(({ meter, key, value }) => [meter.code, key, value]);
+    const version = {
+      event_name: e.eventName,
+      ts: e.timestamp,
+      explicit_ts: e.explicitTimestamp ? 1 : 0,
+      properties: JSON.stringify(e.properties),
+      payload,
+      received_at: now,
+      billing_status: decision.status,
+      billing_reason: decision.reason,
+      invoice_id: decision.invoiceId,
+      meters: JSON.stringify(decision.meters),
+      contrib: JSON.stringify(contrib),
+    };
+    let row: EventRow;
     if (existing) {
       // NOTE: the latest version wins; the earlier one is kept in event_versions and its contribution is taken
       // back out of every aggregate before the new one is added, as if only the new version had been sent.
@@ -601,34 +663,37 @@ export class CustomerLedger extends DurableObject<Env> {
         now,
       );
       this.takeBack(existing, book, touched);
-      seq = existing.seq;
+      row = { ...existing, ...version, version: existing.version + 1 };
       this.sql.exec(
-        `UPDATE events SET event_name = ?, ts = ?, explicit_ts = ?, properties = ?, payload = ?, version = version + 1, received_at = ?,
+        `UPDATE events SET event_name = ?, ts = ?, explicit_ts = ?, properties = ?, payload = ?, version = ?, received_at = ?,
            billing_status = ?, billing_reason = ?, invoice_id = ?, meters = ?, contrib = ? WHERE seq = ?`,
-        ...versionColumns,
-        seq,
+        row.event_name, row.ts, row.explicit_ts, row.properties, row.payload, row.version, row.received_at,
+        row.billing_status, row.billing_reason, row.invoice_id, row.meters, row.contrib, row.seq,
       );
     } else {
-      seq = seqIfNew;
+      // A new key, the common case: it waits in call.pending and goes in with the call's other new events.
+      const seq = this.peekSeq();
       this.nextSeq = seq + 1;
+      row = { seq, id: eventId(call.customerId, seq, now), idempotency_key: e.idempotencyKey, version: 1, ...version };
+      call.pending.push(row);
+      call.storedKeys.add(e.idempotencyKey);
     }
     this.noteActivity(e.timestamp, e.eventName, call);
     if (decision.status === "billed" && decision.invoiceId) {
       touched.add(decision.invoiceId);
       const hour = hourBucket(e.timestamp);
       for (const { meter, key, value } of adds) {
-        book.add(book.get(decision.invoiceId, meter.code, key, meter.aggregation), seq, value, e.timestamp);
+        book.add(book.get(decision.invoiceId, meter.code, key, meter.aggregation), row.seq, value, e.timestamp);
         // The hourly rollup behind usage queries, kept in the same transaction (ledger/usage.ts).
-        book.add(book.get(hour, meter.code, key, meter.aggregation), seq, value, e.timestamp);
+        book.add(book.get(hour, meter.code, key, meter.aggregation), row.seq, value, e.timestamp);
       }
     }
     // NOTE: event.rejected only for events no contract or meter can bill (not for late or value-less ones, which a
     // contract does cover), once per accepted or replaced version; duplicates are no news.
     if (decision.reason === "no_active_contract" || decision.reason === "no_matching_meter") {
-      const row = this.sql.exec<EventRow>("SELECT * FROM events WHERE seq = ?", seq).one();
       this.emit("event.rejected", this.eventView(row), now);
     }
-    return result(existing ? existing.id : id, existing ? "replaced" : "accepted", e.timestamp, e.eventName);
+    return result(row.id, existing ? "replaced" : "accepted", e.timestamp, e.eventName);
   }
 
   /** Takes a stored version's contributions back out of every aggregate it counted in. */
