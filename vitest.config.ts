@@ -40,6 +40,7 @@ export default defineConfig(async () => {
                   ENCRYPTION_KEY: "dGVzdC1lbmNyeXB0aW9uLWtleS0zMi1ieXRlcy0hISE=",
                   STRIPE_API_URL: stripe.url,
                   WEBHOOK_RECEIVER_URL: webhookReceiverUrl,
+                  WEBHOOK_ALLOW_LOOPBACK_URLS: "true",
                 },
               },
             }),

@@ -17,6 +17,8 @@ export interface Env {
   BILLING_RUN_MAX_CUSTOMERS_PER_SECOND?: string;
   /** Where the Stripe SDK sends requests, e.g. http://127.0.0.1:12111 (the emulator); unset = api.stripe.com. */
   STRIPE_API_URL?: string;
+  /** "true": live webhook endpoints may name this machine (http://127.0.0.1, localhost). `npm run dev` and tests set it. */
+  WEBHOOK_ALLOW_LOOPBACK_URLS?: string;
 }
 
 export type Mode = "test" | "live";

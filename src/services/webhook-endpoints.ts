@@ -5,6 +5,7 @@ import { database } from "../db/client";
 import { pageOf, pageQuery } from "../db/pagination";
 import { webhookAttempts, webhookDeliveries, webhookEndpoints } from "../db/schema";
 import { formatNullableTimestamp, formatTimestamp } from "../domain/time";
+import { webhookUrlProblem } from "../domain/webhook-urls";
 import type { Caller, Env } from "../env";
 import { ApiError } from "../errors";
 import type { CreateWebhookEndpointBody, ListDeliveriesQuery, RotateSecretBody, UpdateWebhookEndpointBody } from "../schemas/webhooks";
@@ -66,7 +67,14 @@ export async function requireEndpoint(env: Env, caller: Caller, id: string): Pro
   return row;
 }
 
+/** Live endpoints must be https on a public host (domain/webhook-urls.ts); checked before anything is written. */
+function checkUrl(env: Env, caller: Caller, url: string): void {
+  const problem = webhookUrlProblem(url, caller.mode, { allowLoopback: env.WEBHOOK_ALLOW_LOOPBACK_URLS === "true" });
+  if (problem) throw new ApiError("parameter_invalid", `url: ${problem}`, { param: "url" });
+}
+
 export async function createEndpoint(env: Env, caller: Caller, input: z.output<typeof CreateWebhookEndpointBody>, now: number) {
+  checkUrl(env, caller, input.url);
   const secret = newSigningSecret();
   const [row] = await database(env.DB)
     .insert(webhookEndpoints)
@@ -99,6 +107,7 @@ export async function listEndpoints(env: Env, caller: Caller, query: { limit?: n
 
 export async function updateEndpoint(env: Env, caller: Caller, id: string, input: z.output<typeof UpdateWebhookEndpointBody>, now: number) {
   const existing = await requireEndpoint(env, caller, id);
+  if (input.url !== undefined) checkUrl(env, caller, input.url);
   // NOTE: enabling (again) forgets why Meterline disabled it and the failure streak, so it gets a fresh 3 days.
   const reenabled = input.enabled === true && !existing.enabled;
   const [row] = await database(env.DB)

@@ -45,6 +45,21 @@ describe("webhook endpoints", () => {
     expectError(await call("GET", `/v1/webhook_endpoints/${id}`, { key }), 404, "webhook_endpoint_not_found");
   });
 
+  it("takes only https endpoints on public hosts in live mode, local ones in test mode, and writes nothing it refuses", async () => {
+    const acct = await newAccount();
+    const post = (key: string, url: string) => call("POST", "/v1/webhook_endpoints", { key, body: { url, events: ["*"] } });
+    // (Loopback receivers are allowed here, as under `npm run dev`: WEBHOOK_ALLOW_LOOPBACK_URLS; see the domain tests.)
+    for (const url of ["http://example.com/h", "https://printer.local/h", "https://169.254.169.254/latest", "https://[fd00::1]/h", "https://10.0.0.8/h"]) {
+      expectError(await post(acct.live, url), 400, "parameter_invalid", "url");
+    }
+    expect((await call("GET", "/v1/webhook_endpoints", { key: acct.live })).body.data).toEqual([]);
+    const live = await post(acct.live, "https://hooks.example.com/meterline");
+    expect(live.status).toBe(201);
+    expectError(await call("PATCH", `/v1/webhook_endpoints/${live.body.id}`, { key: acct.live, body: { url: "https://192.168.0.2/h" } }), 400, "parameter_invalid", "url");
+    expect((await call("GET", `/v1/webhook_endpoints/${live.body.id}`, { key: acct.live })).body.url).toBe("https://hooks.example.com/meterline");
+    expect((await post(acct.test, "http://localhost:8787/hooks")).status).toBe(201);
+  });
+
   it("rejects bad input with a clear 400 and writes nothing", async () => {
     const acct = await newAccount();
     const key = acct.test;

@@ -426,6 +426,8 @@ async function main() {
   // NOTE: local workerd keeps every ledger a billing run touches open for ~10–20 s under one process-wide SQLite memory
   // limit; past ~1,800 at once new ones fail. 80 customers/s stays well under it (see src/billing/pacing.ts).
   defaultDevVar("BILLING_RUN_MAX_CUSTOMERS_PER_SECOND", "80");
+  // Live-mode webhook endpoints on this machine (a local receiver); production refuses them (domain/webhook-urls.ts).
+  defaultDevVar("WEBHOOK_ALLOW_LOOPBACK_URLS", "true");
 
   // The Stripe emulator first: the Worker reaches it through STRIPE_API_URL, and it posts webhooks back to the Worker.
   const emulator = startChild({ name: "Stripe emulator", command: process.execPath, args: [STRIPE_EMULATOR, String(STRIPE_PORT)], env: {} });
