@@ -21,7 +21,7 @@ import { meterRoutes } from "./routes/meters";
 import { paymentRoutes } from "./routes/payments";
 import { planRoutes } from "./routes/plans";
 import { settingsRoutes } from "./routes/settings";
-import { stripeWebhookRoutes } from "./routes/stripe-webhooks";
+import { documentStripeWebhookRoute, stripeWebhookRoutes } from "./routes/stripe-webhooks";
 import { usageRoutes } from "./routes/usage";
 import { webhookEndpointRoutes } from "./routes/webhook-endpoints";
 
@@ -66,6 +66,7 @@ export function createApp() {
   app.route("/v1", paymentRoutes);
   app.route("/v1", settingsRoutes);
   app.route("/webhooks", stripeWebhookRoutes);
+  documentStripeWebhookRoute(app);
   // The web UI: its own session, CSRF and error pages (none of the /v1 middleware above applies to it).
   app.route("/dashboard", dashboardRoutes);
   app.route("/v1", webhookEndpointRoutes);

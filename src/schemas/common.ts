@@ -72,7 +72,7 @@ export const ErrorBody = z
   })
   .openapi("Error");
 
-const errorResponse = (description: string) => ({ content: { "application/json": { schema: ErrorBody } }, description });
+export const errorResponse = (description: string) => ({ content: { "application/json": { schema: ErrorBody } }, description });
 
 /** The error responses every authenticated route can give. */
 export const commonErrors = {

@@ -78,6 +78,11 @@ describe("edges of the HTTP surface", () => {
     expect(createCustomer.requestBody.content["application/json"].schema).toBeDefined();
     expect(doc.body.components.schemas.Customer.properties.external_id).toBeDefined();
     expect(doc.body.components.securitySchemes.apiKey).toMatchObject({ type: "http", scheme: "bearer" });
+    // Stripe's inbound route: documented, signed instead of keyed.
+    const stripe = doc.body.paths["/webhooks/stripe/{account_id}/{mode}"].post;
+    expect(stripe.security).toEqual([]);
+    expect(stripe.parameters.map((p: any) => p.name)).toEqual(expect.arrayContaining(["account_id", "mode", "stripe-signature"]));
+    expect(Object.keys(stripe.responses)).toEqual(expect.arrayContaining(["200", "400", "404", "413"]));
 
     const docs = await SELF.fetch("https://meterline.test/docs");
     expect(docs.status).toBe(200);
