@@ -49,7 +49,7 @@ export interface BodyOptions {
  */
 export function bodyFromForm(values: FormValues, options: BodyOptions = {}): Record<string, unknown> {
   const body: Record<string, unknown> = {};
-  const skip = new Set(["_csrf", ...(options.skip ?? [])]);
+  const skip = new Set(["_csrf", "_once", ...(options.skip ?? [])]);
   for (const [name, raw] of Object.entries(values)) {
     if (skip.has(name) || options.booleans?.includes(name)) continue;
     const value = raw.trim();

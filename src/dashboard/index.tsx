@@ -3,6 +3,7 @@ import type { MiddlewareHandler } from "hono";
 import type { Mode } from "../env";
 import { ApiError } from "../errors";
 import { Csrf, Document, emptyForm, Field, FormError, NAV, type FormState } from "./layout";
+import { formOnce } from "./once";
 import { newPages, postedForm, render, type DashboardContext, type DashboardEnv } from "./page";
 import { apiKeyPages } from "./pages/api-keys";
 import { contractPages } from "./pages/contracts";
@@ -208,7 +209,7 @@ dashboardRoutes.post("/signout", async (c) => {
   return c.redirect(SIGN_IN, 303);
 });
 
-dashboardRoutes.use("*", requireSignIn);
+dashboardRoutes.use("*", requireSignIn, formOnce);
 
 dashboardRoutes.post("/mode", async (c) => {
   const form = await postedForm(c);

@@ -104,7 +104,13 @@ export const Document: FC<PropsWithChildren<{ title: string; test: boolean }>> =
   </html>
 );
 
-export const Csrf: FC<{ token: string }> = ({ token }) => <input type="hidden" name="_csrf" value={token} />;
+/** The session's CSRF token, and a fresh `_once` token that makes a repeated submission of this form act once (once.ts). */
+export const Csrf: FC<{ token: string }> = ({ token }) => (
+  <>
+    <input type="hidden" name="_csrf" value={token} />
+    <input type="hidden" name="_once" value={crypto.randomUUID()} />
+  </>
+);
 
 /** The orange test-mode indicator and the switch to the other mode. */
 const ModeBar: FC<{ ctx: PageContext }> = ({ ctx }) => {

@@ -28,6 +28,35 @@ async function liveObjects(acct: TestAccount, key: string) {
   };
 }
 
+describe("dashboard forms", () => {
+  it("act once when the same submission arrives twice, and again when its fields changed", async () => {
+    const acct = await newAccount();
+    const b = new Browser();
+    await b.signIn(acct.test);
+    const tokens = await b.formTokens("/dashboard/customers");
+    const first = await b.request("POST", "/dashboard/customers", { ...tokens, name: "Twice Co", external_id: "twice" });
+    const again = await b.request("POST", "/dashboard/customers", { ...tokens, name: "Twice Co", external_id: "twice" });
+    expect(first.status, first.html).toBe(303);
+    expect(again.status).toBe(303);
+    expect(again.location).toBe(first.location);
+    const names = async () => (await call("GET", "/v1/customers?limit=100", { key: acct.test })).body.data.map((c: any) => c.name).sort();
+    expect(await names()).toEqual(["Twice Co"]);
+    // The same page sent back with other fields is another submission.
+    const edited = await b.request("POST", "/dashboard/customers", { ...tokens, name: "Other Co" });
+    expect(edited.status).toBe(303);
+    expect(edited.location).not.toBe(first.location);
+    expect(await names()).toEqual(["Other Co", "Twice Co"]);
+    // A refused submission re-renders the form and is not remembered: sent again, it is refused again, not replayed.
+    for (let i = 0; i < 2; i++) expect((await b.request("POST", "/dashboard/customers", { ...tokens, name: "" })).status).toBe(400);
+    // Two at once: one creates, the other is told to wait or gets the same answer.
+    const t2 = await b.formTokens("/dashboard/customers");
+    const both = await Promise.all([1, 2].map(() => b.request("POST", "/dashboard/customers", { ...t2, name: "Racer" })));
+    expect(both.map((r) => r.status).sort()).toEqual(expect.arrayContaining([303]));
+    for (const r of both) expect([303, 409]).toContain(r.status);
+    expect((await names()).filter((n: string) => n === "Racer")).toHaveLength(1);
+  });
+});
+
 describe("dashboard sessions", () => {
   it("sends every page to sign-in without a session, and with a forged or tampered cookie", async () => {
     const b = new Browser();

@@ -36,9 +36,18 @@ export class Browser {
     return m![1]!;
   }
 
-  /** Posts a form the way the page would: with the page's CSRF token. */
+  /** The hidden tokens of the page's first form: the session's CSRF token and that rendering's `_once`. */
+  async formTokens(path: string): Promise<{ _csrf: string; _once: string }> {
+    const page = await this.get(path);
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(page.html);
+    const once = /name="_once" value="([^"]+)"/.exec(page.html);
+    expect(csrf && once, `no form tokens on ${path}`).toBeTruthy();
+    return { _csrf: csrf![1]!, _once: once![1]! };
+  }
+
+  /** Posts a form the way the page would: with the page's CSRF and `_once` tokens. */
   async submit(fromPage: string, action: string, fields: Record<string, string>) {
-    return this.request("POST", action, { _csrf: await this.csrf(fromPage), ...fields });
+    return this.request("POST", action, { ...(await this.formTokens(fromPage)), ...fields });
   }
 
   async signIn(key: string) {
