@@ -2,7 +2,8 @@
 //
 // Environment (all optional):
 //   PORT             port for wrangler dev on 127.0.0.1 (default 8787)
-//   DEV_STATE_DIR    where .dev.vars and .dev-account.json live (default: repo root; the smoke test points it at a temp dir)
+//   DEV_STATE_DIR    where .dev.vars, .dev-account.json and the Stripe emulator's .stripe-emulator.json live (default: repo
+//                    root; the smoke test points it at a temp dir)
 //   DEV_PERSIST_DIR  wrangler's local persistence for D1 and Durable Objects (default: .wrangler/state)
 //   STRIPE_EMULATOR_PORT  port for the Stripe emulator on 127.0.0.1 (default 12111)
 import { execFileSync, spawn } from "node:child_process";
@@ -23,6 +24,7 @@ const STATE_DIR = resolve(ROOT, process.env.DEV_STATE_DIR || ".");
 const PERSIST_DIR = resolve(ROOT, process.env.DEV_PERSIST_DIR || ".wrangler/state");
 const DEV_VARS_FILE = join(STATE_DIR, ".dev.vars");
 const ACCOUNT_FILE = join(STATE_DIR, ".dev-account.json");
+const STRIPE_STATE_FILE = join(STATE_DIR, ".stripe-emulator.json");
 const WRANGLER_BIN = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
 const READY_HINT_AFTER_MS = 20_000;
 const STOP_GRACE_MS = 10_000;
@@ -312,16 +314,24 @@ async function waitForStripeEmulator(emulator) {
 
 /**
  * Connects the dev account's test mode to the emulator: a Stripe test key (kept in .dev-account.json), a webhook endpoint
- * pointing at this server (the emulator keeps its state in memory, so it is registered anew, with a new signing secret,
- * on every start) and PUT /v1/settings/stripe with both.
+ * pointing at this server and PUT /v1/settings/stripe with both. The endpoint is registered anew on every start (Stripe
+ * shows a signing secret only at creation, and PORT may have changed); the ones earlier starts registered are deleted
+ * first, since the emulator keeps them in its state file and would otherwise sign every event with each stale secret.
  */
 async function connectStripe(account) {
   account.stripe_test_key ??= `sk_test_dev${randomBytes(18).toString("hex")}`;
   writeFileSync(ACCOUNT_FILE, `${JSON.stringify(account, null, 2)}\n`, { mode: 0o600 });
+  const path = `/webhooks/stripe/${account.account_id}/test`;
+  const existing = await request("GET", "/v1/webhook_endpoints?limit=100", { base: STRIPE_URL, token: account.stripe_test_key });
+  if (existing.status !== 200) throw new Error(`the Stripe emulator could not list webhook endpoints: ${existing.text.slice(0, 300)}`);
+  for (const stale of existing.json.data.filter((e) => e.url.endsWith(path))) {
+    const gone = await request("DELETE", `/v1/webhook_endpoints/${stale.id}`, { base: STRIPE_URL, token: account.stripe_test_key });
+    if (gone.status !== 200) throw new Error(`the Stripe emulator could not delete webhook endpoint ${stale.id}: ${gone.text.slice(0, 300)}`);
+  }
   const endpoint = await request("POST", "/v1/webhook_endpoints", {
     base: STRIPE_URL,
     token: account.stripe_test_key,
-    body: { url: `${BASE_URL}/webhooks/stripe/${account.account_id}/test`, enabled_events: ["*"] },
+    body: { url: `${BASE_URL}${path}`, enabled_events: ["*"] },
   });
   if (endpoint.status !== 200) throw new Error(`the Stripe emulator refused the webhook endpoint: ${endpoint.text.slice(0, 300)}`);
   const put = await request("PUT", "/v1/settings/stripe", {
@@ -341,6 +351,16 @@ function readSavedAccount() {
   return null;
 }
 
+/**
+ * The new dev account gets a new Stripe key, so the old one's objects in the emulator's state file are named by nothing
+ * any more: drop them, as the local database dropped what pointed at them. Best effort: leftovers are only dead weight.
+ */
+async function forgetStripeAccount(stripeKey) {
+  const res = await request("POST", "/_emulator/reset", { base: STRIPE_URL, token: stripeKey }).catch((err) => ({ status: 0, text: err.message }));
+  if (res.status === 200) log(`dropped the old dev account's Stripe objects from ${display(STRIPE_STATE_FILE)}`);
+  else log(`could not drop the old dev account's Stripe objects from the emulator (${res.status}: ${res.text.slice(0, 200)})`);
+}
+
 /** Keys are stored hashed server-side, so the only way to show them on every start is to keep them in a local file. */
 async function ensureDevAccount(adminToken) {
   const saved = readSavedAccount();
@@ -354,6 +374,7 @@ async function ensureDevAccount(adminToken) {
       `the keys in ${display(ACCOUNT_FILE)} no longer work (GET /v1/customers answered ${test.status}/${live.status}; ` +
         "was the local database reset?); creating a new dev account",
     );
+    if (saved.stripe_test_key) await forgetStripeAccount(saved.stripe_test_key);
   }
   const res = await request("POST", "/admin/accounts", { token: adminToken, body: { name: "Dev account" } });
   if (res.status !== 201 || !res.json?.api_keys?.test?.secret || !res.json?.api_keys?.live?.secret) {
@@ -393,7 +414,7 @@ function printBanner({ account, adminToken, cron }) {
     "",
     `=== Meterline dev server ready (wrangler ${wranglerVersion()}) ===`,
     ...rows.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`),
-    `  Keys: ${display(ACCOUNT_FILE)}  Secrets: ${display(DEV_VARS_FILE)}  Local data: ${display(PERSIST_DIR)}`,
+    `  Keys: ${display(ACCOUNT_FILE)}  Secrets: ${display(DEV_VARS_FILE)}  Local data: ${display(PERSIST_DIR)}, ${display(STRIPE_STATE_FILE)}`,
     "  Ctrl-C to stop.",
     "",
   ];
@@ -430,7 +451,13 @@ async function main() {
   defaultDevVar("WEBHOOK_ALLOW_LOOPBACK_URLS", "true");
 
   // The Stripe emulator first: the Worker reaches it through STRIPE_API_URL, and it posts webhooks back to the Worker.
-  const emulator = startChild({ name: "Stripe emulator", command: process.execPath, args: [STRIPE_EMULATOR, String(STRIPE_PORT)], env: {} });
+  const emulator = startChild({
+    name: "Stripe emulator",
+    command: process.execPath,
+    args: [STRIPE_EMULATOR, String(STRIPE_PORT)],
+    // Without it, a restart would forget the Stripe customers and cards that the local D1 still links to.
+    env: { STRIPE_EMULATOR_STATE_FILE: STRIPE_STATE_FILE },
+  });
   emulator.done.then((code) => {
     if (!stopping) log(`the Stripe emulator exited with code ${code}`);
     shutdown("SIGTERM", code);

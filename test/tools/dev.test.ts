@@ -182,6 +182,11 @@ async function get(url: string, key: string) {
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
+/** What dev.mjs saved about the dev account, including the Stripe test key it made for the emulator. */
+function savedAccount() {
+  return JSON.parse(node.readFileSync(`${tmp}/.dev-account.json`, "utf8")) as { account_id: string; test_key: string; live_key: string; stripe_test_key: string };
+}
+
 describe("npm run dev (test/tools/dev.mjs)", () => {
   beforeAll(async () => {
     node = await loadNode();
@@ -236,9 +241,20 @@ describe("npm run dev (test/tools/dev.mjs)", () => {
     expect(adminToken!.length).toBeGreaterThanOrEqual(32);
     expect(atob(encryptionKey!)).toHaveLength(32);
     expect(node.existsSync(`${tmp}/.dev-account.json`)).toBe(true);
+    // A Stripe customer in the emulator, as linking a customer makes one.
+    const stripe = `http://127.0.0.1:${stripePort}`;
+    const { account_id: accountId, stripe_test_key: stripeKey } = savedAccount();
+    const stripeCustomer = await fetch(`${stripe}/v1/customers`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${stripeKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ email: "jane@example.com" }),
+    });
+    expect(stripeCustomer.status).toBe(200);
+    const stripeCustomerId = ((await stripeCustomer.json()) as { id: string }).id;
 
     expect(await first.stop("SIGINT")).toBe(0);
     await expect(fetch(`${base}/health`, { signal: AbortSignal.timeout(5_000) })).rejects.toThrow();
+    expect(node.existsSync(`${tmp}/.stripe-emulator.json`)).toBe(true);
 
     const second = new DevServer(port, stripePort);
     const again = await second.waitForBanner();
@@ -250,11 +266,16 @@ describe("npm run dev (test/tools/dev.mjs)", () => {
     expect(kept.status).toBe(200);
     // Same persistence directory: the customer created during the first run is still there.
     expect((kept.body.data as { name: string }[]).map((c) => c.name)).toEqual(["Acme Inc"]);
+    // The emulator kept its state too, and the first run's webhook endpoint (with its stale secret) was replaced.
+    expect(savedAccount().stripe_test_key).toBe(stripeKey);
+    expect((await get(`${stripe}/v1/customers/${stripeCustomerId}`, stripeKey)).status).toBe(200);
+    const endpoints = await get(`${stripe}/v1/webhook_endpoints`, stripeKey);
+    expect((endpoints.body.data as { url: string }[]).map((e) => e.url)).toEqual([`${base}/webhooks/stripe/${accountId}/test`]);
     expect(await second.stop("SIGTERM")).toBe(0);
   });
 
   it("creates a new dev account when the saved keys stop working (local D1 wiped)", async () => {
-    const before = JSON.parse(node.readFileSync(`${tmp}/.dev-account.json`, "utf8")) as { test_key: string };
+    const before = savedAccount();
     node.rmSync(`${tmp}/state`, { recursive: true, force: true });
 
     const port = await freePort();
@@ -265,8 +286,13 @@ describe("npm run dev (test/tools/dev.mjs)", () => {
     expect(server.output).toContain("no longer work");
     expect(banner.testKey).not.toBe(before.test_key);
     expect((await get(`http://127.0.0.1:${port}/v1/customers`, banner.testKey)).status).toBe(200);
-    const saved = JSON.parse(node.readFileSync(`${tmp}/.dev-account.json`, "utf8")) as { test_key: string; live_key: string };
+    const saved = savedAccount();
     expect(saved).toMatchObject({ test_key: banner.testKey, live_key: banner.liveKey });
+    // A new Stripe key, and the old one's objects (the first test's customer) are dropped from the emulator's state.
+    expect(saved.stripe_test_key).not.toBe(before.stripe_test_key);
+    expect(server.output).toContain("dropped the old dev account's Stripe objects");
+    const old = await get(`http://127.0.0.1:${stripePort}/v1/customers`, before.stripe_test_key);
+    expect(old).toEqual({ status: 200, body: expect.objectContaining({ data: [] }) });
     expect(await server.stop("SIGINT")).toBe(0);
   });
 });

@@ -1,7 +1,10 @@
 // A stateful Stripe API emulator for development and tests: the real `stripe` SDK talks HTTP to it (no network here).
-// Each secret key is its own Stripe account. Run alone: `node test/tools/stripe-emulator.mjs [port]`.
+// Each secret key is its own Stripe account. Run alone: `node test/tools/stripe-emulator.mjs [port]`; with
+// STRIPE_EMULATOR_STATE_FILE set, its state survives restarts in that JSON file.
 import { createHmac, randomBytes, createHash } from "node:crypto";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
+import { dirname } from "node:path";
 import { pathToFileURL } from "node:url";
 
 const API_VERSION = "2026-01-28.clover";
@@ -100,13 +103,124 @@ function newAccount(key) {
   };
 }
 
+// ---- the state file -------------------------------------------------------------------------------------------
+
+const STATE_VERSION = 1;
+/**
+ * Non-enumerable properties (kept out of API answers) that must survive a restart anyway: a PaymentMethod's card number
+ * decides how its charges and card checks go.
+ */
+const HIDDEN = { paymentMethods: ["_number"], checkoutSessions: ["_key"] };
+/** Faults are armed by a test for the next few requests of a running emulator; a restart should not fire them later. */
+const NOT_SAVED = new Set(["faults"]);
+
+function serializeState(accounts) {
+  const saved = [...accounts].map(([key, acct]) => {
+    const out = {};
+    for (const [field, value] of Object.entries(acct)) {
+      if (NOT_SAVED.has(field)) continue;
+      if (!(value instanceof Map)) out[field] = value;
+      else out[field] = [...value].map(([id, obj]) => [id, HIDDEN[field] ? { ...obj, ...Object.fromEntries(HIDDEN[field].map((h) => [h, obj[h]])) } : obj]);
+    }
+    return [key, out];
+  });
+  return JSON.stringify({ version: STATE_VERSION, accounts: saved });
+}
+
+/** The inverse of serializeState; throws on anything it did not write. Fields missing from an older file start empty. */
+function restoreState(text) {
+  const parsed = JSON.parse(text);
+  if (parsed?.version !== STATE_VERSION || !Array.isArray(parsed.accounts)) throw new Error(`not a version ${STATE_VERSION} emulator state`);
+  const accounts = new Map();
+  for (const [key, saved] of parsed.accounts) {
+    if (typeof key !== "string" || !saved || typeof saved !== "object") throw new Error("malformed account entry");
+    const acct = newAccount(key);
+    for (const field of Object.keys(acct)) {
+      if (NOT_SAVED.has(field) || saved[field] === undefined) continue;
+      const value = saved[field];
+      const isMap = acct[field] instanceof Map;
+      if ((isMap || Array.isArray(acct[field])) && !Array.isArray(value)) throw new Error(`${field} is not a list`);
+      acct[field] = isMap ? new Map(value.map(([id, obj]) => [id, HIDDEN[field] ? hide(obj, HIDDEN[field]) : obj])) : value;
+    }
+    // Their retry loops died with the previous process; nothing will send them now.
+    for (const d of acct.deliveries) if (d.status === "pending") Object.assign(d, { status: "failed", last_status: "emulator restarted" });
+    accounts.set(key, acct);
+  }
+  return accounts;
+}
+
+function hide(obj, names) {
+  const visible = { ...obj };
+  for (const name of names) {
+    delete visible[name];
+    Object.defineProperty(visible, name, { value: obj[name], enumerable: false });
+  }
+  return visible;
+}
+
+/**
+ * Reads the state file. A missing file is a first start; a bad one is moved aside to `<file>.corrupt` and the emulator
+ * starts empty rather than refusing to start. `writable: false` when the bad file could not be moved: overwriting it
+ * would destroy whatever it holds.
+ */
+function loadState(file, log) {
+  let text;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    if (err.code === "ENOENT") return { accounts: new Map(), writable: true };
+    return setAside(file, err, log);
+  }
+  try {
+    const accounts = restoreState(text);
+    log(`stripe-emulator: restored ${accounts.size} account(s) from ${file}`);
+    return { accounts, writable: true };
+  } catch (err) {
+    return setAside(file, err, log);
+  }
+}
+
+function setAside(file, err, log) {
+  try {
+    renameSync(file, `${file}.corrupt`);
+    log(`stripe-emulator: warning: cannot read the state in ${file} (${err.message}); moved it to ${file}.corrupt and starting empty`);
+    return { accounts: new Map(), writable: true };
+  } catch (renameErr) {
+    log(`stripe-emulator: warning: cannot read the state in ${file} (${err.message}) nor move it aside (${renameErr.message}); starting empty, state kept in memory only`);
+    return { accounts: new Map(), writable: false };
+  }
+}
+
 /**
  * Starts the emulator. `deliver: false` records signed deliveries without posting them (tests fetch them from
  * GET /_emulator/deliveries and post them to the Worker themselves, as the Worker under test has no port).
+ * `stateFile`: load the state from this JSON file if it exists, and save it there after every request that may have
+ * changed it, so a restart (of `npm run dev`) keeps the Stripe objects that the Worker's database still names.
  */
-export async function startStripeEmulator({ port = 0, host = "127.0.0.1", deliver = true, log = () => {} } = {}) {
-  const accounts = new Map();
+export async function startStripeEmulator({ port = 0, host = "127.0.0.1", deliver = true, log = () => {}, stateFile } = {}) {
+  const loaded = stateFile ? loadState(stateFile, log) : { accounts: new Map(), writable: false };
+  const accounts = loaded.accounts;
+  /** Checkout pages are served without an API key, so they find their account by session id. */
+  const sessionsById = new Map();
+  for (const acct of accounts.values()) for (const id of acct.checkoutSessions.keys()) sessionsById.set(id, acct);
+  let saving = loaded.writable;
   let baseUrl = "";
+
+  /**
+   * Writes the whole state synchronously (it is small): no two saves interleave, and it is on disk before the answer
+   * goes out. Temp file + rename, so a crash mid-write leaves the previous state, never half a file.
+   */
+  function saveState() {
+    if (!saving) return;
+    const tmp = `${stateFile}.${process.pid}.tmp`;
+    try {
+      mkdirSync(dirname(stateFile), { recursive: true });
+      writeFileSync(tmp, serializeState(accounts), { mode: 0o600 });
+      renameSync(tmp, stateFile);
+    } catch (err) {
+      log(`stripe-emulator: warning: cannot save the state to ${stateFile}: ${err.message}`);
+    }
+  }
   const accountOf = (key) => {
     if (!accounts.has(key)) accounts.set(key, newAccount(key));
     return accounts.get(key);
@@ -161,6 +275,7 @@ export async function startStripeEmulator({ port = 0, host = "127.0.0.1", delive
         await res.text();
         if (res.ok) {
           delivery.status = "delivered";
+          saveState();
           return;
         }
       } catch (err) {
@@ -168,6 +283,7 @@ export async function startStripeEmulator({ port = 0, host = "127.0.0.1", delive
       }
     }
     delivery.status = "failed";
+    saveState();
     log(`stripe-emulator: webhook ${delivery.type} to ${delivery.url} failed (${delivery.last_status})`);
   }
 
@@ -575,6 +691,12 @@ export async function startStripeEmulator({ port = 0, host = "127.0.0.1", delive
     acct.webhookEndpoints.set(endpoint.id, endpoint);
     return endpoint;
   });
+  // Stripe shows an endpoint's secret only when it is created.
+  route("GET", "/v1/webhook_endpoints", (acct, p) => list([...acct.webhookEndpoints.values()].map(({ secret, ...endpoint }) => endpoint), p));
+  route("DELETE", "/v1/webhook_endpoints/:id", (acct, _p, m) => {
+    if (!acct.webhookEndpoints.delete(m.id)) throw missing("webhook_endpoint", m.id);
+    return { id: m.id, object: "webhook_endpoint", deleted: true };
+  });
   route("GET", "/v1/events", (acct, p) => list(acct.events, p, (e) => !p.type || e.type === p.type));
   route("GET", "/v1/events/:id", (acct, _p, m) => {
     const e = acct.events.find((x) => x.id === m.id);
@@ -582,7 +704,7 @@ export async function startStripeEmulator({ port = 0, host = "127.0.0.1", delive
     return e;
   });
 
-  // Emulator controls (not Stripe API): read signed deliveries, inject faults, pay a Checkout Session.
+  // Emulator controls (not Stripe API): read signed deliveries, inject faults, pay a Checkout Session, forget an account.
   route("GET", "/_emulator/deliveries", (acct, p) => ({ data: acct.deliveries.filter((d) => !p.type || d.type === p.type) }));
   route("POST", "/_emulator/faults", (acct, p) => {
     // `drop_response`: the next matching request is carried out, then its connection is cut before the answer.
@@ -595,8 +717,13 @@ export async function startStripeEmulator({ port = 0, host = "127.0.0.1", delive
     if (!s) throw missing("checkout.session", m.id);
     return completeCheckout(acct, s, p.payment_method ?? p.card ?? "pm_card_visa");
   });
-
-  const sessionsById = new Map();
+  // `npm run dev` calls this with the old dev account's key when it has to make a new dev account (local database
+  // wiped): nothing names that account's objects any more, and a state file would otherwise keep them forever.
+  route("POST", "/_emulator/reset", (acct, _p, _m, req) => {
+    for (const id of acct.checkoutSessions.keys()) sessionsById.delete(id);
+    accounts.delete(req.key);
+    return { ok: true };
+  });
 
   function checkoutPage(session, message = "") {
     const amount = (session.amount_total / 100).toFixed(2);
@@ -634,6 +761,7 @@ export async function startStripeEmulator({ port = 0, host = "127.0.0.1", delive
         } catch (err) {
           message = err.body?.error?.message ?? String(err);
         }
+        saveState();
       }
       return send(200, checkoutPage(session, message), { "Content-Type": "text/html; charset=utf-8" });
     }
@@ -683,6 +811,8 @@ export async function startStripeEmulator({ port = 0, host = "127.0.0.1", delive
     }
     // Stripe saves the result of every request that started executing (declines included), never a 5xx.
     if (idemKey && status < 500) acct.idempotency.set(idemKey, { fingerprint, status, body: JSON.stringify(body) });
+    // Before the answer (and before a drop_response fault cuts it): once a caller may have seen an id, it is saved.
+    if (req.method !== "GET") saveState();
     log(`stripe-emulator: ${req.method} ${url.pathname} → ${status}`);
 
     const fault = acct.faults.find((f) => f.kind === "drop_response" && f.times > 0 && f.method === req.method && f.path === url.pathname);
@@ -698,6 +828,8 @@ export async function startStripeEmulator({ port = 0, host = "127.0.0.1", delive
   const server = createServer((req, res) => {
     handle(req, res).catch((err) => {
       log(`stripe-emulator: ${err?.stack ?? err}`);
+      // A handler that broke halfway may still have changed objects; the file follows what this process now serves.
+      if (req.method !== "GET") saveState();
       if (!res.headersSent) {
         res.writeHead(500, { "Content-Type": "application/json" });
         res.end(JSON.stringify({ error: { type: "api_error", message: "Emulator error" } }));
@@ -711,13 +843,22 @@ export async function startStripeEmulator({ port = 0, host = "127.0.0.1", delive
     url: baseUrl,
     port: address.port,
     server,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise((resolve) =>
+        server.close(() => {
+          // A webhook retry still sleeping must not write over the file after the caller moved on (to a new emulator on
+          // the same file, say).
+          saving = false;
+          resolve();
+        }),
+      ),
   };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  const emulator = await startStripeEmulator({ port: Number(process.argv[2] ?? process.env.STRIPE_EMULATOR_PORT ?? 12111), log: console.log });
-  console.log(`Stripe emulator listening on ${emulator.url}`);
+  const stateFile = process.env.STRIPE_EMULATOR_STATE_FILE || undefined;
+  const emulator = await startStripeEmulator({ port: Number(process.argv[2] ?? process.env.STRIPE_EMULATOR_PORT ?? 12111), log: console.log, stateFile });
+  console.log(`Stripe emulator listening on ${emulator.url} (state ${stateFile ? `saved in ${stateFile}` : "in memory only"})`);
   // `npm run dev` stops its children with SIGINT or SIGTERM: that is a normal stop, exit code 0.
   for (const signal of ["SIGINT", "SIGTERM"]) {
     process.on(signal, () => {
