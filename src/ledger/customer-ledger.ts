@@ -357,7 +357,8 @@ export class CustomerLedger extends DurableObject<Env> {
     try {
       for (;;) {
         const rows = this.sql
-          .exec<{ minute: number; event_name: string }>("SELECT minute, event_name FROM event_activity WHERE published = 0 LIMIT 5000")
+          // 2,000 pairs of names up to 200 characters stay far below D1's 2 MB limit on a bound string.
+          .exec<{ minute: number; event_name: string }>("SELECT minute, event_name FROM event_activity WHERE published = 0 LIMIT 2000")
           .toArray();
         if (rows.length === 0) break;
         const pairs = JSON.stringify(rows.map((r) => [r.minute, r.event_name]));
