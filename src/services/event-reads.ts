@@ -133,7 +133,7 @@ async function listAcrossCustomers(env: Env, caller: Caller, q: Omit<LedgerEvent
 }
 
 async function activityBetween(env: Env, caller: Caller, low: number, high: number, eventName: string | undefined, limit?: number) {
-  return database(env.DB)
+  const query = database(env.DB)
     .selectDistinct({ minute: eventActivity.minute, customerId: eventActivity.customerId })
     .from(eventActivity)
     .where(
@@ -146,5 +146,6 @@ async function activityBetween(env: Env, caller: Caller, low: number, high: numb
       ),
     )
     .orderBy(desc(eventActivity.minute), eventActivity.customerId)
-    .limit(limit ?? -1);
+    .$dynamic();
+  return limit === undefined ? query : query.limit(limit);
 }

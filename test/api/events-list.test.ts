@@ -122,6 +122,27 @@ describe("listing events across customers", () => {
     expect(walked.ids).toEqual(expected);
   });
 
+  it("reads a minute whole when more customers were active in it than one read of the activity index holds", { timeout: 120_000 }, async () => {
+    const { test: key } = await newAccount();
+    const cs: string[] = [];
+    for (let i = 0; i < 510; i += 30) {
+      const made = await Promise.all(
+        Array.from({ length: Math.min(30, 510 - i) }, (_, j) => call("POST", "/v1/customers", { key, body: { name: `M${i + j}` } })),
+      );
+      cs.push(...made.map((r) => r.body.id as string));
+    }
+    const minute = Math.floor((Date.now() - 3_600_000) / MINUTE) * MINUTE;
+    // 510 customers in one minute (one read takes 500 rows), and one older event that must come last.
+    const sent = await sendBatch(key, [...cs.map((customer, i) => ({ customer, ts: minute + (i % 60) * 1000 })), { customer: cs[0]!, ts: minute - MINUTE }]);
+    const expected = [...sent].sort(newestFirst).map((e) => e.id);
+    // Two pages are enough to cross the read boundary; each costs a ledger call per active customer.
+    const first = (await call("GET", "/v1/events?limit=100", { key })).body;
+    const second = (await call("GET", `/v1/events?limit=100&cursor=${first.next_cursor}`, { key })).body;
+    expect([...first.data, ...second.data].map((e: any) => e.id)).toEqual(expected.slice(0, 200));
+    const last = (await call("GET", `/v1/events?limit=1&from=${encodeURIComponent(iso(minute - MINUTE))}&to=${encodeURIComponent(iso(minute))}`, { key })).body;
+    expect(last.data.map((e: any) => e.id)).toEqual([expected[expected.length - 1]]);
+  });
+
   it("shows a replaced event once, where and under the name its latest version says", async () => {
     const { test: key } = await newAccount();
     const [c] = await customers(key, 1);
