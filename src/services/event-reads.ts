@@ -63,7 +63,7 @@ function decodeCursor(raw: string): [number, string] {
 
 /** Ledgers asked at once while a cross-customer list walks a busy minute. */
 const FAN_OUT = 50;
-/** Activity rows read from D1 per query while walking minutes. */
+/** Activity rows read from D1 per query while walking minutes (tests pass a small one to reach its edges cheaply). */
 const ACTIVITY_PAGE = 500;
 
 /**
@@ -74,7 +74,7 @@ const ACTIVITY_PAGE = 500;
  * ledger call per customer active in the minutes it spans, so a minute with thousands of active customers is slow
  * to list across customers (listing by customer stays one call).
  */
-export async function listEvents(env: Env, caller: Caller, q: z.output<typeof ListEventsQuery>) {
+export async function listEvents(env: Env, caller: Caller, q: z.output<typeof ListEventsQuery>, activityPage = ACTIVITY_PAGE) {
   const db = database(env.DB);
   const customerId = q.customer_id !== undefined ? (await getCustomer(db, caller, q.customer_id, "customer_id")).id : undefined;
   const size = q.limit ?? DEFAULT_LIMIT;
@@ -83,7 +83,7 @@ export async function listEvents(env: Env, caller: Caller, q: z.output<typeof Li
   const found =
     customerId !== undefined
       ? await ledger(env, caller, customerId).listEvents({ ...base, limit: size + 1 })
-      : await listAcrossCustomers(env, caller, base, size + 1);
+      : await listAcrossCustomers(env, caller, base, size + 1, activityPage);
   const hasMore = found.length > size;
   const page = found.slice(0, size);
   const last = page[page.length - 1];
@@ -94,19 +94,25 @@ export async function listEvents(env: Env, caller: Caller, q: z.output<typeof Li
   };
 }
 
-async function listAcrossCustomers(env: Env, caller: Caller, q: Omit<LedgerEventQuery, "limit">, want: number): Promise<ListedEvent[]> {
+async function listAcrossCustomers(
+  env: Env,
+  caller: Caller,
+  q: Omit<LedgerEventQuery, "limit">,
+  want: number,
+  activityPage: number,
+): Promise<ListedEvent[]> {
   const range = activityMinuteRange(q.from, q.to, q.after);
   if (!range) return [];
   const [low] = range;
   let high = range[1];
   const found: ListedEvent[] = [];
   while (found.length < want && high >= low) {
-    let rows = await activityBetween(env, caller, low, high, q.eventName, ACTIVITY_PAGE);
+    let rows = await activityBetween(env, caller, low, high, q.eventName, activityPage);
     if (rows.length === 0) break;
     // The window [windowLow, high] must name every customer active in it. A full read may have cut its oldest
     // minute short: that minute is left to the next read, unless it is the only one, which is then read whole.
     let windowLow = Math.max(low, rows[rows.length - 1]!.minute);
-    if (rows.length === ACTIVITY_PAGE) {
+    if (rows.length === activityPage) {
       if (windowLow < rows[0]!.minute) {
         rows = rows.filter((r) => r.minute > windowLow);
         windowLow += 1;
