@@ -1,6 +1,7 @@
 // CustomerLedger: the Durable Object that owns one customer's events, aggregates and draft invoices.
 // It is the only writer of them; ingestion is serialized here and every event is applied in one SQLite transaction.
 import { DurableObject } from "cloudflare:workers";
+import { chunksBySize } from "../db/chunks";
 import { database } from "../db/client";
 import {
   contributionOf,
@@ -147,20 +148,7 @@ const JSON_CHUNK_CHARS = 1_000_000;
 
 /** JSON arrays of the given JSON-encoded elements, each at most about JSON_CHUNK_CHARS long. */
 function jsonChunks(elements: string[]): string[] {
-  const chunks: string[] = [];
-  let current: string[] = [];
-  let size = 0;
-  for (const el of elements) {
-    if (current.length > 0 && size + el.length > JSON_CHUNK_CHARS) {
-      chunks.push(`[${current.join(",")}]`);
-      current = [];
-      size = 0;
-    }
-    current.push(el);
-    size += el.length + 1;
-  }
-  if (current.length > 0) chunks.push(`[${current.join(",")}]`);
-  return chunks;
+  return chunksBySize(elements, (el) => el.length + 1, JSON_CHUNK_CHARS).map((c) => `[${c.join(",")}]`);
 }
 
 export class CustomerLedger extends DurableObject<Env> {

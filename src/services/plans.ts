@@ -2,6 +2,7 @@
 import { and, asc, desc, eq, getTableColumns, isNull, sql, type SQL } from "drizzle-orm";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import type { z } from "@hono/zod-openapi";
+import { chunks } from "../db/chunks";
 import type { Database } from "../db/client";
 import { isUniqueViolation } from "../db/errors";
 import { pageOf, pageQuery } from "../db/pagination";
@@ -29,12 +30,6 @@ export interface PlanWithPrices {
  * NOTE: 100 prices on 100 different meters is the worst case, so this is reachable.
  */
 const IN_CHUNK = 90;
-
-function chunks<T>(items: T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
 
 export function serializePrice(row: PriceRow): PriceValue {
   return { id: row.id, ...(row.spec as PriceSpec) } as PriceValue;

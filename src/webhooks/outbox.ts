@@ -8,6 +8,7 @@
 //    same `transactionSync` as the change; the ledger flushes its outbox to D1 after the commit (and from an alarm
 //    if that fails), see CustomerLedger.flushWebhooks.
 // The WebhookDispatcher Durable Object of the (account, mode) then fans events out to endpoints and delivers them.
+import { chunksBySize } from "../db/chunks";
 import { formatTimestamp } from "../domain/time";
 import type { Env, Mode } from "../env";
 import type { OutgoingEvent, WebhookEnvelope } from "./event-types";
@@ -40,20 +41,8 @@ export function envelopeOf(scope: WebhookScope, event: OutgoingEvent, now: numbe
 const MAX_CHUNK_CHARS = 512 * 1024;
 
 function chunked(events: RecordedEvent[]): RecordedEvent[][] {
-  const chunks: RecordedEvent[][] = [];
-  let current: RecordedEvent[] = [];
-  let size = 0;
-  for (const e of events) {
-    if (current.length > 0 && size + e.payload.length > MAX_CHUNK_CHARS) {
-      chunks.push(current);
-      current = [];
-      size = 0;
-    }
-    current.push(e);
-    size += e.payload.length + 100;
-  }
-  if (current.length > 0) chunks.push(current);
-  return chunks;
+  // 100 per event for its id, type and the JSON around them.
+  return chunksBySize(events, (e) => e.payload.length + 100, MAX_CHUNK_CHARS);
 }
 
 /** Record the events only if this row exists when the batch runs (for changes made by a conditional statement). */
