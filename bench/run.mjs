@@ -36,7 +36,14 @@ function log(msg) {
 async function startServer(port, stripePort, stateDir) {
   const child = spawn(process.execPath, [join(ROOT, "test/tools/dev.mjs")], {
     cwd: ROOT,
-    env: { ...process.env, PORT: String(port), STRIPE_EMULATOR_PORT: String(stripePort), DEV_STATE_DIR: stateDir, DEV_PERSIST_DIR: join(stateDir, "persist") },
+    env: {
+      ...process.env,
+      PORT: String(port),
+      STRIPE_EMULATOR_PORT: String(stripePort),
+      DEV_STATE_DIR: stateDir,
+      DEV_PERSIST_DIR: join(stateDir, "persist"),
+      BENCH_ROUTES: "true",
+    },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
@@ -180,6 +187,13 @@ async function main() {
           },
         ],
       });
+    // The batch's ceiling, as the no-op route is the single event's: the same fan-out (one RPC to each of 100 ledgers,
+    // 4 connections) where each ledger makes one durable write and no ingestion work (src/routes/bench.ts).
+    log(`fan-out ceiling (POST /_bench/fanout, one write in each of ${CUSTOMERS} ledgers), ${SECONDS}s`);
+    await load({ url: `${base}/_bench/fanout?ledgers=${CUSTOMERS}`, method: "POST", headers: auth, connections: 4, duration: 2 });
+    const fanout = await load({ url: `${base}/_bench/fanout?ledgers=${CUSTOMERS}`, method: "POST", headers: auth, connections: 4 });
+    if (fanout.errors + fanout.non2xx > 0) throw new Error(`the fan-out ceiling route failed ${fanout.errors + fanout.non2xx} times (BENCH_ROUTES?)`);
+    log(`  ${fanout.requests.average.toFixed(1)} req/s (${(fanout.requests.average * BATCH).toFixed(0)} events/s if ingestion cost nothing)`);
     log(`batch ingest (POST /v1/events/batch, ${BATCH} events over ${CUSTOMERS} customers), ${SECONDS}s`);
     const batch = await loadBatches((i) => spread[i % CUSTOMERS]);
     log(`  ${(batch.requests.average * BATCH).toFixed(0)} events/s`);
@@ -193,9 +207,14 @@ async function main() {
       ["no-op route GET /health (req/s, mean)", noop.requests.average.toFixed(0)],
       ["single-event ingest (req/s, mean)", single.requests.average.toFixed(0)],
       ["single-event / no-op", (single.requests.average / noop.requests.average).toFixed(2)],
+      [`fan-out ceiling: one write in each of ${CUSTOMERS} ledgers (req/s, mean; × ${BATCH} as events/s)`, `${fanout.requests.average.toFixed(1)} (${(fanout.requests.average * BATCH).toFixed(0)})`],
       [`batch ingest (events/s, mean; ${BATCH}/request over ${CUSTOMERS} customers)`, (batch.requests.average * BATCH).toFixed(0)],
+      ["batch over 100 customers / fan-out ceiling", (batch.requests.average / fanout.requests.average).toFixed(2)],
       [`batch ingest (events/s, mean; ${BATCH}/request to one customer)`, (batchOne.requests.average * BATCH).toFixed(0)],
-      ["errors / non-2xx (single, batch, batch to one)", `${single.errors + single.non2xx}, ${batch.errors + batch.non2xx}, ${batchOne.errors + batchOne.non2xx}`],
+      [
+        "errors / non-2xx (single, fan-out, batch, batch to one)",
+        [single, fanout, batch, batchOne].map((r) => r.errors + r.non2xx).join(", "),
+      ],
     ];
     if (BIG > 0) rows.push(...(await readPhase(small, big, event)));
     if (BILLING_CUSTOMERS > 0) rows.push(...(await billingPhase()));

@@ -10,6 +10,7 @@ import { jsonBody } from "./http/json-body";
 import { throwOnInvalid } from "./http/validation";
 import { adminRoutes, requireAdmin } from "./routes/admin";
 import { apiKeyRoutes } from "./routes/api-keys";
+import { benchRoutes, requireBenchRoutes } from "./routes/bench";
 import { billingRunRoutes } from "./routes/billing-runs";
 import { contractRoutes } from "./routes/contracts";
 import { customerRoutes } from "./routes/customers";
@@ -49,12 +50,14 @@ export function createApp() {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: throwOnInvalid });
   app.use("*", requestContext);
   app.use("/admin/*", jsonBody(() => MAX_BODY_BYTES), requireAdmin);
+  app.use("/_bench/*", requireBenchRoutes, requireApiKey);
   app.use("/v1/*", jsonBody((path) => (isIngestPath(path) ? MAX_INGEST_BODY_BYTES : MAX_BODY_BYTES)));
   // Ingestion authenticates inside its single D1 query (services/events.ts) and deduplicates per event.
   app.use("/v1/*", unlessIngest(requireApiKey), unlessIngest(idempotency));
 
   app.route("/", healthRoutes);
   app.route("/admin", adminRoutes);
+  app.route("/_bench", benchRoutes);
   app.route("/v1", apiKeyRoutes);
   app.route("/v1", customerRoutes);
   app.route("/v1", meterRoutes);

@@ -19,6 +19,8 @@ export interface Env {
   STRIPE_API_URL?: string;
   /** "true": live webhook endpoints may name this machine (http://127.0.0.1, localhost). `npm run dev` and tests set it. */
   WEBHOOK_ALLOW_LOOPBACK_URLS?: string;
+  /** "true": POST /_bench/fanout exists (routes/bench.ts), for `npm run bench`. Unset everywhere else. */
+  BENCH_ROUTES?: string;
 }
 
 export type Mode = "test" | "live";

@@ -42,20 +42,40 @@ export class AggregateBook {
   private readonly byId = new Map<number, AggregateRow>();
   private readonly dirty = new Set<AggregateRow>();
 
+  /** Buckets read whole (see bucket): every one of their aggregates is in byKey, and listed here. */
+  private readonly wholeBuckets = new Map<string, AggregateRow[]>();
+
   constructor(private readonly sql: Sql) {}
 
   private keep(row: AggregateRow): AggregateRow {
     this.byKey.set(JSON.stringify([row.invoice_id, row.meter_code, row.group_key]), row);
     this.byId.set(row.id, row);
+    this.wholeBuckets.get(row.invoice_id)?.push(row);
     return row;
+  }
+
+  /**
+   * Every aggregate of a bucket (an invoice), read in one statement and kept current by this book: the ingest call
+   * reprices the invoice from these rows after flush instead of reading them again.
+   */
+  bucket(invoiceId: string): AggregateRow[] {
+    let rows = this.wholeBuckets.get(invoiceId);
+    if (!rows) {
+      const stored = this.sql.exec<AggregateRow>("SELECT * FROM aggregates WHERE invoice_id = ?", invoiceId).toArray();
+      rows = stored.map((row) => this.byKey.get(JSON.stringify([row.invoice_id, row.meter_code, row.group_key])) ?? this.keep(row));
+      this.wholeBuckets.set(invoiceId, rows);
+    }
+    return rows;
   }
 
   get(invoiceId: string, meterCode: string, groupKey: string, aggregation: Aggregation): AggregateRow {
     const cached = this.byKey.get(JSON.stringify([invoiceId, meterCode, groupKey]));
     if (cached) return cached;
-    const existing = this.sql
-      .exec<AggregateRow>("SELECT * FROM aggregates WHERE invoice_id = ? AND meter_code = ? AND group_key = ?", invoiceId, meterCode, groupKey)
-      .toArray()[0];
+    const existing = this.wholeBuckets.has(invoiceId)
+      ? undefined
+      : this.sql
+          .exec<AggregateRow>("SELECT * FROM aggregates WHERE invoice_id = ? AND meter_code = ? AND group_key = ?", invoiceId, meterCode, groupKey)
+          .toArray()[0];
     if (existing) return this.keep(existing);
     return this.keep(
       this.sql

@@ -52,11 +52,14 @@ export interface IngestResult {
   timestamp: number;
 }
 
+type CallInvoice = Pick<InvoiceRow, "id" | "status" | "contract_id" | "period_start" | "period_end">;
+
 /** State shared by the events of one ingest call. */
 interface IngestCall {
   touched: Set<string>;
   book: AggregateBook;
-  invoices: Map<string, Pick<InvoiceRow, "id" | "status"> | null>;
+  /** Per contract period: its invoice (the columns deciding and repricing need), or null when the period is closed. */
+  invoices: Map<string, CallInvoice | null>;
   /** Per contract: the meter codes its usage prices name, and the last period an event fell in. */
   priced: Map<string, Set<string>>;
   periods: Map<string, Period>;
@@ -145,6 +148,22 @@ type InvoiceRow = {
  * more than that; so JSON arrays bound to a statement are cut at about 1 MB (a single larger element goes alone).
  */
 const JSON_CHUNK_CHARS = 1_000_000;
+
+/** Columns of an events row as insertPending binds them. */
+const EVENT_COLUMNS = [
+  "seq", "id", "idempotency_key", "event_name", "ts", "explicit_ts", "properties", "payload", "version", "received_at",
+  "billing_status", "billing_reason", "invoice_id", "meters", "contrib",
+];
+/** Durable Object SQLite binds at most 100 parameters per statement. */
+const MAX_BOUND_PARAMETERS = 100;
+const EVENT_ROWS_PER_INSERT = Math.floor(MAX_BOUND_PARAMETERS / EVENT_COLUMNS.length);
+const insertEventsStatements: string[] = [];
+
+/** The INSERT of `rows` events rows; one string per row count, so the SQL API's statement cache reuses it. */
+function insertEventsSql(rows: number): string {
+  const row = `(${EVENT_COLUMNS.map(() => "?").join(", ")})`;
+  return (insertEventsStatements[rows] ??= `INSERT INTO events (${EVENT_COLUMNS.join(", ")}) VALUES ${Array(rows).fill(row).join(", ")}`);
+}
 
 /** JSON arrays of the given JSON-encoded elements, each at most about JSON_CHUNK_CHARS long. */
 function jsonChunks(elements: string[]): string[] {
@@ -539,16 +558,17 @@ export class CustomerLedger extends DurableObject<Env> {
       const out = events.map((e) => this.ingestOne(snapshot, e, policy, now, call));
       this.insertPending(call);
       book.flush();
+      // The invoices this call decided on are known; others (a replaced version's earlier invoice) are read.
+      const known = new Map([...call.invoices.values()].flatMap((inv) => (inv ? [[inv.id, inv] as const] : [])));
       for (const invoiceId of touched) {
         // Only the columns repricing needs: the row's line_items are about to be rewritten anyway.
-        const inv = this.sql
-          .exec<Pick<InvoiceRow, "contract_id" | "status" | "period_start" | "period_end">>(
-            "SELECT contract_id, status, period_start, period_end FROM invoices WHERE id = ?",
-            invoiceId,
-          )
-          .toArray()[0];
+        const inv =
+          known.get(invoiceId) ??
+          this.sql
+            .exec<CallInvoice>("SELECT id, contract_id, status, period_start, period_end FROM invoices WHERE id = ?", invoiceId)
+            .toArray()[0];
         const contract = inv && snapshot.contracts.find((c) => c.id === inv.contract_id);
-        if (inv && contract && inv.status === "draft") this.reprice(invoiceId, contract, now, inv);
+        if (inv && contract && inv.status === "draft") this.reprice(invoiceId, contract, now, inv, book.bucket(invoiceId));
       }
       return { out, newActivity: call.newActivity };
     });
@@ -558,6 +578,15 @@ export class CustomerLedger extends DurableObject<Env> {
     // answers: delivery is asynchronous anyway, and unbilled traffic should not pay a D1 round trip per call.
     if (!this.outboxEmpty()) await this.armAlarm(Date.now());
     return { ok: true, results: results.out };
+  }
+
+  /**
+   * One durable write and nothing else: what a ledger call costs the platform before any ingestion work (the
+   * benchmark's ceiling for fanned-out ingest, routes/bench.ts).
+   */
+  async touch(): Promise<void> {
+    const n = Number(this.meta("bench_touches") ?? "0") + 1;
+    this.setMeta("bench_touches", String(n));
   }
 
   /** The seq the next new event gets; ids are derived from it (domain/event-ids.ts). */
@@ -579,27 +608,26 @@ export class CustomerLedger extends DurableObject<Env> {
   }
 
   /**
-   * Inserts the call's new events waiting in `call.pending`, in one statement (per JSON_CHUNK_CHARS).
+   * Inserts the call's new events waiting in `call.pending`, EVENT_ROWS_PER_INSERT rows per statement.
    * NOTE: their keys were checked absent (storedKeys, and the call's own earlier keys flush first), so a conflict
    * here is a bug: the plain INSERT throws and the whole call rolls back rather than miscount.
+   * Bound parameters rather than one JSON array per statement: a profile of 100-customer batches found SQLite turning
+   * each JSON row back into text and parsing it again costing more than the B-tree inserts themselves.
    */
   private insertPending(call: IngestCall): void {
-    if (call.pending.length === 0) return;
-    const rows = call.pending.map((r) =>
-      JSON.stringify([
-        r.seq, r.id, r.idempotency_key, r.event_name, r.ts, r.explicit_ts, r.properties, r.payload, r.version, r.received_at,
-        r.billing_status, r.billing_reason, r.invoice_id, r.meters, r.contrib,
-      ]),
-    );
+    const pending = call.pending;
+    if (pending.length === 0) return;
     call.pending = [];
-    for (const chunk of jsonChunks(rows)) {
-      this.sql.exec(
-        `INSERT INTO events (seq, id, idempotency_key, event_name, ts, explicit_ts, properties, payload, version, received_at,
-           billing_status, billing_reason, invoice_id, meters, contrib)
-         SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, value->>8, value->>9,
-           value->>10, value->>11, value->>12, value->>13, value->>14 FROM json_each(?)`,
-        chunk,
-      );
+    for (let from = 0; from < pending.length; from += EVENT_ROWS_PER_INSERT) {
+      const rows = pending.slice(from, from + EVENT_ROWS_PER_INSERT);
+      const params: SqlStorageValue[] = [];
+      for (const r of rows) {
+        params.push(
+          r.seq, r.id, r.idempotency_key, r.event_name, r.ts, r.explicit_ts, r.properties, r.payload, r.version, r.received_at,
+          r.billing_status, r.billing_reason, r.invoice_id, r.meters, r.contrib,
+        );
+      }
+      this.sql.exec(insertEventsSql(rows.length), ...params);
     }
   }
 
@@ -670,6 +698,8 @@ export class CustomerLedger extends DurableObject<Env> {
     this.noteActivity(e.timestamp, e.eventName, call);
     if (decision.status === "billed" && decision.invoiceId) {
       touched.add(decision.invoiceId);
+      // The whole invoice is read once per call: it is repriced from these rows at the end.
+      book.bucket(decision.invoiceId);
       const hour = hourBucket(e.timestamp);
       for (const { meter, key, value } of adds) {
         book.add(book.get(decision.invoiceId, meter.code, key, meter.aggregation), row.seq, value, e.timestamp);
@@ -735,7 +765,11 @@ export class CustomerLedger extends DurableObject<Env> {
     if (invoice === undefined) {
       invoice =
         this.sql
-          .exec<Pick<InvoiceRow, "id" | "status">>("SELECT id, status FROM invoices WHERE contract_id = ? AND period_start = ?", contract.id, period.start)
+          .exec<CallInvoice>(
+            "SELECT id, contract_id, status, period_start, period_end FROM invoices WHERE contract_id = ? AND period_start = ?",
+            contract.id,
+            period.start,
+          )
           .toArray()[0] ?? this.draftFor(contract, period, now);
       invoices.set(cacheKey, invoice);
     }
@@ -787,8 +821,14 @@ export class CustomerLedger extends DurableObject<Env> {
   }
 
   /** Recomputes a draft's lines and totals from its aggregates (O(lines)). */
-  private reprice(invoiceId: string, contract: ContractSnapshot, now: number, known?: Pick<InvoiceRow, "period_start" | "period_end">): void {
-    const aggregates = this.sql.exec<AggregateRow>("SELECT * FROM aggregates WHERE invoice_id = ?", invoiceId).toArray();
+  private reprice(
+    invoiceId: string,
+    contract: ContractSnapshot,
+    now: number,
+    known?: Pick<InvoiceRow, "period_start" | "period_end">,
+    current?: AggregateRow[],
+  ): void {
+    const aggregates = current ?? this.sql.exec<AggregateRow>("SELECT * FROM aggregates WHERE invoice_id = ?", invoiceId).toArray();
     const inv = known ?? this.invoice(invoiceId)!;
     const priced = priceInvoice(contract, aggregates, { start: inv.period_start, end: inv.period_end });
     this.sql.exec(

@@ -6,6 +6,7 @@
 //                    root; the smoke test points it at a temp dir)
 //   DEV_PERSIST_DIR  wrangler's local persistence for D1 and Durable Objects (default: .wrangler/state)
 //   STRIPE_EMULATOR_PORT  port for the Stripe emulator on 127.0.0.1 (default 12111)
+//   BENCH_ROUTES     "true" turns on POST /_bench/fanout for this run only (`npm run bench` sets it)
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -491,6 +492,8 @@ async function main() {
       "--env-file", DEV_VARS_FILE,
       "--test-scheduled",
       "--show-interactive-dev-session=false",
+      // `npm run bench` asks for its ceiling route (src/routes/bench.ts); a plain `npm run dev` never has it.
+      ...(process.env.BENCH_ROUTES === "true" ? ["--var", "BENCH_ROUTES:true"] : []),
     ],
     env: QUIET_WRANGLER_ENV,
   });

@@ -1,0 +1,63 @@
+// POST /_bench/fanout (`npm run bench`'s ceiling for fanned-out ingest): absent unless BENCH_ROUTES is "true"; keyed;
+// validated; one durable write in each of the caller's own bench ledgers, never another account's or mode's.
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { ledgerName } from "../../src/ledger/customer-ledger";
+import worker from "../../src/index";
+import { call, expectError, newAccount } from "../support/api";
+
+// Loosely typed: runInDurableObject over the CustomerLedger RPC type is too deep for tsc.
+const runIn = runInDurableObject as unknown as (stub: unknown, fn: (instance: any, state: DurableObjectState) => unknown) => Promise<any>;
+
+/** The Worker with BENCH_ROUTES on (the test pool's bindings leave it unset, like a deployment). */
+async function bench(query: string, key: string | null) {
+  const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
+  const res = await worker.fetch(
+    new Request(`https://meterline.test/_bench/fanout${query}`, { method: "POST", headers: key ? { Authorization: `Bearer ${key}` } : {} }),
+    { ...env, BENCH_ROUTES: "true" },
+    ctx,
+  );
+  return { status: res.status, body: (await res.json()) as any };
+}
+
+async function touches(accountId: string, mode: string, i: number): Promise<number> {
+  const stub = env.LEDGER.get(env.LEDGER.idFromName(ledgerName(accountId, mode, `bench-${i}`)));
+  return runIn(stub, (_instance, state) => {
+    const row = state.storage.sql.exec<{ value: string }>("SELECT value FROM ledger_meta WHERE key = 'bench_touches'").toArray()[0];
+    return row ? Number(row.value) : 0;
+  });
+}
+
+describe("POST /_bench/fanout", () => {
+  it("does not exist unless BENCH_ROUTES is true", async () => {
+    const acct = await newAccount();
+    expectError(await call("POST", "/_bench/fanout?ledgers=3", { key: acct.test }), 404, "route_not_found");
+    expect(await touches(acct.id, "test", 0)).toBe(0);
+  });
+
+  it("writes once in each of the caller's bench ledgers, separately per account and mode", async () => {
+    const a = await newAccount("A");
+    const b = await newAccount("B");
+    expect(await bench("?ledgers=3", a.test)).toEqual({ status: 200, body: { ledgers: 3 } });
+    expect(await bench("?ledgers=3", a.test)).toEqual({ status: 200, body: { ledgers: 3 } });
+    expect(await bench("?ledgers=1", a.live)).toEqual({ status: 200, body: { ledgers: 1 } });
+    expect([await touches(a.id, "test", 0), await touches(a.id, "test", 2), await touches(a.id, "test", 3)]).toEqual([2, 2, 0]);
+    expect([await touches(a.id, "live", 0), await touches(a.id, "live", 1)]).toEqual([1, 0]);
+    expect(await touches(b.id, "test", 0)).toBe(0);
+  });
+
+  it("needs a key and a ledger count in 1..1000, and then writes nothing", async () => {
+    const acct = await newAccount();
+    const noKey = await bench("?ledgers=2", null);
+    expect(noKey.status).toBe(401);
+    expect(noKey.body.error.code).toBe("authentication_required");
+    for (const query of ["?ledgers=0", "?ledgers=1001", "?ledgers=two", "?ledgers=1.5"]) {
+      const res = await bench(query, acct.test);
+      expect(res.status, query).toBe(400);
+      expect(res.body.error.code, query).toBe("parameter_invalid");
+      expect(res.body.error.param, query).toBe("ledgers");
+    }
+    expect(await touches(acct.id, "test", 0)).toBe(0);
+  });
+});
