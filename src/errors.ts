@@ -48,6 +48,7 @@ export const ERROR_CODES = {
   idempotency_key_in_use: 409,
   customer_external_id_taken: 409,
   customer_archived: 409,
+  customer_moved: 409,
   meter_code_taken: 409,
   plan_archived: 409,
   plan_superseded: 409,

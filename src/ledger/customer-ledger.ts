@@ -40,7 +40,11 @@ export interface IngestEvent {
 export type IngestStatus = "accepted" | "duplicate" | "replaced";
 
 /** What an ingest call answers: every event's outcome, or a refusal of the whole call (nothing stored). */
-export type IngestOutcome = { ok: true; results: IngestResult[] } | { ok: false; code: "customer_archived" };
+/**
+ * customer_archived: the customer takes no events. customer_moved: the call named the customer by an external_id it
+ * no longer has (the edge's cache is older than the change); nothing was stored either way.
+ */
+export type IngestOutcome = { ok: true; results: IngestResult[] } | { ok: false; code: "customer_archived" | "customer_moved" };
 
 export type DuplicatePolicy = "latest_wins" | "first_wins";
 
@@ -148,6 +152,16 @@ type InvoiceRow = {
  * more than that; so JSON arrays bound to a statement are cut at about 1 MB (a single larger element goes alone).
  */
 const JSON_CHUNK_CHARS = 1_000_000;
+
+/** Durable Object SQLite binds at most 100 parameters per statement. */
+const MAX_BOUND_KEYS = 100;
+/** storedKeys' statements by key count, so the SQL API's statement cache reuses them. */
+const storedKeysStatements: string[] = [];
+
+/** The snapshot's external_id as ledger_meta keeps it (JSON); absent in snapshots stored before it was kept. */
+function externalIdOf(stored: string | null): string | null | undefined {
+  return stored === null ? undefined : (JSON.parse(stored) as string | null);
+}
 
 /** A new events row, as insertPending binds it. */
 const INSERT_EVENT = `INSERT INTO events (seq, id, idempotency_key, event_name, ts, explicit_ts, properties, payload, version, received_at,
@@ -439,10 +453,11 @@ export class CustomerLedger extends DurableObject<Env> {
    * NOTE: the version travels with every ingest call, so a ledger that missed a push (a crash between the D1
    * write and the refresh call) catches up before it bills the next event.
    */
-  private async ensureSnapshot(who: LedgerIdentity, version: number, now: number): Promise<LedgerSnapshot> {
+  /** The snapshot, read from D1 again when `version` is newer than the held one (or `reload`). */
+  private async ensureSnapshot(who: LedgerIdentity, version: number, now: number, reload = false): Promise<LedgerSnapshot> {
     this.remember(who);
     const held = Number(this.meta("snapshot_version") ?? "-1");
-    if (held < version || this.meta("snapshot_version") === null) {
+    if (reload || held < version || this.meta("snapshot_version") === null) {
       const fresh = await loadSnapshot(database(this.env.DB), who);
       this.snapshot = null;
       this.transact(() => this.storeSnapshot(fresh, now));
@@ -469,6 +484,7 @@ export class CustomerLedger extends DurableObject<Env> {
     this.snapshot = {
       version: Number(this.meta("snapshot_version") ?? "0"),
       archived: this.meta("archived") === "1",
+      externalId: externalIdOf(this.meta("external_id")),
       contracts,
       meters,
     };
@@ -482,6 +498,7 @@ export class CustomerLedger extends DurableObject<Env> {
     for (const m of s.meters) this.sql.exec("INSERT INTO meters (code, event_name, body) VALUES (?, ?, ?)", m.code, m.eventName, JSON.stringify(m));
     this.setMeta("snapshot_version", String(s.version));
     this.setMeta("archived", s.archived ? "1" : "0");
+    if (s.externalId !== undefined) this.setMeta("external_id", JSON.stringify(s.externalId));
     // Creating a contract creates the draft of its first period (SPEC §7).
     for (const c of s.contracts) {
       const first = periodContaining(scheduleOf(c), c.startDate);
@@ -525,10 +542,24 @@ export class CustomerLedger extends DurableObject<Env> {
 
   // ---- ingestion -----------------------------------------------------------------------------------------
 
-  async ingest(who: LedgerIdentity, version: number, events: IngestEvent[], policy: DuplicatePolicy, now: number): Promise<IngestOutcome> {
-    const snapshot = await this.ensureSnapshot(who, version, now);
-    // NOTE: the edge checks this too, from a cache that can be seconds old; the ledger has the last word.
+  /** `externalIds`: the external_ids the edge resolved to this customer for these events (none when named by id). */
+  async ingest(
+    who: LedgerIdentity,
+    version: number,
+    events: IngestEvent[],
+    policy: DuplicatePolicy,
+    now: number,
+    externalIds: string[] = [],
+  ): Promise<IngestOutcome> {
+    let snapshot = await this.ensureSnapshot(who, version, now);
+    // NOTE: the edge checks these too, from a cache that can be seconds old; the ledger has the last word. Changing or
+    // archiving a customer refreshes its ledger before the API answers, so an event routed by an outdated cache entry
+    // (an external_id that has since moved to another customer) is refused here instead of billed to the wrong one.
     if (snapshot.archived) return { ok: false, code: "customer_archived" };
+    if (externalIds.length > 0) {
+      if (snapshot.externalId === undefined) snapshot = await this.ensureSnapshot(who, version, now, true);
+      if (externalIds.some((x) => x !== snapshot.externalId)) return { ok: false, code: "customer_moved" };
+    }
     const results = this.transact(() => {
       const touched = new Set<string>();
       const book = new AggregateBook(this.sql);
@@ -586,6 +617,14 @@ export class CustomerLedger extends DurableObject<Env> {
   /** The keys of `events` this ledger already stores (a statement per JSON_CHUNK_CHARS of keys). */
   private storedKeys(events: IngestEvent[]): Set<string> {
     const stored = new Set<string>();
+    // NOTE: most calls carry a few events (a single event, or a batch spread over many customers): their keys are bound
+    // as parameters, which spares SQLite parsing a JSON array per call.
+    if (events.length <= MAX_BOUND_KEYS) {
+      const sql = (storedKeysStatements[events.length] ??=
+        `SELECT idempotency_key AS k FROM events WHERE idempotency_key IN (${Array(events.length).fill("?").join(", ")})`);
+      for (const r of this.sql.exec<{ k: string }>(sql, ...events.map((e) => e.idempotencyKey))) stored.add(r.k);
+      return stored;
+    }
     for (const chunk of jsonChunks(events.map((e) => JSON.stringify(e.idempotencyKey)))) {
       const rows = this.sql
         .exec<{ k: string }>("SELECT idempotency_key AS k FROM events WHERE idempotency_key IN (SELECT value FROM json_each(?))", chunk)

@@ -26,6 +26,11 @@ export interface LedgerSnapshot {
   /** customers.ledger_version at load time: the ledger reloads when it sees a larger one. */
   version: number;
   archived: boolean;
+  /**
+   * The customer's external_id, so the ledger can refuse events an edge routed here by an external_id the customer no
+   * longer has (CustomerLedger.ingest). Undefined in a snapshot stored before the ledger kept it: read D1 again.
+   */
+  externalId?: string | null;
   contracts: ContractSnapshot[];
   meters: MeterDefinition[];
 }
@@ -38,10 +43,10 @@ export interface LedgerIdentity {
 
 export async function loadSnapshot(db: Database, who: LedgerIdentity): Promise<LedgerSnapshot> {
   const [customer] = await db
-    .select({ version: customers.ledgerVersion, archivedAt: customers.archivedAt })
+    .select({ version: customers.ledgerVersion, archivedAt: customers.archivedAt, externalId: customers.externalId })
     .from(customers)
     .where(and(eq(customers.id, who.customerId), eq(customers.accountId, who.accountId), eq(customers.mode, who.mode)));
-  if (!customer) return { version: 0, archived: true, contracts: [], meters: [] };
+  if (!customer) return { version: 0, archived: true, externalId: null, contracts: [], meters: [] };
 
   const rows = await db
     .select({ contract: contracts, plan: plans })
@@ -58,6 +63,7 @@ export async function loadSnapshot(db: Database, who: LedgerIdentity): Promise<L
   return {
     version: customer.version,
     archived: customer.archivedAt !== null,
+    externalId: customer.externalId,
     contracts: rows
       // NOTE: a contract cancelled before it started covers nothing and never bills.
       .filter(({ contract }) => contract.coverageEnd === null || contract.coverageEnd > contract.startDate)

@@ -136,8 +136,12 @@ export async function updateCustomer(
   };
   try {
     const updated: CustomerRow = { ...existing, ...changes };
+    // NOTE: the ledger keeps the external_id to refuse events routed by an outdated one (CustomerLedger.ingest): a new
+    // one bumps ledger_version, and the caller refreshes the ledger (syncLedger) before answering.
+    const movesExternalId = input.external_id !== undefined && input.external_id !== existing.externalId;
+    const set = movesExternalId ? { ...changes, ledgerVersion: sql`${customers.ledgerVersion} + 1` } : changes;
     await db.$client.batch([
-      rawStatement(db.$client, db.update(customers).set(changes).where(eq(customers.id, existing.id))),
+      rawStatement(db.$client, db.update(customers).set(set).where(eq(customers.id, existing.id))),
       ...emitStatements(db.$client, caller, [{ type: "customer.updated", object: serializeCustomer(updated) }], now),
     ]);
     return updated;

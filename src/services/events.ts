@@ -2,7 +2,7 @@
 // query), and hand each customer's events to its ledger in one RPC. A warm request touches no D1: the ledger indexes
 // its events in D1 itself, after the response.
 import type { z } from "@hono/zod-openapi";
-import { ApiError, type ErrorCode, type ErrorDetail } from "../errors";
+import { ApiError, ERROR_CODES, type ErrorCode, type ErrorDetail } from "../errors";
 import type { Caller, Env } from "../env";
 import { callerOf, presentedKey, type KeyRow, type PresentedKey } from "../http/auth";
 import { detailsOf } from "../http/validation";
@@ -119,7 +119,7 @@ function lookup(hits: CustomerHit[], ref: CustomerRef): CustomerHit | undefined 
 }
 
 function rejectBatch(errors: ErrorDetail[], total: number): never {
-  const status = (d: ErrorDetail) => (d.code === "customer_not_found" ? 404 : d.code === "customer_archived" ? 409 : 400);
+  const status = (d: ErrorDetail) => ERROR_CODES[d.code as ErrorCode] ?? 400;
   // NOTE: a malformed event outranks an unknown customer, which outranks an archived one, for the batch's status.
   const worst = [...errors].sort((a, b) => (status(a) === 400 ? 0 : status(a)) - (status(b) === 400 ? 0 : status(b)))[0]!;
   const message =
@@ -218,25 +218,46 @@ export async function ingest(env: Env, authorization: string | undefined, body: 
 
   const policy: DuplicatePolicy = dialect === "metronome" ? "first_wins" : "latest_wins";
   const results: IngestResult[] = new Array(raw.length);
-  await Promise.all(
-    [...byCustomer.values()].map(async ({ hit, items }) => {
-      const stub = env.LEDGER.get(env.LEDGER.idFromName(ledgerName(caller.accountId, caller.mode, hit.id)));
-      const who = { accountId: caller.accountId, mode: caller.mode, customerId: hit.id };
-      const outcome = await stub.ingest(who, hit.ledger_version, items.map((p) => p.event), policy, now);
-      if (!outcome.ok) {
-        // NOTE: only when the cache was older than the archiving: the ledger stored none of this customer's events,
-        // but other customers' ledgers in the same batch may have stored theirs (README "Ingestion").
-        forgetCustomer(caller, hit.id);
-        for (const p of items) {
-          errors.push({ index: p.index, param: p.ref.by === "external_id" ? "external_customer_id" : "customer_id", code: outcome.code, message: ARCHIVED });
-        }
-        return;
-      }
+  const refuse = (items: Parsed[], code: ErrorCode, message: string) => {
+    for (const p of items) errors.push({ index: p.index, param: p.ref.by === "external_id" ? "external_customer_id" : "customer_id", code, message });
+  };
+  const send = async (hit: CustomerHit, items: Parsed[], resolvedAgain: boolean): Promise<void> => {
+    const stub = env.LEDGER.get(env.LEDGER.idFromName(ledgerName(caller.accountId, caller.mode, hit.id)));
+    const who = { accountId: caller.accountId, mode: caller.mode, customerId: hit.id };
+    const outcome = await stub.ingest(who, hit.ledger_version, items.map((p) => p.event), policy, now, externalIdsOf(hit, items));
+    if (outcome.ok) {
       outcome.results.forEach((r, i) => (results[items[i]!.index] = r));
-    }),
-  );
+      return;
+    }
+    // NOTE: only when the cache was older than a change to the customer: its ledger stored none of these events, but
+    // other customers' ledgers in the same batch may have stored theirs (README "Ingestion").
+    forgetCustomer(caller, hit.id);
+    if (outcome.code === "customer_archived") return refuse(items, "customer_archived", ARCHIVED);
+    if (resolvedAgain) return refuse(items, "customer_moved", "The customer's external_id changed while the events were sent; send them again");
+    // The external_id has moved since this isolate cached it: ask D1 who holds it now, and send there (once).
+    const { hits } = await authenticateAndResolve(env, key, items.map((p) => p.ref), now);
+    const regrouped = new Map<string, { hit: CustomerHit; items: Parsed[] }>();
+    for (const p of items) {
+      const fresh = lookup(hits, p.ref);
+      if (!fresh) refuse([p], "customer_not_found", "Customer not found");
+      else if (fresh.archived_at !== null) refuse([p], "customer_archived", ARCHIVED);
+      else {
+        rememberCustomer(caller, p.ref.by, p.ref.value, fresh, now);
+        const group = regrouped.get(fresh.id) ?? { hit: fresh, items: [] };
+        group.items.push(p);
+        regrouped.set(fresh.id, group);
+      }
+    }
+    await Promise.all([...regrouped.values()].map((g) => send(g.hit, g.items, true)));
+  };
+  await Promise.all([...byCustomer.values()].map(({ hit, items }) => send(hit, items, false)));
   if (errors.length > 0) rejectBatch(errors.sort((a, b) => (a.index ?? 0) - (b.index ?? 0)), raw.length);
   return results;
 }
 
 const ARCHIVED = "Customer is archived and takes no new events";
+
+/** The external_ids these events named their customer by (none when they named it by its id), for its ledger to check. */
+function externalIdsOf(hit: CustomerHit, items: Parsed[]): string[] {
+  return [...new Set(items.flatMap((p) => (p.ref.value === hit.id ? [] : [p.ref.value])))];
+}

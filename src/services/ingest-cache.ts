@@ -4,7 +4,8 @@
 // NOTE: what this makes stale, and for how long (README "Ingestion"):
 // - a revoked key keeps ingesting for up to INGEST_CACHE_TTL_MS in isolates other than the one that revoked it;
 // - an archived customer is still routed to its ledger, which refuses the events itself (CustomerLedger.ingest);
-// - a changed external_id keeps resolving to its old customer for up to INGEST_CACHE_TTL_MS in other isolates.
+// - a changed external_id still resolves to its old customer, whose ledger refuses the events (customer_moved), and
+//   ingestion then asks D1 again (services/events.ts).
 // Every change made through this isolate forgets the affected entries at once.
 import type { Caller, Mode } from "../env";
 import type { KeyRow } from "../http/auth";

@@ -1,10 +1,16 @@
 // Ingestion without D1 on the hot path: what the isolate caches must never outlive a change made through it, the
 // ledger has the last word on archived customers, event ids route reads to their ledger, and lists see an event once it is accepted.
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { customerHintOf } from "../../src/domain/event-ids";
+import worker from "../../src/index";
 import { ledgerName } from "../../src/ledger/customer-ledger";
+import { cachedCustomer } from "../../src/services/ingest-cache";
 import { call, expectError, newAccount } from "../support/api";
+
+// Loosely typed: runInDurableObject over the CustomerLedger RPC type is too deep for tsc.
+const runIn = runInDurableObject as unknown as (stub: unknown, fn: (instance: any, state: DurableObjectState) => unknown) => Promise<any>;
 
 const DAY = 86_400_000;
 
@@ -74,6 +80,120 @@ describe("the ledger's own check", () => {
     expect(await stub.ingest(who, 0, [event], "latest_wins", Date.now())).toEqual({ ok: false, code: "customer_archived" });
     const list = await call("GET", `/v1/events?customer_id=${customer.id}`, { key });
     expect(list.body.data.map((e: any) => e.idempotency_key)).not.toContain("stale");
+  });
+});
+
+/** Requests through this test's own copy of the Worker module, whose isolate cache the test can look into. */
+async function sendHere(key: string, body: Record<string, unknown>) {
+  const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
+  const res = await worker.fetch(
+    new Request("https://meterline.test/v1/events", {
+      method: "POST",
+      headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ event_name: "call", ...body }),
+    }),
+    env,
+    ctx,
+  );
+  return { status: res.status, body: (await res.json()) as any };
+}
+
+/** What a change made in another isolate looks like from here: D1 changes and the ledger is refreshed, the cache is not. */
+async function setExternalIdElsewhere(accountId: string, customerId: string, externalId: string) {
+  await env.DB.prepare("UPDATE customers SET external_id = ?, ledger_version = ledger_version + 1 WHERE id = ?").bind(externalId, customerId).run();
+  const { ledger_version } = (await env.DB.prepare("SELECT ledger_version FROM customers WHERE id = ?").bind(customerId).first<{ ledger_version: number }>())!;
+  const stub = env.LEDGER.get(env.LEDGER.idFromName(ledgerName(accountId, "test", customerId)));
+  await stub.refresh({ accountId, mode: "test", customerId }, ledger_version, Date.now());
+}
+
+const upcomingQuantity = async (key: string, customerId: string) =>
+  (await call("GET", `/v1/customers/${customerId}/upcoming_invoice`, { key })).body.line_items.find((l: any) => l.meter_code === "CALLS")?.quantity;
+
+describe("an external_id that moved behind this isolate's back", () => {
+  it("is refused by the old customer's ledger and the events go to the customer that holds it now", async () => {
+    const { acct, key, customer, planId } = await setup();
+    const other = (await call("POST", "/v1/customers", { key, body: { name: "D" } })).body;
+    await call("POST", "/v1/contracts", { key, body: { customer_id: other.id, plan_id: planId, start_date: new Date(Date.now() - DAY).toISOString() } });
+    expect((await sendHere(key, { external_customer_id: "ext-1", idempotency_key: "before" })).status).toBe(202);
+
+    await setExternalIdElsewhere(acct.id, customer.id, "ext-old");
+    await setExternalIdElsewhere(acct.id, other.id, "ext-1");
+    const caller = { accountId: acct.id, mode: "test" as const, apiKeyId: "", livemode: false } as any;
+    expect(cachedCustomer(caller, "external_id", "ext-1", Date.now())?.id).toBe(customer.id);
+
+    const sent = await sendHere(key, { external_customer_id: "ext-1", idempotency_key: "after" });
+    expect(sent.status).toBe(202);
+    expect((await call("GET", `/v1/events/${sent.body.id}`, { key })).body.customer_id).toBe(other.id);
+    expect(await upcomingQuantity(key, customer.id)).toBe("1");
+    expect(await upcomingQuantity(key, other.id)).toBe("1");
+    // The answer from D1 replaced the stale entry.
+    expect(cachedCustomer(caller, "external_id", "ext-1", Date.now())?.id).toBe(other.id);
+  });
+
+  it("answers customer_not_found when no customer holds it any more, and stores nothing", async () => {
+    const { acct, key, customer } = await setup();
+    expect((await sendHere(key, { external_customer_id: "ext-1", idempotency_key: "before" })).status).toBe(202);
+    await setExternalIdElsewhere(acct.id, customer.id, "ext-renamed");
+    const res = await sendHere(key, { external_customer_id: "ext-1", idempotency_key: "after" });
+    expect(res.status).toBe(404);
+    expect(res.body.error.code).toBe("customer_not_found");
+    expect(await upcomingQuantity(key, customer.id)).toBe("1");
+    expect((await sendHere(key, { external_customer_id: "ext-renamed", idempotency_key: "renamed" })).status).toBe(202);
+    expect(await upcomingQuantity(key, customer.id)).toBe("2");
+  });
+
+
+  it("refuses with customer_moved, storing nothing, when the new holder's ledger has not heard of it either", async () => {
+    const { acct, key, customer, planId } = await setup();
+    const other = (await call("POST", "/v1/customers", { key, body: { name: "D" } })).body;
+    await call("POST", "/v1/contracts", { key, body: { customer_id: other.id, plan_id: planId, start_date: new Date(Date.now() - DAY).toISOString() } });
+    expect((await sendHere(key, { external_customer_id: "ext-1", idempotency_key: "before" })).status).toBe(202);
+    await setExternalIdElsewhere(acct.id, customer.id, "ext-old");
+    // D1 names the other customer, but its ledger was never refreshed (as if that change were still under way).
+    await env.DB.prepare("UPDATE customers SET external_id = 'ext-1' WHERE id = ?").bind(other.id).run();
+    const res = await sendHere(key, { external_customer_id: "ext-1", idempotency_key: "after" });
+    expect(res.status).toBe(409);
+    expect(res.body.error.code).toBe("customer_moved");
+    expect(await upcomingQuantity(key, customer.id)).toBe("1");
+    expect(await upcomingQuantity(key, other.id)).toBe("0");
+  });
+});
+
+describe("the ledger's external_id check", () => {
+  const event = (k: string) => ({ idempotencyKey: k, eventName: "call", timestamp: Date.now(), explicitTimestamp: false, properties: {} });
+
+  it("knows a new external_id as soon as PATCH answers, and refuses the old one", async () => {
+    const { acct, key, customer } = await setup();
+    const stub = env.LEDGER.get(env.LEDGER.idFromName(ledgerName(acct.id, "test", customer.id)));
+    const who = { accountId: acct.id, mode: "test" as const, customerId: customer.id };
+    expect((await stub.ingest(who, 0, [event("a")], "latest_wins", Date.now(), ["ext-1"])).ok).toBe(true);
+    expect((await call("PATCH", `/v1/customers/${customer.id}`, { key, body: { external_id: "ext-2" } })).status).toBe(200);
+    expect(await stub.ingest(who, 0, [event("b")], "latest_wins", Date.now(), ["ext-1"])).toEqual({ ok: false, code: "customer_moved" });
+    expect(await stub.ingest(who, 0, [event("c")], "latest_wins", Date.now(), ["ext-2", "ext-1"])).toEqual({ ok: false, code: "customer_moved" });
+    expect((await stub.ingest(who, 0, [event("d")], "latest_wins", Date.now(), ["ext-2"])).ok).toBe(true);
+    expect((await stub.ingest(who, 0, [event("e")], "latest_wins", Date.now())).ok).toBe(true);
+    expect(await upcomingQuantity(key, customer.id)).toBe("3");
+    // Clearing it: no external_id routes here any more.
+    expect((await call("PATCH", `/v1/customers/${customer.id}`, { key, body: { external_id: null } })).status).toBe(200);
+    expect(await stub.ingest(who, 0, [event("f")], "latest_wins", Date.now(), ["ext-2"])).toEqual({ ok: false, code: "customer_moved" });
+  });
+
+  it("a snapshot stored before the ledger kept external_ids is read again once, then checked", async () => {
+    const { acct, key, customer } = await setup();
+    const stub = env.LEDGER.get(env.LEDGER.idFromName(ledgerName(acct.id, "test", customer.id)));
+    const who = { accountId: acct.id, mode: "test" as const, customerId: customer.id };
+    expect((await stub.ingest(who, 0, [event("a")], "latest_wins", Date.now())).ok).toBe(true);
+    await env.DB.prepare("UPDATE customers SET external_id = 'ext-9' WHERE id = ?").bind(customer.id).run();
+    await runIn(stub, (instance, state) => {
+      state.storage.sql.exec("DELETE FROM ledger_meta WHERE key = 'external_id'");
+      instance.metaCache.clear();
+      instance.snapshot = null;
+    });
+    expect(await stub.ingest(who, 0, [event("b")], "latest_wins", Date.now(), ["ext-1"])).toEqual({ ok: false, code: "customer_moved" });
+    expect((await stub.ingest(who, 0, [event("c")], "latest_wins", Date.now(), ["ext-9"])).ok).toBe(true);
+    const kept = await runIn(stub, (_instance, state) => state.storage.sql.exec("SELECT value FROM ledger_meta WHERE key = 'external_id'").one().value);
+    expect(kept).toBe(JSON.stringify("ext-9"));
+    expect(await upcomingQuantity(key, customer.id)).toBe("2");
   });
 });
 
