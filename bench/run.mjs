@@ -5,7 +5,7 @@
 // default 1000000), BENCH_BILLING_CUSTOMERS (customers in the billing-run phase, default 10000), PORT (default: a free port).
 import autocannon from "autocannon";
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { createServer } from "node:net";
 import { cpus, tmpdir } from "node:os";
@@ -105,11 +105,46 @@ function postWithoutTimeout(base, key, path, body) {
   });
 }
 
+/**
+ * CPU time (ms, user + system) so far of the Worker's workerd process: the one of the dev server's process group that
+ * runs the Worker (wrangler starts it with an inspector; its other workerd is the proxy on the public port). Linux
+ * only (/proc); null elsewhere. CPU per request is the bench's steadiest measure: on a shared machine throughput
+ * moves with the neighbours' load, while the work a request costs the Worker's one thread barely does.
+ */
+function workerCpuMs(group) {
+  if (group === null) return null;
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(fields[2]) !== group) continue;
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+      if (!cmd.includes("workerd") || !cmd.includes("--inspector-addr")) continue;
+      const ticksPerMs = 100 / 1000; // USER_HZ
+      return (Number(fields[11]) + Number(fields[12])) / ticksPerMs;
+    } catch {
+      // the process ended while being read
+    }
+  }
+  return null;
+}
+
+let serverGroup = null;
+
 function load(opts) {
+  const before = workerCpuMs(serverGroup);
   return new Promise((res, rej) => {
-    autocannon({ duration: SECONDS, ...opts }, (err, result) => (err ? rej(err) : res(result)));
+    autocannon({ duration: SECONDS, ...opts }, (err, result) => {
+      if (err) return rej(err);
+      const after = workerCpuMs(serverGroup);
+      result.workerCpuMsPerRequest = before === null || after === null || result.requests.total === 0 ? null : (after - before) / result.requests.total;
+      res(result);
+    });
   });
 }
+
+const cpuText = (r) => (r.workerCpuMsPerRequest === null ? "n/a" : r.workerCpuMsPerRequest.toFixed(2));
+const cpuRatio = (a, b) => (a.workerCpuMsPerRequest === null || b.workerCpuMsPerRequest === null ? "n/a" : (a.workerCpuMsPerRequest / b.workerCpuMsPerRequest).toFixed(2));
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -131,6 +166,8 @@ async function main() {
   let stripePort = await freePort();
   while (stripePort === port) stripePort = await freePort();
   const { child, key } = await startServer(port, stripePort, stateDir);
+  // The dev server was started detached: its process group is its pid, and holds wrangler and both workerd.
+  serverGroup = process.platform === "linux" ? child.pid : null;
   const auth = { Authorization: `Bearer ${key}`, "Content-Type": "application/json" };
   try {
     log("creating the catalog and customers");
@@ -215,6 +252,8 @@ async function main() {
         "errors / non-2xx (single, fan-out, batch, batch to one)",
         [single, fanout, batch, batchOne].map((r) => r.errors + r.non2xx).join(", "),
       ],
+      ["Worker CPU per request, ms (no-op, single event, fan-out ceiling, batch over 100, batch to one)", [noop, single, fanout, batch, batchOne].map(cpuText).join(", ")],
+      ["Worker CPU per request: single event / no-op; batch over 100 / fan-out ceiling", `${cpuRatio(single, noop)}; ${cpuRatio(batch, fanout)}`],
     ];
     if (BIG > 0) rows.push(...(await readPhase(small, big, event)));
     if (BILLING_CUSTOMERS > 0) rows.push(...(await billingPhase()));
