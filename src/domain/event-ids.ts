@@ -19,18 +19,26 @@ const EVENT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-
 
 /** The id of a ledger's event number `seq`, first stored at `ms`. */
 export function eventId(customerId: string, seq: number, ms: number): string {
+  return eventIdMinter(customerId)(seq, ms);
+}
+
+/** eventId for one customer, with the customer's part worked out once (ingest mints an id per event). */
+export function eventIdMinter(customerId: string): (seq: number, ms: number) => string {
   const hint = customerId.replaceAll("-", "").slice(0, HINT_DIGITS).toLowerCase();
   if (hint.length !== HINT_DIGITS || !HEX.test(hint)) throw new Error("event ids need a UUID customer id");
-  if (!Number.isSafeInteger(seq) || seq < 1 || seq > MAX_SEQ) throw new Error(`event sequence out of range: ${seq}`);
-  if (!Number.isSafeInteger(ms) || ms < 0 || ms > MAX_MS) throw new Error(`event time out of range: ${ms}`);
-  const time = ms.toString(16).padStart(12, "0");
   // The 62 bits after the variant: 24 bits of hint, then 38 bits of sequence number, split at bit 48 so that each
-  // part is an exact JS integer (ingest mints one id per event, so no BigInt here).
+  // part is an exact JS integer (no BigInt per event).
   const hintTail = parseInt(hint.slice(3), 16);
-  const high = Math.floor(hintTail / 1024); // the hint's top 14 bits; the variant goes above them
-  const low = ((hintTail % 1024) * 2 ** 38 + seq).toString(16).padStart(12, "0");
-  const variantGroup = (0x8000 + high).toString(16);
-  return `${time.slice(0, 8)}-${time.slice(8)}-8${hint.slice(0, 3)}-${variantGroup}-${low}`;
+  const variantGroup = (0x8000 + Math.floor(hintTail / 1024)).toString(16); // the hint's top 14 bits under the variant
+  const lowBase = (hintTail % 1024) * 2 ** 38;
+  const versionGroup = `8${hint.slice(0, 3)}`;
+  return (seq, ms) => {
+    if (!Number.isSafeInteger(seq) || seq < 1 || seq > MAX_SEQ) throw new Error(`event sequence out of range: ${seq}`);
+    if (!Number.isSafeInteger(ms) || ms < 0 || ms > MAX_MS) throw new Error(`event time out of range: ${ms}`);
+    const time = ms.toString(16).padStart(12, "0");
+    const low = (lowBase + seq).toString(16).padStart(12, "0");
+    return `${time.slice(0, 8)}-${time.slice(8)}-${versionGroup}-${variantGroup}-${low}`;
+  };
 }
 
 /** The first hex digits of the UUID of the customer whose ledger holds this event, or null if it is not such an id. */

@@ -15,7 +15,7 @@ import {
 import { nextPeriod, periodContaining, type Period } from "../domain/periods";
 import type { LineItem } from "../domain/pricing";
 import { activityMinuteOf, type ListPosition } from "../domain/event-activity";
-import { eventId } from "../domain/event-ids";
+import { eventIdMinter } from "../domain/event-ids";
 import { formatTimestamp } from "../domain/time";
 import type { Env } from "../env";
 import { AggregateBook, quantityOf, type AggregateRow, type Contribution } from "./aggregates";
@@ -73,7 +73,8 @@ interface IngestCall {
   storedKeys: Set<string>;
   /** New events not inserted yet (see insertPending). */
   pending: EventRow[];
-  customerId: string;
+  /** eventId for this ledger's customer. */
+  mintId: (seq: number, ms: number) => string;
 }
 
 /** A page of one ledger's events, newest first (GET /v1/events). */
@@ -572,7 +573,7 @@ export class CustomerLedger extends DurableObject<Env> {
         newActivity: false,
         storedKeys: this.storedKeys(events),
         pending: [],
-        customerId: who.customerId,
+        mintId: eventIdMinter(who.customerId),
       };
       const out = events.map((e) => this.ingestOne(snapshot, e, policy, now, call));
       this.insertPending(call);
@@ -714,7 +715,7 @@ export class CustomerLedger extends DurableObject<Env> {
       // A new key, the common case: it waits in call.pending and goes in with the call's other new events.
       const seq = this.peekSeq();
       this.nextSeq = seq + 1;
-      row = { seq, id: eventId(call.customerId, seq, now), idempotency_key: e.idempotencyKey, version: 1, ...version };
+      row = { seq, id: call.mintId(seq, now), idempotency_key: e.idempotencyKey, version: 1, ...version };
       call.pending.push(row);
       call.storedKeys.add(e.idempotencyKey);
     }
