@@ -49,12 +49,21 @@ async function startServer(port, stripePort, stateDir) {
   });
   let output = "";
   // Only the tail is kept (for the error message): the server logs every request, and an ever-growing string in this
-  // process would take CPU from the server it measures.
-  child.stdout.on("data", (d) => {
-    output = (output + d).slice(-65_536);
-    if (process.env.BENCH_SERVER_LOG) process.stderr.write(String(d).split("\n").filter((l) => l.includes(process.env.BENCH_SERVER_LOG)).map((l) => l + "\n").join(""));
-  });
-  child.stderr.on("data", (d) => (output = (output + d).slice(-65_536)));
+  // process would take CPU from the server it measures. Lines the Worker logs as failures are kept apart (see report).
+  const watch = (stream) => {
+    let partial = "";
+    stream.on("data", (d) => {
+      output = (output + d).slice(-65_536);
+      const lines = (partial + d).split("\n");
+      partial = lines.pop() ?? "";
+      for (const line of lines) {
+        if (FAILURE_LINE.test(line)) serverFailures.push(line.trim());
+        if (process.env.BENCH_SERVER_LOG && line.includes(process.env.BENCH_SERVER_LOG)) process.stderr.write(`${line}\n`);
+      }
+    });
+  };
+  watch(child.stdout);
+  watch(child.stderr);
   const deadline = Date.now() + 120_000;
   while (!output.includes("dev server ready")) {
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`dev server did not start:\n${output}`);
@@ -130,6 +139,10 @@ function workerCpuMs(group) {
 }
 
 let serverGroup = null;
+
+/** What the Worker logs when a customer of a billing run or an auto-pay fails (src/billing), counted in the report. */
+const FAILURE_LINE = /billing run: customer failed|auto-pay: invoice failed/;
+const serverFailures = [];
 
 function load(opts) {
   const before = workerCpuMs(serverGroup);
@@ -321,8 +334,11 @@ async function main() {
     const t1 = performance.now();
     const rerun = await postWithoutTimeout(base, key, "/v1/billing_runs", {});
     const rerunSeconds = (performance.now() - t1) / 1000;
+    // Why customers failed, as the server logged it (the first distinct reasons), so a failure in the table is explained.
+    const reasons = [...new Set(serverFailures.map((l) => l.replace(/^.*?(billing run: customer failed|auto-pay: invoice failed)/, "$1").slice(0, 200)))];
     return [
       [`billing run over ${billingRun.customers} customers (s; invoices finalized, failed)`, `${billingSeconds.toFixed(1)} (${billingRun.invoices_finalized}, ${billingRun.failed})`],
+      ["failures the server logged (count; first distinct reasons)", serverFailures.length === 0 ? "0" : `${serverFailures.length}; ${reasons.slice(0, 3).join(" / ").replaceAll("|", "\\|")}`],
       ["billing run again right after (s; invoices finalized)", `${rerunSeconds.toFixed(1)} (${rerun.invoices_finalized})`],
     ];
   }
