@@ -39,10 +39,10 @@ export interface IngestEvent {
 
 export type IngestStatus = "accepted" | "duplicate" | "replaced";
 
-/** What an ingest call answers: every event's outcome, or a refusal of the whole call (nothing stored). */
 /**
- * customer_archived: the customer takes no events. customer_moved: the call named the customer by an external_id it
- * no longer has (the edge's cache is older than the change); nothing was stored either way.
+ * What an ingest call answers: every event's outcome, or a refusal of the whole call (nothing stored):
+ * customer_archived, the customer takes no events; customer_moved, the call named the customer by an external_id it
+ * no longer has (the edge's cache is older than the change).
  */
 export type IngestOutcome = { ok: true; results: IngestResult[] } | { ok: false; code: "customer_archived" | "customer_moved" };
 
@@ -452,9 +452,8 @@ export class CustomerLedger extends DurableObject<Env> {
   /**
    * Makes sure the ledger knows the customer's contracts at least as of `version` (customers.ledger_version).
    * NOTE: the version travels with every ingest call, so a ledger that missed a push (a crash between the D1
-   * write and the refresh call) catches up before it bills the next event.
+   * write and the refresh call) catches up before it bills the next event. `reload` reads D1 whatever the version.
    */
-  /** The snapshot, read from D1 again when `version` is newer than the held one (or `reload`). */
   private async ensureSnapshot(who: LedgerIdentity, version: number, now: number, reload = false): Promise<LedgerSnapshot> {
     this.remember(who);
     const held = Number(this.meta("snapshot_version") ?? "-1");
@@ -615,7 +614,7 @@ export class CustomerLedger extends DurableObject<Env> {
     return this.nextSeq;
   }
 
-  /** The keys of `events` this ledger already stores (a statement per JSON_CHUNK_CHARS of keys). */
+  /** The keys of `events` this ledger already stores (one statement, or one per JSON_CHUNK_CHARS of keys past 100). */
   private storedKeys(events: IngestEvent[]): Set<string> {
     const stored = new Set<string>();
     // NOTE: most calls carry a few events (a single event, or a batch spread over many customers): their keys are bound

@@ -109,12 +109,18 @@ async function setExternalIdElsewhere(accountId: string, customerId: string, ext
 const upcomingQuantity = async (key: string, customerId: string) =>
   (await call("GET", `/v1/customers/${customerId}/upcoming_invoice`, { key })).body.line_items.find((l: any) => l.meter_code === "CALLS")?.quantity;
 
+/** setup()'s customer (external_id ext-1, one event sent by it through this isolate) and a second one, both billed. */
+async function twoCustomersWithTraffic() {
+  const { acct, key, customer, planId } = await setup();
+  const other = (await call("POST", "/v1/customers", { key, body: { name: "D" } })).body;
+  await call("POST", "/v1/contracts", { key, body: { customer_id: other.id, plan_id: planId, start_date: new Date(Date.now() - DAY).toISOString() } });
+  expect((await sendHere(key, { external_customer_id: "ext-1", idempotency_key: "before" })).status).toBe(202);
+  return { acct, key, customer, other };
+}
+
 describe("an external_id that moved behind this isolate's back", () => {
   it("is refused by the old customer's ledger and the events go to the customer that holds it now", async () => {
-    const { acct, key, customer, planId } = await setup();
-    const other = (await call("POST", "/v1/customers", { key, body: { name: "D" } })).body;
-    await call("POST", "/v1/contracts", { key, body: { customer_id: other.id, plan_id: planId, start_date: new Date(Date.now() - DAY).toISOString() } });
-    expect((await sendHere(key, { external_customer_id: "ext-1", idempotency_key: "before" })).status).toBe(202);
+    const { acct, key, customer, other } = await twoCustomersWithTraffic();
 
     await setExternalIdElsewhere(acct.id, customer.id, "ext-old");
     await setExternalIdElsewhere(acct.id, other.id, "ext-1");
@@ -144,10 +150,7 @@ describe("an external_id that moved behind this isolate's back", () => {
 
 
   it("refuses with customer_moved, storing nothing, when the new holder's ledger has not heard of it either", async () => {
-    const { acct, key, customer, planId } = await setup();
-    const other = (await call("POST", "/v1/customers", { key, body: { name: "D" } })).body;
-    await call("POST", "/v1/contracts", { key, body: { customer_id: other.id, plan_id: planId, start_date: new Date(Date.now() - DAY).toISOString() } });
-    expect((await sendHere(key, { external_customer_id: "ext-1", idempotency_key: "before" })).status).toBe(202);
+    const { acct, key, customer, other } = await twoCustomersWithTraffic();
     await setExternalIdElsewhere(acct.id, customer.id, "ext-old");
     // D1 names the other customer, but its ledger was never refreshed (as if that change were still under way).
     await env.DB.prepare("UPDATE customers SET external_id = 'ext-1' WHERE id = ?").bind(other.id).run();
