@@ -2,7 +2,7 @@
 // so that a warm POST /v1/events touches no D1 at all (issue 3: "resolve customers at the edge, cache what is safe").
 //
 // NOTE: what this makes stale, and for how long (README "Ingestion"):
-// - a revoked key keeps ingesting for up to INGEST_CACHE_TTL_MS in isolates other than the one that revoked it;
+// - a revoked key keeps ingesting for up to KEY_CACHE_TTL_MS in isolates other than the one that revoked it;
 // - an archived customer is still routed to its ledger, which refuses the events itself (CustomerLedger.ingest);
 // - a changed external_id still resolves to its old customer, whose ledger refuses the events (customer_moved), and
 //   ingestion then asks D1 again (services/events.ts).
@@ -10,7 +10,13 @@
 import type { Caller, Mode } from "../env";
 import type { KeyRow } from "../http/auth";
 
-export const INGEST_CACHE_TTL_MS = 10_000;
+/**
+ * NOTE: keys for 1 s, because nothing downstream can catch a revoked one (the ledger never sees keys): re-reading a
+ * key costs one D1 query per key per second per busy isolate. Customers for 10 s, because their ledger refuses events
+ * an outdated entry routes to it (archived, or an external_id it no longer has) and ingestion then asks D1 again.
+ */
+export const KEY_CACHE_TTL_MS = 1_000;
+export const CUSTOMER_CACHE_TTL_MS = 10_000;
 const MAX_ENTRIES = 50_000;
 
 export interface CachedCustomer {
@@ -22,6 +28,8 @@ export interface CachedCustomer {
 
 class TtlCache<V> {
   private readonly entries = new Map<string, { value: V; until: number }>();
+
+  constructor(private readonly ttlMs: number) {}
 
   get(key: string, now: number): V | undefined {
     const hit = this.entries.get(key);
@@ -37,7 +45,7 @@ class TtlCache<V> {
     // Oldest first out: a Map iterates in insertion order.
     if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
     this.entries.delete(key);
-    this.entries.set(key, { value, until: now + INGEST_CACHE_TTL_MS });
+    this.entries.set(key, { value, until: now + this.ttlMs });
   }
 
   deleteWhere(test: (key: string, value: V) => boolean): void {
@@ -49,8 +57,8 @@ class TtlCache<V> {
   }
 }
 
-const keys = new TtlCache<KeyRow>();
-const customers = new TtlCache<CachedCustomer>();
+const keys = new TtlCache<KeyRow>(KEY_CACHE_TTL_MS);
+const customers = new TtlCache<CachedCustomer>(CUSTOMER_CACHE_TTL_MS);
 
 export type CustomerRefKind = "id_or_external_id" | "external_id";
 

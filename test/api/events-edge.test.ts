@@ -6,7 +6,14 @@ import { describe, expect, it } from "vitest";
 import { customerHintOf } from "../../src/domain/event-ids";
 import worker from "../../src/index";
 import { ledgerName } from "../../src/ledger/customer-ledger";
-import { cachedCustomer } from "../../src/services/ingest-cache";
+import {
+  CUSTOMER_CACHE_TTL_MS,
+  KEY_CACHE_TTL_MS,
+  cachedCustomer,
+  cachedKey,
+  rememberCustomer,
+  rememberKey,
+} from "../../src/services/ingest-cache";
 import { call, expectError, newAccount } from "../support/api";
 
 // Loosely typed: runInDurableObject over the CustomerLedger RPC type is too deep for tsc.
@@ -66,6 +73,24 @@ describe("ingestion's isolate cache", () => {
     const late = (await call("POST", "/v1/customers", { key, body: { name: "Late", external_id: "late" } })).body;
     await call("POST", "/v1/contracts", { key, body: { customer_id: late.id, plan_id: planId, start_date: new Date(Date.now() - DAY).toISOString() } });
     expect((await send(key, { external_customer_id: "late" })).status).toBe(202);
+  });
+});
+
+describe("how long ingestion trusts what it cached", () => {
+  it("a key for 1 s (nothing behind the edge could catch a revoked one), a customer for 10 s", () => {
+    const t = 1_000_000;
+    const row = { key_id: "k", account_id: "a", key_mode: "test", revoked_at: null } as any;
+    rememberKey("hash-ttl", row, t);
+    expect(KEY_CACHE_TTL_MS).toBe(1_000);
+    expect(cachedKey("hash-ttl", t + KEY_CACHE_TTL_MS - 1)).toBe(row);
+    expect(cachedKey("hash-ttl", t + KEY_CACHE_TTL_MS)).toBeUndefined();
+
+    const scope = { accountId: "acct-ttl", mode: "test" } as any;
+    const hit = { id: "c", external_id: "x", archived_at: null, ledger_version: 1 };
+    rememberCustomer(scope, "external_id", "x", hit, t);
+    expect(CUSTOMER_CACHE_TTL_MS).toBe(10_000);
+    expect(cachedCustomer(scope, "external_id", "x", t + CUSTOMER_CACHE_TTL_MS - 1)).toBe(hit);
+    expect(cachedCustomer(scope, "external_id", "x", t + CUSTOMER_CACHE_TTL_MS)).toBeUndefined();
   });
 });
 
