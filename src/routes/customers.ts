@@ -75,12 +75,11 @@ export const customerRoutes = newRouter()
   })
   .openapi(update, async (c) => {
     const db = database(c.env.DB);
-    const input = c.req.valid("json");
-    const row = await updateCustomer(db, c.get("caller"), c.req.valid("param").id, input, c.get("now"));
+    const { customer, externalIdMoved } = await updateCustomer(db, c.get("caller"), c.req.valid("param").id, c.req.valid("json"), c.get("now"));
     // A changed external_id reaches the ledger before the answer (see updateCustomer).
-    if (input.external_id !== undefined) await syncLedger(c.env, c.get("caller"), row.id, c.get("now"));
+    if (externalIdMoved) await syncLedger(c.env, c.get("caller"), customer.id, c.get("now"));
     await notifyWebhooks(c.env, c.get("caller"));
-    return c.json(serializeCustomer(row), 200);
+    return c.json(serializeCustomer(customer), 200);
   })
   .openapi(archive, async (c) => {
     const row = await archiveCustomer(database(c.env.DB), c.get("caller"), c.req.valid("param").id, c.get("now"));

@@ -112,7 +112,7 @@ export async function updateCustomer(
   idOrExternalId: string,
   input: z.output<typeof UpdateCustomerBody>,
   now: number,
-) {
+): Promise<{ customer: CustomerRow; externalIdMoved: boolean }> {
   const existing = await getCustomer(db, caller, idOrExternalId);
   if (existing.archivedAt !== null) throw new ApiError("customer_archived", "Archived customers cannot be changed");
   forgetCustomers(caller);
@@ -137,14 +137,14 @@ export async function updateCustomer(
   try {
     const updated: CustomerRow = { ...existing, ...changes };
     // NOTE: the ledger keeps the external_id to refuse events routed by an outdated one (CustomerLedger.ingest): a new
-    // one bumps ledger_version, and the caller refreshes the ledger (syncLedger) before answering.
-    const movesExternalId = input.external_id !== undefined && input.external_id !== existing.externalId;
-    const set = movesExternalId ? { ...changes, ledgerVersion: sql`${customers.ledgerVersion} + 1` } : changes;
+    // one bumps ledger_version, and the caller refreshes the ledger (syncLedger) before answering when told it moved.
+    const externalIdMoved = input.external_id !== undefined && input.external_id !== existing.externalId;
+    const set = externalIdMoved ? { ...changes, ledgerVersion: sql`${customers.ledgerVersion} + 1` } : changes;
     await db.$client.batch([
       rawStatement(db.$client, db.update(customers).set(set).where(eq(customers.id, existing.id))),
       ...emitStatements(db.$client, caller, [{ type: "customer.updated", object: serializeCustomer(updated) }], now),
     ]);
-    return updated;
+    return { customer: updated, externalIdMoved };
   } catch (err) {
     if (isUniqueViolation(err)) throw externalIdTaken();
     throw err;

@@ -498,6 +498,7 @@ async function main() {
   if (stopping) return;
   if (migrateCode !== 0) throw new Error(`wrangler d1 migrations apply exited with code ${migrateCode} (see its output above)`);
 
+  const tempDir = sqliteTempDir();
   const wrangler = startChild({
     name: "wrangler dev",
     command: process.execPath,
@@ -515,7 +516,7 @@ async function main() {
       // `npm run bench` asks for its ceiling route (src/routes/bench.ts); a plain `npm run dev` never has it.
       ...(process.env.BENCH_ROUTES === "true" ? ["--var", "BENCH_ROUTES:true"] : []),
     ],
-    env: { ...QUIET_WRANGLER_ENV, ...(sqliteTempDir() ? { SQLITE_TMPDIR: sqliteTempDir() } : {}) },
+    env: { ...QUIET_WRANGLER_ENV, ...(tempDir ? { SQLITE_TMPDIR: tempDir } : {}) },
   });
   // wrangler dev is what this script is for: when it stops, everything stops, with its exit code.
   wrangler.done.then((code) => {

@@ -297,7 +297,8 @@ customerPages.post("/:id/edit", async (c) => {
     if (result.error.code === "customer_not_found") throw result.error;
     return editPage(c, { values, errors: fieldErrors(result.error, FIELDS) }, errorStatus(result.error.status));
   }
+  const { customer, externalIdMoved } = result.value;
   // As the API does: a changed external_id reaches the ledger before the answer (services/customers.ts).
-  await syncLedger(c.env, callerIn(c), result.value.id, c.get("now"));
-  return c.redirect(`/dashboard/customers/${result.value.id}`, 303);
+  if (externalIdMoved) await syncLedger(c.env, callerIn(c), customer.id, c.get("now"));
+  return c.redirect(`/dashboard/customers/${customer.id}`, 303);
 });
