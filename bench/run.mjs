@@ -2,10 +2,12 @@
 // Every number is measured in one run on one server, so ratios (ingest vs a no-op route) are what to compare.
 //
 // Environment: BENCH_SECONDS (per load phase, default 10), BENCH_BIG_EVENTS (events for the "large" customer,
-// default 1000000), BENCH_BILLING_CUSTOMERS (customers in the billing-run phase, default 10000), PORT (default: a free port).
+// default 1000000), BENCH_BILLING_CUSTOMERS (customers in the billing-run phase, default 10000), BENCH_STORAGE
+// ("memory": the server's local D1 and Durable Object files on /dev/shm, the default where it has room; "disk": under
+// the OS temp dir), PORT (default: a free port).
 import autocannon from "autocannon";
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statfsSync, writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { createServer } from "node:net";
 import { cpus, tmpdir } from "node:os";
@@ -19,6 +21,30 @@ const SMALL = 1_000;
 const BILLING_CUSTOMERS = Number(process.env.BENCH_BILLING_CUSTOMERS ?? 10_000);
 const CUSTOMERS = 100;
 const BATCH = 1_000;
+const SHM = "/dev/shm";
+/** Room the state needs on /dev/shm for the default phases (the 1,000,000-event ledger, 10,000 customers' ledgers). */
+const SHM_NEEDED_BYTES = 4 * 2 ** 30;
+
+/**
+ * Where the dev server keeps its local D1 and Durable Object files. NOTE: by default in memory (tmpfs), because the
+ * bench measures the Worker: on a VM disk every ledger commit's fsync costs the Worker's one thread kernel CPU (half of
+ * a fanned-out request's CPU in bench/RESULTS.md's disk run), a cost of the machine's disk that a deployed Durable
+ * Object, whose storage is not a local file, does not pay. BENCH_STORAGE=disk measures it.
+ */
+function storageDir() {
+  const wanted = process.env.BENCH_STORAGE ?? "memory";
+  if (wanted !== "memory" && wanted !== "disk") throw new Error(`BENCH_STORAGE is "memory" or "disk", not "${wanted}"`);
+  if (wanted === "memory") {
+    try {
+      const fs = statfsSync(SHM);
+      if (fs.bavail * fs.bsize >= SHM_NEEDED_BYTES) return { storage: "memory", dir: SHM };
+      log(`${SHM} has less than ${SHM_NEEDED_BYTES / 2 ** 30} GiB free: the state goes to disk`);
+    } catch {
+      log(`no ${SHM}: the state goes to disk`);
+    }
+  }
+  return { storage: "disk", dir: tmpdir() };
+}
 
 function freePort() {
   return new Promise((res) => {
@@ -174,7 +200,8 @@ async function pool(n, width, task) {
 async function main() {
   const port = Number(process.env.PORT ?? (await freePort()));
   const base = `http://127.0.0.1:${port}`;
-  const stateDir = mkdtempSync(join(tmpdir(), "meterline-bench-"));
+  const { storage, dir } = storageDir();
+  const stateDir = mkdtempSync(join(dir, "meterline-bench-"));
   log(`starting wrangler dev on ${base} (state in ${stateDir})`);
   let stripePort = await freePort();
   while (stripePort === port) stripePort = await freePort();
@@ -244,6 +271,18 @@ async function main() {
     const fanout = await load({ url: `${base}/_bench/fanout?ledgers=${CUSTOMERS}`, method: "POST", headers: auth, connections: 4 });
     if (fanout.errors + fanout.non2xx > 0) throw new Error(`the fan-out ceiling route failed ${fanout.errors + fanout.non2xx} times (BENCH_ROUTES?)`);
     log(`  ${fanout.requests.average.toFixed(1)} req/s (${(fanout.requests.average * BATCH).toFixed(0)} events/s if ingestion cost nothing)`);
+    // The storage floor: the same fan-out where each ledger also stores its share of the batch as bare rows under a
+    // unique key (no parsing, validation, pricing or aggregates): what any per-customer event store pays at least.
+    const floorOf = async (ledgers) => {
+      const rows = BATCH / ledgers;
+      log(`storage floor (POST /_bench/fanout, ${rows} rows in each of ${ledgers} ledgers), ${SECONDS}s`);
+      const r = await load({ url: `${base}/_bench/fanout?ledgers=${ledgers}&rows=${rows}`, method: "POST", headers: auth, connections: 4 });
+      if (r.errors + r.non2xx > 0) throw new Error(`the storage floor route failed ${r.errors + r.non2xx} times`);
+      log(`  ${(r.requests.average * BATCH).toFixed(0)} events/s`);
+      return r;
+    };
+    const floor = await floorOf(CUSTOMERS);
+    const floorOne = await floorOf(1);
     log(`batch ingest (POST /v1/events/batch, ${BATCH} events over ${CUSTOMERS} customers), ${SECONDS}s`);
     const batch = await loadBatches((i) => spread[i % CUSTOMERS]);
     log(`  ${(batch.requests.average * BATCH).toFixed(0)} events/s`);
@@ -259,18 +298,27 @@ async function main() {
       ["single-event / no-op", (single.requests.average / noop.requests.average).toFixed(2)],
       [`fan-out ceiling: one write in each of ${CUSTOMERS} ledgers (req/s, mean; × ${BATCH} as events/s)`, `${fanout.requests.average.toFixed(1)} (${(fanout.requests.average * BATCH).toFixed(0)})`],
       [`batch ingest (events/s, mean; ${BATCH}/request over ${CUSTOMERS} customers)`, (batch.requests.average * BATCH).toFixed(0)],
-      ["batch over 100 customers / fan-out ceiling", (batch.requests.average / fanout.requests.average).toFixed(2)],
+      [`storage floor: ${BATCH / CUSTOMERS} bare rows in each of ${CUSTOMERS} ledgers (events/s, mean)`, (floor.requests.average * BATCH).toFixed(0)],
+      [`storage floor: ${BATCH} bare rows in one ledger (events/s, mean)`, (floorOne.requests.average * BATCH).toFixed(0)],
+      ["batch over 100 customers / fan-out ceiling; / storage floor", `${(batch.requests.average / fanout.requests.average).toFixed(2)}; ${(batch.requests.average / floor.requests.average).toFixed(2)}`],
       [`batch ingest (events/s, mean; ${BATCH}/request to one customer)`, (batchOne.requests.average * BATCH).toFixed(0)],
+      ["batch to one customer / storage floor in one ledger", (batchOne.requests.average / floorOne.requests.average).toFixed(2)],
       [
-        "errors / non-2xx (single, fan-out, batch, batch to one)",
-        [single, fanout, batch, batchOne].map((r) => r.errors + r.non2xx).join(", "),
+        "errors / non-2xx (single, fan-out, floors, batch, batch to one)",
+        [single, fanout, floor, floorOne, batch, batchOne].map((r) => r.errors + r.non2xx).join(", "),
       ],
-      ["Worker CPU per request, ms (no-op, single event, fan-out ceiling, batch over 100, batch to one)", [noop, single, fanout, batch, batchOne].map(cpuText).join(", ")],
-      ["Worker CPU per request: single event / no-op; batch over 100 / fan-out ceiling", `${cpuRatio(single, noop)}; ${cpuRatio(batch, fanout)}`],
+      [
+        "Worker CPU per request, ms (no-op, single event, fan-out ceiling, floor over 100, floor in one, batch over 100, batch to one)",
+        [noop, single, fanout, floor, floorOne, batch, batchOne].map(cpuText).join(", "),
+      ],
+      [
+        "Worker CPU per request: single event / no-op; batch over 100 / floor over 100; batch to one / floor in one",
+        `${cpuRatio(single, noop)}; ${cpuRatio(batch, floor)}; ${cpuRatio(batchOne, floorOne)}`,
+      ],
     ];
     if (BIG > 0) rows.push(...(await readPhase(small, big, event)));
     if (BILLING_CUSTOMERS > 0) rows.push(...(await billingPhase()));
-    report(rows);
+    report(rows, storage);
   } finally {
     stopServer(child);
     await new Promise((r) => setTimeout(r, 1500));
@@ -344,15 +392,15 @@ async function main() {
   }
 }
 
-function report(rows) {
+function report(rows, storage) {
     const table = ["| measure | value |", "|---|---|", ...rows.map(([k, v]) => `| ${k} | ${v} |`)].join("\n");
-    const cmd = `BENCH_SECONDS=${SECONDS} BENCH_BIG_EVENTS=${BIG} BENCH_BILLING_CUSTOMERS=${BILLING_CUSTOMERS} npm run bench`;
+    const cmd = `BENCH_SECONDS=${SECONDS} BENCH_BIG_EVENTS=${BIG} BENCH_BILLING_CUSTOMERS=${BILLING_CUSTOMERS} BENCH_STORAGE=${storage} npm run bench`;
     const text = [
       "# Benchmark results",
       "",
       `Command: \`${cmd}\``,
       "",
-      `Machine: ${cpus().length} cores (${cpus()[0]?.model ?? "unknown"}), node ${process.version}; server: \`wrangler dev\` (local workerd, local D1 and Durable Objects); load: autocannon in the same machine.`,
+      `Machine: ${cpus().length} cores (${cpus()[0]?.model ?? "unknown"}), node ${process.version}; server: \`wrangler dev\` (local workerd, local D1 and Durable Objects, their files ${storage === "memory" ? "on /dev/shm (tmpfs)" : "on disk"}); load: autocannon in the same machine.`,
       `Date: ${new Date().toISOString()}`,
       "",
       table,

@@ -168,6 +168,12 @@ function externalIdOf(stored: string | null): string | null | undefined {
 const INSERT_EVENT = `INSERT INTO events (seq, id, idempotency_key, event_name, ts, explicit_ts, properties, payload, version, received_at,
    billing_status, billing_reason, invoice_id, meters, contrib) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
+/** The storage floor's table (touch): a sequence number, a unique key and a body, as an events row has at least. */
+const BENCH_ROWS_TABLE = "CREATE TABLE IF NOT EXISTS bench_rows (seq INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, body TEXT NOT NULL)";
+const INSERT_BENCH_ROW = "INSERT INTO bench_rows (key, body) VALUES (?, ?)";
+/** About as long as a stored event's properties, payload and billing columns together. */
+const BENCH_ROW_BODY = JSON.stringify({ event_name: "call_count", properties: {}, billing_status: "billed", meters: ["API_CALL"] }).repeat(2);
+
 /** JSON arrays of the given JSON-encoded elements, each at most about JSON_CHUNK_CHARS long. */
 function jsonChunks(elements: string[]): string[] {
   return chunksBySize(elements, (el) => el.length + 1, JSON_CHUNK_CHARS).map((c) => `[${c.join(",")}]`);
@@ -601,11 +607,16 @@ export class CustomerLedger extends DurableObject<Env> {
 
   /**
    * One durable write and nothing else: what a ledger call costs the platform before any ingestion work (the
-   * benchmark's ceiling for fanned-out ingest, routes/bench.ts).
+   * benchmark's ceiling for fanned-out ingest, routes/bench.ts). With `rows`, the same write also stores that many
+   * event-sized rows under a unique key, the least any idempotent event store does per event: the storage floor.
+   * NOTE: only bench ledgers (services/bench.ts names them) ever get the bench_rows table.
    */
-  async touch(): Promise<void> {
+  async touch(rows = 0): Promise<void> {
     const n = Number(this.meta("bench_touches") ?? "0") + 1;
     this.setMeta("bench_touches", String(n));
+    if (rows === 0) return;
+    this.sql.exec(BENCH_ROWS_TABLE);
+    for (let i = 0; i < rows; i++) this.sql.exec(INSERT_BENCH_ROW, `t${n}-${i}`, BENCH_ROW_BODY);
   }
 
   /** The seq the next new event gets; ids are derived from it (domain/event-ids.ts). */

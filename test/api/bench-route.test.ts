@@ -1,5 +1,6 @@
-// POST /_bench/fanout (`npm run bench`'s ceiling for fanned-out ingest): absent unless BENCH_ROUTES is "true"; keyed;
-// validated; one durable write in each of the caller's own bench ledgers, never another account's or mode's.
+// POST /_bench/fanout (`npm run bench`'s ceiling and storage floor for fanned-out ingest): absent unless BENCH_ROUTES
+// is "true"; keyed; validated; one durable write (with rows, that many rows too) in each of the caller's own bench
+// ledgers, never another account's or mode's.
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
@@ -21,6 +22,16 @@ async function bench(query: string, key: string | null) {
   return { status: res.status, body: (await res.json()) as any };
 }
 
+/** bench_rows' row count and distinct keys in one bench ledger (0, 0 before the table exists). */
+async function benchRows(accountId: string, mode: string, i: number): Promise<{ rows: number; keys: number }> {
+  const stub = env.LEDGER.get(env.LEDGER.idFromName(ledgerName(accountId, mode, `bench-${i}`)));
+  return runIn(stub, (_instance, state) => {
+    const sql = state.storage.sql;
+    if (sql.exec("SELECT 1 FROM sqlite_master WHERE name = 'bench_rows'").toArray().length === 0) return { rows: 0, keys: 0 };
+    return sql.exec<{ rows: number; keys: number }>("SELECT COUNT(*) AS rows, COUNT(DISTINCT key) AS keys FROM bench_rows").one();
+  });
+}
+
 async function touches(accountId: string, mode: string, i: number): Promise<number> {
   const stub = env.LEDGER.get(env.LEDGER.idFromName(ledgerName(accountId, mode, `bench-${i}`)));
   return runIn(stub, (_instance, state) => {
@@ -39,15 +50,28 @@ describe("POST /_bench/fanout", () => {
   it("writes once in each of the caller's bench ledgers, separately per account and mode", async () => {
     const a = await newAccount("A");
     const b = await newAccount("B");
-    expect(await bench("?ledgers=3", a.test)).toEqual({ status: 200, body: { ledgers: 3 } });
-    expect(await bench("?ledgers=3", a.test)).toEqual({ status: 200, body: { ledgers: 3 } });
-    expect(await bench("?ledgers=1", a.live)).toEqual({ status: 200, body: { ledgers: 1 } });
+    expect(await bench("?ledgers=3", a.test)).toEqual({ status: 200, body: { ledgers: 3, rows: 0 } });
+    expect(await bench("?ledgers=3", a.test)).toEqual({ status: 200, body: { ledgers: 3, rows: 0 } });
+    expect(await bench("?ledgers=1", a.live)).toEqual({ status: 200, body: { ledgers: 1, rows: 0 } });
     expect([await touches(a.id, "test", 0), await touches(a.id, "test", 2), await touches(a.id, "test", 3)]).toEqual([2, 2, 0]);
     expect([await touches(a.id, "live", 0), await touches(a.id, "live", 1)]).toEqual([1, 0]);
     expect(await touches(b.id, "test", 0)).toBe(0);
+    expect(await benchRows(a.id, "test", 0)).toEqual({ rows: 0, keys: 0 });
   });
 
-  it("needs a key and a ledger count in 1..1000, and then writes nothing", async () => {
+  it("with rows, each ledger's write also stores that many rows under keys no call repeats (the storage floor)", async () => {
+    const a = await newAccount("A");
+    const b = await newAccount("B");
+    expect(await bench("?ledgers=2&rows=5", a.test)).toEqual({ status: 200, body: { ledgers: 2, rows: 5 } });
+    expect(await bench("?ledgers=1&rows=10000", a.test)).toEqual({ status: 200, body: { ledgers: 1, rows: 10000 } });
+    expect(await benchRows(a.id, "test", 0)).toEqual({ rows: 10005, keys: 10005 });
+    expect(await benchRows(a.id, "test", 1)).toEqual({ rows: 5, keys: 5 });
+    expect([await touches(a.id, "test", 0), await touches(a.id, "test", 1)]).toEqual([2, 1]);
+    expect(await benchRows(a.id, "live", 0)).toEqual({ rows: 0, keys: 0 });
+    expect(await benchRows(b.id, "test", 0)).toEqual({ rows: 0, keys: 0 });
+  });
+
+  it("needs a key, a ledger count in 1..1000 and at most a batch's worth of rows, and then writes nothing", async () => {
     const acct = await newAccount();
     const noKey = await bench("?ledgers=2", null);
     expect(noKey.status).toBe(401);
@@ -58,6 +82,13 @@ describe("POST /_bench/fanout", () => {
       expect(res.body.error.code, query).toBe("parameter_invalid");
       expect(res.body.error.param, query).toBe("ledgers");
     }
+    for (const query of ["?ledgers=2&rows=5001", "?ledgers=1&rows=10001", "?rows=-1", "?ledgers=1&rows=x"]) {
+      const res = await bench(query, acct.test);
+      expect(res.status, query).toBe(400);
+      expect(res.body.error.code, query).toBe("parameter_invalid");
+      expect(res.body.error.param, query).toBe("rows");
+    }
     expect(await touches(acct.id, "test", 0)).toBe(0);
+    expect(await benchRows(acct.id, "test", 0)).toEqual({ rows: 0, keys: 0 });
   });
 });
