@@ -124,23 +124,44 @@ function contractRowOf(r: Record<string, unknown>): ContractRow {
   };
 }
 
+/** Attempts per customer within one run, and the pause before a page's failed customers are tried again. */
+export const BILLING_ATTEMPTS = 2;
+export const RETRY_PAUSE_MS = 1_000;
+
+/**
+ * Hands each customer's part of the run to its ledger, all at once; those that fail are tried again once after a
+ * pause, and only then counted as failed. NOTE: retrying is safe because a ledger's runBilling does only what is due
+ * as of `asOf` and commits each step as it goes, so a second attempt carries on where the first stopped (a failure
+ * after the ledger committed, such as a lost reply, makes the retry find nothing left: that invoice is finalized but
+ * not counted in this run's summary). A customer that fails both attempts is left due for the next run.
+ */
 export async function runCustomers(env: Env, customers: DueCustomer[], asOf: number): Promise<BillingOutcome & { failed: number }> {
   const total = { finalized: 0, opened: 0, failed: 0 };
-  const outcomes = await Promise.allSettled(
-    customers.map((c) => {
-      const stub = env.LEDGER.get(env.LEDGER.idFromName(ledgerName(c.account_id, c.mode, c.customer_id)));
-      return stub.runBilling({ accountId: c.account_id, mode: c.mode, customerId: c.customer_id }, c.ledger_version, asOf);
-    }),
-  );
-  for (const o of outcomes) {
-    if (o.status === "fulfilled") {
-      total.finalized += o.value.finalized;
-      total.opened += o.value.opened;
-    } else {
-      // NOTE: a failed customer is left as it was; it is still due, so the next run picks it up again.
-      total.failed += 1;
-      console.error("billing run: customer failed", o.reason);
+  let pending = customers;
+  for (let attempt = 1; pending.length > 0; attempt++) {
+    const outcomes = await Promise.allSettled(
+      pending.map((c) => {
+        const stub = env.LEDGER.get(env.LEDGER.idFromName(ledgerName(c.account_id, c.mode, c.customer_id)));
+        return stub.runBilling({ accountId: c.account_id, mode: c.mode, customerId: c.customer_id }, c.ledger_version, asOf);
+      }),
+    );
+    const failed: { customer: DueCustomer; reason: unknown }[] = [];
+    outcomes.forEach((o, i) => {
+      if (o.status === "fulfilled") {
+        total.finalized += o.value.finalized;
+        total.opened += o.value.opened;
+      } else {
+        failed.push({ customer: pending[i]!, reason: o.reason });
+      }
+    });
+    if (failed.length > 0 && attempt >= BILLING_ATTEMPTS) {
+      total.failed += failed.length;
+      for (const f of failed) console.error("billing run: customer failed", f.customer.customer_id, f.reason);
+      break;
     }
+    for (const f of failed) console.warn("billing run: customer retried", f.customer.customer_id, f.reason);
+    if (failed.length > 0) await scheduler.wait(RETRY_PAUSE_MS);
+    pending = failed.map((f) => f.customer);
   }
   return total;
 }
