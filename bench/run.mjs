@@ -1,10 +1,10 @@
 // `npm run bench`: drives the real Worker under `wrangler dev` over HTTP and reports throughput and latency.
 // Every number is measured in one run on one server, so ratios (ingest vs a no-op route) are what to compare.
 //
-// Environment: BENCH_SECONDS (per load phase, default 10), BENCH_BIG_EVENTS (events for the "large" customer,
-// default 1000000), BENCH_BILLING_CUSTOMERS (customers in the billing-run phase, default 10000), BENCH_STORAGE
-// ("memory": the server's local D1 and Durable Object files on /dev/shm, the default where it has room; "disk": under
-// the OS temp dir), PORT (default: a free port).
+// Environment: BENCH_SECONDS (per load phase, default 10), BENCH_ROUNDS (rounds of the ingest phases, default 3),
+// BENCH_BIG_EVENTS (events for the "large" customer, default 1000000), BENCH_BILLING_CUSTOMERS (customers in the
+// billing-run phase, default 10000), BENCH_STORAGE ("memory": the server's local D1 and Durable Object files on
+// /dev/shm, the default where it has room; "disk": under the OS temp dir), PORT (default: a free port).
 import autocannon from "autocannon";
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statfsSync, writeFileSync } from "node:fs";
@@ -16,6 +16,7 @@ import { fileURLToPath } from "node:url";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const BIG = Number(process.env.BENCH_BIG_EVENTS ?? 1_000_000);
 const SMALL = 1_000;
 const BILLING_CUSTOMERS = Number(process.env.BENCH_BILLING_CUSTOMERS ?? 10_000);
@@ -84,6 +85,7 @@ async function startServer(port, stripePort, stateDir) {
       partial = lines.pop() ?? "";
       for (const line of lines) {
         if (FAILURE_LINE.test(line)) serverFailures.push(line.trim());
+        if (RETRY_LINE.test(line)) serverRetries += 1;
         if (process.env.BENCH_SERVER_LOG && line.includes(process.env.BENCH_SERVER_LOG)) process.stderr.write(`${line}\n`);
       }
     });
@@ -169,6 +171,9 @@ let serverGroup = null;
 /** What the Worker logs when a customer of a billing run or an auto-pay fails (src/billing), counted in the report. */
 const FAILURE_LINE = /billing run: customer failed|auto-pay: invoice failed/;
 const serverFailures = [];
+/** What it logs when a customer's first attempt in a billing run failed and it is tried again (src/billing/run.ts). */
+const RETRY_LINE = /billing run: customer retried/;
+let serverRetries = 0;
 
 function load(opts) {
   const before = workerCpuMs(serverGroup);
@@ -183,7 +188,6 @@ function load(opts) {
 }
 
 const cpuText = (r) => (r.workerCpuMsPerRequest === null ? "n/a" : r.workerCpuMsPerRequest.toFixed(2));
-const cpuRatio = (a, b) => (a.workerCpuMsPerRequest === null || b.workerCpuMsPerRequest === null ? "n/a" : (a.workerCpuMsPerRequest / b.workerCpuMsPerRequest).toFixed(2));
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -231,25 +235,6 @@ async function main() {
     let seq = 0;
     const event = (customer) => ({ customer_id: customer, event_name: "call_count", idempotency_key: `b${seq++}` });
 
-    log(`no-op route (GET /health), ${SECONDS}s`);
-    const noop = await load({ url: `${base}/health`, connections: 20 });
-    log(`  ${noop.requests.average.toFixed(0)} req/s`);
-
-    log(`single-event ingest (POST /v1/events), ${SECONDS}s`);
-    const single = await load({
-      url: base,
-      connections: 20,
-      requests: [
-        {
-          method: "POST",
-          path: "/v1/events",
-          headers: auth,
-          setupRequest: (req) => ({ ...req, body: JSON.stringify(event(spread[seq % CUSTOMERS])) }),
-        },
-      ],
-    });
-
-    log(`  ${single.requests.average.toFixed(0)} req/s`);
     /** Batches of BATCH events for 4 connections; `customerOf(i)` names the customer of the i-th event of a batch. */
     const loadBatches = (customerOf) =>
       load({
@@ -264,56 +249,94 @@ async function main() {
           },
         ],
       });
-    // The batch's ceiling, as the no-op route is the single event's: the same fan-out (one RPC to each of 100 ledgers,
-    // 4 connections) where each ledger makes one durable write and no ingestion work (src/routes/bench.ts).
-    log(`fan-out ceiling (POST /_bench/fanout, one write in each of ${CUSTOMERS} ledgers), ${SECONDS}s`);
-    await load({ url: `${base}/_bench/fanout?ledgers=${CUSTOMERS}`, method: "POST", headers: auth, connections: 4, duration: 2 });
-    const fanout = await load({ url: `${base}/_bench/fanout?ledgers=${CUSTOMERS}`, method: "POST", headers: auth, connections: 4 });
-    if (fanout.errors + fanout.non2xx > 0) throw new Error(`the fan-out ceiling route failed ${fanout.errors + fanout.non2xx} times (BENCH_ROUTES?)`);
-    log(`  ${fanout.requests.average.toFixed(1)} req/s (${(fanout.requests.average * BATCH).toFixed(0)} events/s if ingestion cost nothing)`);
-    // The storage floor: the same fan-out where each ledger also stores its share of the batch as bare rows under a
-    // unique key (no parsing, validation, pricing or aggregates): what any per-customer event store pays at least.
-    const floorOf = async (ledgers) => {
-      const rows = BATCH / ledgers;
-      log(`storage floor (POST /_bench/fanout, ${rows} rows in each of ${ledgers} ledgers), ${SECONDS}s`);
+    /** `rows` bare rows in each of `ledgers` bench ledgers per request (rows = 0: the fan-out ceiling), see below. */
+    const loadFanout = async (ledgers, rows) => {
       const r = await load({ url: `${base}/_bench/fanout?ledgers=${ledgers}&rows=${rows}`, method: "POST", headers: auth, connections: 4 });
-      if (r.errors + r.non2xx > 0) throw new Error(`the storage floor route failed ${r.errors + r.non2xx} times`);
-      log(`  ${(r.requests.average * BATCH).toFixed(0)} events/s`);
+      if (r.errors + r.non2xx > 0) throw new Error(`POST /_bench/fanout failed ${r.errors + r.non2xx} times (BENCH_ROUTES?)`);
       return r;
     };
-    const floor = await floorOf(CUSTOMERS);
-    const floorOne = await floorOf(1);
-    log(`batch ingest (POST /v1/events/batch, ${BATCH} events over ${CUSTOMERS} customers), ${SECONDS}s`);
-    const batch = await loadBatches((i) => spread[i % CUSTOMERS]);
-    log(`  ${(batch.requests.average * BATCH).toFixed(0)} events/s`);
-    // The same batches addressed to one customer: one ledger RPC (one SQLite commit) per request instead of 100,
-    // which separates the ledger's per-event cost from its per-call cost (README "Benchmarks").
-    log(`batch ingest (POST /v1/events/batch, ${BATCH} events to one customer), ${SECONDS}s`);
-    const batchOne = await loadBatches(() => spread[0]);
-    log(`  ${(batchOne.requests.average * BATCH).toFixed(0)} events/s`);
-    // BENCH_BIG_EVENTS=0 / BENCH_BILLING_CUSTOMERS=0 skip those phases (for quick ingest-only runs while tuning).
+    // Every phase once per round, rounds one after the other, and the medians reported: on a shared machine the load of
+    // the neighbours moves from one phase to the next, and interleaving spreads it over all phases alike.
+    // - The batch's ceiling, as the no-op route is the single event's: the same fan-out (one RPC to each of 100 ledgers,
+    //   4 connections) where each ledger makes one durable write and no ingestion work (src/routes/bench.ts).
+    // - The storage floors: the same fan-out where each ledger also stores its share of the batch as bare rows under a
+    //   unique key (no parsing, validation, pricing or aggregates): what any per-customer event store pays at least.
+    // - The same batches addressed to one customer: one ledger RPC (one SQLite commit) per request instead of 100,
+    //   which separates the ledger's per-event cost from its per-call cost (README "Benchmarks").
+    const phases = {
+      noop: { what: "no-op route (GET /health)", events: 0, run: () => load({ url: `${base}/health`, connections: 20 }) },
+      single: {
+        what: "single-event ingest (POST /v1/events)",
+        events: 1,
+        run: () =>
+          load({
+            url: base,
+            connections: 20,
+            requests: [
+              {
+                method: "POST",
+                path: "/v1/events",
+                headers: auth,
+                setupRequest: (req) => ({ ...req, body: JSON.stringify(event(spread[seq % CUSTOMERS])) }),
+              },
+            ],
+          }),
+      },
+      fanout: { what: `fan-out ceiling (one write in each of ${CUSTOMERS} ledgers)`, events: BATCH, run: () => loadFanout(CUSTOMERS, 0) },
+      floor: { what: `storage floor (${BATCH / CUSTOMERS} rows in each of ${CUSTOMERS} ledgers)`, events: BATCH, run: () => loadFanout(CUSTOMERS, BATCH / CUSTOMERS) },
+      floorOne: { what: `storage floor (${BATCH} rows in one ledger)`, events: BATCH, run: () => loadFanout(1, BATCH) },
+      batch: { what: `batch ingest (${BATCH} events over ${CUSTOMERS} customers)`, events: BATCH, run: () => loadBatches((i) => spread[i % CUSTOMERS]) },
+      batchOne: { what: `batch ingest (${BATCH} events to one customer)`, events: BATCH, run: () => loadBatches(() => spread[0]) },
+    };
+    await load({ url: `${base}/_bench/fanout?ledgers=${CUSTOMERS}`, method: "POST", headers: auth, connections: 4, duration: 2 });
+    const rounds = [];
+    for (let r = 1; r <= ROUNDS; r++) {
+      const round = {};
+      for (const [name, phase] of Object.entries(phases)) {
+        log(`round ${r}/${ROUNDS}: ${phase.what}, ${SECONDS}s`);
+        round[name] = await phase.run();
+        const rate = round[name].requests.average;
+        log(`  ${phase.events > 1 ? `${(rate * phase.events).toFixed(0)} events/s` : `${rate.toFixed(0)} req/s`}, Worker CPU ${cpuText(round[name])} ms/request`);
+      }
+      rounds.push(round);
+    }
+    /** Median over the rounds of f(round); null if any round has no value. */
+    const med = (f) => {
+      const values = rounds.map(f);
+      return values.some((v) => v === null) ? null : median(values);
+    };
+    const rps = (name) => med((r) => r[name].requests.average);
+    const eps = (name) => (rps(name) * BATCH).toFixed(0);
+    const cpu = (name) => med((r) => r[name].workerCpuMsPerRequest);
+    const ratio = (a, b) => med((r) => r[a].requests.average / r[b].requests.average).toFixed(2);
+    const cpuRatioOf = (a, b) => {
+      const v = med((r) => (r[a].workerCpuMsPerRequest === null || r[b].workerCpuMsPerRequest === null ? null : r[a].workerCpuMsPerRequest / r[b].workerCpuMsPerRequest));
+      return v === null ? "n/a" : v.toFixed(2);
+    };
+    const order = ["noop", "single", "fanout", "floor", "floorOne", "batch", "batchOne"];
     const rows = [
-      ["no-op route GET /health (req/s, mean)", noop.requests.average.toFixed(0)],
-      ["single-event ingest (req/s, mean)", single.requests.average.toFixed(0)],
-      ["single-event / no-op", (single.requests.average / noop.requests.average).toFixed(2)],
-      [`fan-out ceiling: one write in each of ${CUSTOMERS} ledgers (req/s, mean; × ${BATCH} as events/s)`, `${fanout.requests.average.toFixed(1)} (${(fanout.requests.average * BATCH).toFixed(0)})`],
-      [`batch ingest (events/s, mean; ${BATCH}/request over ${CUSTOMERS} customers)`, (batch.requests.average * BATCH).toFixed(0)],
-      [`storage floor: ${BATCH / CUSTOMERS} bare rows in each of ${CUSTOMERS} ledgers (events/s, mean)`, (floor.requests.average * BATCH).toFixed(0)],
-      [`storage floor: ${BATCH} bare rows in one ledger (events/s, mean)`, (floorOne.requests.average * BATCH).toFixed(0)],
-      ["batch over 100 customers / fan-out ceiling; / storage floor", `${(batch.requests.average / fanout.requests.average).toFixed(2)}; ${(batch.requests.average / floor.requests.average).toFixed(2)}`],
-      [`batch ingest (events/s, mean; ${BATCH}/request to one customer)`, (batchOne.requests.average * BATCH).toFixed(0)],
-      ["batch to one customer / storage floor in one ledger", (batchOne.requests.average / floorOne.requests.average).toFixed(2)],
+      ["rounds (every phase once per round, interleaved; medians over the rounds)", String(ROUNDS)],
+      ["no-op route GET /health (req/s)", rps("noop").toFixed(0)],
+      ["single-event ingest (req/s)", rps("single").toFixed(0)],
+      ["**single-event / no-op** (median of the rounds' ratios; each round's)", `**${ratio("single", "noop")}** (${rounds.map((r) => (r.single.requests.average / r.noop.requests.average).toFixed(2)).join(", ")})`],
+      [`fan-out ceiling: one write in each of ${CUSTOMERS} ledgers (req/s; × ${BATCH} as events/s)`, `${rps("fanout").toFixed(1)} (${eps("fanout")})`],
+      [`storage floor: ${BATCH / CUSTOMERS} bare rows in each of ${CUSTOMERS} ledgers (events/s)`, eps("floor")],
+      [`storage floor: ${BATCH} bare rows in one ledger (events/s)`, eps("floorOne")],
+      [`**batch ingest, ${BATCH}/request over ${CUSTOMERS} customers (events/s)**`, `**${eps("batch")}**`],
+      ["batch over 100 customers / fan-out ceiling; / storage floor over 100", `${ratio("batch", "fanout")}; ${ratio("batch", "floor")}`],
+      [`batch ingest, ${BATCH}/request to one customer (events/s)`, eps("batchOne")],
+      ["batch to one customer / storage floor in one ledger", ratio("batchOne", "floorOne")],
       [
-        "errors / non-2xx (single, fan-out, floors, batch, batch to one)",
-        [single, fanout, floor, floorOne, batch, batchOne].map((r) => r.errors + r.non2xx).join(", "),
+        "errors / non-2xx, all rounds (single, fan-out, floors, batch, batch to one)",
+        ["single", "fanout", "floor", "floorOne", "batch", "batchOne"].map((n) => rounds.reduce((t, r) => t + r[n].errors + r[n].non2xx, 0)).join(", "),
       ],
       [
         "Worker CPU per request, ms (no-op, single event, fan-out ceiling, floor over 100, floor in one, batch over 100, batch to one)",
-        [noop, single, fanout, floor, floorOne, batch, batchOne].map(cpuText).join(", "),
+        order.map((n) => (cpu(n) === null ? "n/a" : cpu(n).toFixed(2))).join(", "),
       ],
       [
         "Worker CPU per request: single event / no-op; batch over 100 / floor over 100; batch to one / floor in one",
-        `${cpuRatio(single, noop)}; ${cpuRatio(batch, floor)}; ${cpuRatio(batchOne, floorOne)}`,
+        `${cpuRatioOf("single", "noop")}; ${cpuRatioOf("batch", "floor")}; ${cpuRatioOf("batchOne", "floorOne")}`,
       ],
     ];
     if (BIG > 0) rows.push(...(await readPhase(small, big, event)));
@@ -386,6 +409,7 @@ async function main() {
     const reasons = [...new Set(serverFailures.map((l) => l.replace(/^.*?(billing run: customer failed|auto-pay: invoice failed)/, "$1").slice(0, 200)))];
     return [
       [`billing run over ${billingRun.customers} customers (s; invoices finalized, failed)`, `${billingSeconds.toFixed(1)} (${billingRun.invoices_finalized}, ${billingRun.failed})`],
+      ["customers retried within a run, as the server logged them", String(serverRetries)],
       ["failures the server logged (count; first distinct reasons)", serverFailures.length === 0 ? "0" : `${serverFailures.length}; ${reasons.slice(0, 3).join(" / ").replaceAll("|", "\\|")}`],
       ["billing run again right after (s; invoices finalized)", `${rerunSeconds.toFixed(1)} (${rerun.invoices_finalized})`],
     ];
@@ -394,7 +418,7 @@ async function main() {
 
 function report(rows, storage) {
     const table = ["| measure | value |", "|---|---|", ...rows.map(([k, v]) => `| ${k} | ${v} |`)].join("\n");
-    const cmd = `BENCH_SECONDS=${SECONDS} BENCH_BIG_EVENTS=${BIG} BENCH_BILLING_CUSTOMERS=${BILLING_CUSTOMERS} BENCH_STORAGE=${storage} npm run bench`;
+    const cmd = `BENCH_SECONDS=${SECONDS} BENCH_ROUNDS=${ROUNDS} BENCH_BIG_EVENTS=${BIG} BENCH_BILLING_CUSTOMERS=${BILLING_CUSTOMERS} BENCH_STORAGE=${storage} npm run bench`;
     const text = [
       "# Benchmark results",
       "",
