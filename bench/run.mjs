@@ -189,7 +189,11 @@ function load(opts) {
 
 const cpuText = (r) => (r.workerCpuMsPerRequest === null ? "n/a" : r.workerCpuMsPerRequest.toFixed(2));
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const median = (xs) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
 
 /** Runs `task(i)` for i in [0, n) with at most `width` in flight. */
 async function pool(n, width, task) {

@@ -126,7 +126,7 @@ function contractRowOf(r: Record<string, unknown>): ContractRow {
 
 /** Attempts per customer within one run, and the pause before a page's failed customers are tried again. */
 export const BILLING_ATTEMPTS = 2;
-export const RETRY_PAUSE_MS = 1_000;
+const RETRY_PAUSE_MS = 1_000;
 
 /**
  * Hands each customer's part of the run to its ledger, all at once; those that fail are tried again once after a

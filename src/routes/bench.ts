@@ -1,4 +1,5 @@
-// POST /_bench/fanout: the benchmark's ceiling and storage floor for fanned-out ingest. Off (404) unless BENCH_ROUTES is "true".
+// POST /_bench/fanout: the benchmark's ceiling and storage floors for fanned-out ingest. Off (404) unless BENCH_ROUTES
+// is "true".
 import { createRoute, z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env";

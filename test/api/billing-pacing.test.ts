@@ -4,24 +4,11 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { runBillingForAccount } from "../../src/billing/run";
 import type { Env } from "../../src/env";
-import { call, newAccount } from "../support/api";
-
-const DAY = 86_400_000;
-
-async function accountWithDueCustomers(n: number) {
-  const acct = await newAccount();
-  const plan = await call("POST", "/v1/plans", { key: acct.test, body: { name: "M", prices: [{ type: "fixed", name: "Fee", amount: "5.00" }] } });
-  const start = new Date(Date.now() - 40 * DAY).toISOString();
-  for (let i = 0; i < n; i++) {
-    const c = await call("POST", "/v1/customers", { key: acct.test, body: { name: `C${i}` } });
-    expect((await call("POST", "/v1/contracts", { key: acct.test, body: { customer_id: c.body.id, plan_id: plan.body.id, start_date: start } })).status).toBe(201);
-  }
-  return { accountId: acct.id, mode: "test" as const, apiKeyId: "" };
-}
+import { accountWithDueCustomers } from "../support/billing";
 
 describe("billing-run pacing", () => {
   it("holds a run to BILLING_RUN_MAX_CUSTOMERS_PER_SECOND and still bills every customer", async () => {
-    const caller = await accountWithDueCustomers(6);
+    const { caller } = await accountWithDueCustomers(6);
     const paced: Env = { ...(env as Env), BILLING_RUN_MAX_CUSTOMERS_PER_SECOND: "10" };
     const started = Date.now();
     const result = await runBillingForAccount(paced, caller, Date.now());
@@ -31,7 +18,7 @@ describe("billing-run pacing", () => {
   });
 
   it("ignores a ceiling that is not a positive number", async () => {
-    const caller = await accountWithDueCustomers(2);
+    const { caller } = await accountWithDueCustomers(2);
     const result = await runBillingForAccount({ ...(env as Env), BILLING_RUN_MAX_CUSTOMERS_PER_SECOND: "fast" }, caller, Date.now());
     expect(result).toMatchObject({ customers: 2, finalized: 2, failed: 0 });
   });

@@ -5,22 +5,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { BILLING_ATTEMPTS, runBillingForAccount } from "../../src/billing/run";
 import type { Env } from "../../src/env";
-import { call, newAccount } from "../support/api";
-
-const DAY = 86_400_000;
-
-async function dueCustomers(n: number) {
-  const acct = await newAccount();
-  const plan = await call("POST", "/v1/plans", { key: acct.test, body: { name: "M", prices: [{ type: "fixed", name: "Fee", amount: "5.00" }] } });
-  const start = new Date(Date.now() - 40 * DAY).toISOString();
-  const customers: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const c = await call("POST", "/v1/customers", { key: acct.test, body: { name: `C${i}` } });
-    expect((await call("POST", "/v1/contracts", { key: acct.test, body: { customer_id: c.body.id, plan_id: plan.body.id, start_date: start } })).status).toBe(201);
-    customers.push(c.body.id);
-  }
-  return { caller: { accountId: acct.id, mode: "test" as const, apiKeyId: "" }, key: acct.test, customers };
-}
+import { call } from "../support/api";
+import { accountWithDueCustomers } from "../support/billing";
 
 /**
  * The real LEDGER binding, except that runBilling throws for a customer while `failures` still holds attempts for it.
@@ -60,7 +46,7 @@ async function statuses(key: string, customer: string): Promise<string[]> {
 
 describe("billing run retries", () => {
   it("tries a customer whose ledger failed once again in the same run, and bills it", async () => {
-    const { caller, key, customers } = await dueCustomers(3);
+    const { caller, key, customers } = await accountWithDueCustomers(3);
     const [flaky, ...steady] = customers as [string, ...string[]];
     const attempts = new Map<string, number>();
     const result = await runBillingForAccount(flakyEnv(new Map([[flaky, 1]]), attempts), caller, Date.now());
@@ -71,7 +57,7 @@ describe("billing run retries", () => {
   });
 
   it(`counts a customer that fails all ${BILLING_ATTEMPTS} attempts as failed, leaves it due, and the next run bills it`, async () => {
-    const { caller, key, customers } = await dueCustomers(2);
+    const { caller, key, customers } = await accountWithDueCustomers(2);
     const [broken, steady] = customers as [string, string];
     const attempts = new Map<string, number>();
     const asOf = Date.now();
