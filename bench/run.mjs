@@ -28,9 +28,9 @@ const SHM_NEEDED_BYTES = 4 * 2 ** 30;
 
 /**
  * Where the dev server keeps its local D1 and Durable Object files. NOTE: by default in memory (tmpfs), because the
- * bench measures the Worker: on a VM disk every ledger commit's fsync costs the Worker's one thread kernel CPU (half of
- * a fanned-out request's CPU in bench/RESULTS.md's disk run), a cost of the machine's disk that a deployed Durable
- * Object, whose storage is not a local file, does not pay. BENCH_STORAGE=disk measures it.
+ * bench measures the Worker: on a VM disk every ledger commit's fsync holds the Worker's one thread, in kernel CPU
+ * and in waiting (the fan-out ceiling falls by more than half in bench/RESULTS.md's disk run), a cost of the machine's
+ * disk that a deployed Durable Object, whose storage is not a local file, does not pay. BENCH_STORAGE=disk measures it.
  */
 function storageDir() {
   const wanted = process.env.BENCH_STORAGE ?? "memory";
