@@ -17,7 +17,8 @@ export default defineConfig(async () => {
     test: {
       projects: [
         {
-          test: { name: "domain", include: ["test/domain/**/*.test.ts"], environment: "node" },
+          // fast-check properties run hundreds of cases: far from their timeout even on a loaded 2-core machine.
+          test: { name: "domain", include: ["test/domain/**/*.test.ts"], environment: "node", testTimeout: 60_000 },
         },
         {
           // Starts the real `npm run dev` (wrangler dev); slow, so a generous timeout.
@@ -48,6 +49,11 @@ export default defineConfig(async () => {
           test: {
             name: "workers",
             include: ["test/api/**/*.test.ts"],
+            // NOTE: a test here makes dozens of HTTP calls through the Worker, its Durable Objects and D1; vitest's 5 s
+            // default is within reach of a busy 2-core machine (one such test took 5.1 s), so every test gets a
+            // deadline no test comes near: a test that needs it is broken, not slow.
+            testTimeout: 120_000,
+            hookTimeout: 60_000,
             setupFiles: ["./test/support/apply-migrations.ts"],
           },
         },

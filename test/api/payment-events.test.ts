@@ -2,7 +2,7 @@
 // invoice.payment_failed + contract.updated once when auto-pay gives up (SPEC §10, §12).
 import { describe, expect, it } from "vitest";
 import { deliver, deliveries, januaryInvoice, payingCustomer, payWorld, runAt, T0 } from "../support/stripe";
-import { endpointWithSink, eventually, received } from "../support/webhooks";
+import { endpointWithSink, eventually, received, webhooksSettled } from "../support/webhooks";
 
 const DAY = 86_400_000;
 
@@ -27,8 +27,8 @@ describe("payment events", () => {
       const r = await received(sink);
       return r.length >= 1 ? r : undefined;
     }, "invoice.paid");
-    // Give a wrongly duplicated event time to show up before asserting there is none.
-    await new Promise((r) => setTimeout(r, 300));
+    // Everything recorded so far has been delivered, so a wrongly duplicated event would be here by now.
+    await webhooksSettled(w.acct.id);
     const paid = ofType(await received(sink), "invoice.paid");
     expect(paid).toHaveLength(1);
     expect(paid[0]!.verified_with).toBe(0);
@@ -43,7 +43,7 @@ describe("payment events", () => {
     const { customer, contract } = await payingCustomer(w, "pm_card_chargeDeclined");
     for (const day of [0, 1, 3, 5]) expect((await runAt(w, T0 + day * DAY)).body, `day ${day}`).toMatchObject({ payments_failed: 1 });
     // Declines before the last are retried, not announced.
-    await new Promise((r) => setTimeout(r, 300));
+    await webhooksSettled(w.acct.id);
     expect(ofType(await received(sink), "invoice.payment_failed")).toHaveLength(0);
 
     expect((await runAt(w, T0 + 7 * DAY)).body).toMatchObject({ payments_failed: 1 });
@@ -52,7 +52,7 @@ describe("payment events", () => {
       const r = await received(sink);
       return ofType(r, "invoice.payment_failed").length >= 1 && ofType(r, "contract.updated").length >= 1 ? r : undefined;
     }, "payment_failed and contract.updated");
-    await new Promise((r) => setTimeout(r, 300));
+    await webhooksSettled(w.acct.id);
     const all = await received(sink);
     const failed = ofType(all, "invoice.payment_failed");
     expect(failed).toHaveLength(1);

@@ -5,7 +5,7 @@ import { env } from "cloudflare:workers";
 import worker from "../../src/index";
 import { describe, expect, it } from "vitest";
 import { call, expectError, newAccount } from "../support/api";
-import { configureSink, deliveriesOf, dispatcherOf, endpointWithSink, eventually, received, sinkUrl } from "../support/webhooks";
+import { configureSink, deliveriesOf, dispatcherOf, endpointWithSink, eventually, received, sinkUrl, webhooksSettled } from "../support/webhooks";
 
 const DAY = 24 * 3_600_000;
 const sinkName = () => `s-${crypto.randomUUID()}`;
@@ -273,7 +273,7 @@ describe("webhook deliveries", { timeout: 20_000 }, () => {
       const r = await received(name);
       return r.length >= 2 ? r : undefined;
     }, "billing-run events");
-    await new Promise((r) => setTimeout(r, 300));
+    await webhooksSettled(acct.id);
     const all = await received(name);
     expect(all.map((m) => m.body.type).sort()).toEqual(["contract.ended", "invoice.finalized"]);
     expect(got.find((m) => m.body.type === "contract.ended")!.body.data.object).toMatchObject({ id: contract.id, status: "ended" });
@@ -290,7 +290,8 @@ describe("webhook deliveries", { timeout: 20_000 }, () => {
     await env.DB.prepare("INSERT INTO webhook_events (id, account_id, mode, type, payload, fanned_out, created_at) VALUES (?, ?, 'test', 'customer.created', ?, 0, ?)")
       .bind(id, acct.id, payload, Date.now() - 120_000)
       .run();
-    await new Promise((r) => setTimeout(r, 200));
+    // Nothing has woken a dispatcher for it: the row is still waiting to be fanned out and nobody received it.
+    expect(await env.DB.prepare("SELECT fanned_out FROM webhook_events WHERE id = ?").bind(id).first("fanned_out")).toBe(0);
     expect(await received(name)).toEqual([]);
     const ctx = { waitUntil: (p: Promise<unknown>) => pending.push(p), passThroughOnException: () => {}, props: {} } as unknown as ExecutionContext;
     const pending: Array<Promise<unknown>> = [];

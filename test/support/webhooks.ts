@@ -32,8 +32,12 @@ export function dispatcherOf(accountId: string, mode: "test" | "live" = "test") 
   return env.WEBHOOKS.get(env.WEBHOOKS.idFromName(`${accountId}:${mode}`));
 }
 
-/** Polls until `check` returns a value that is not undefined (workerd fires due alarms by itself, so state is polled). */
-export async function eventually<T>(check: () => Promise<T | undefined>, what: string, timeoutMs = 8000): Promise<T> {
+/**
+ * Polls until `check` returns a value that is not undefined (workerd fires due alarms by itself, so state is polled).
+ * NOTE: the deadline is far from anything a delivery needs even on a loaded 2-core machine; the workers project's
+ * test timeout (vitest.config.ts) is longer still, so a slow machine never fails a test here.
+ */
+export async function eventually<T>(check: () => Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();
@@ -55,4 +59,22 @@ export async function deliveriesOf(key: string, endpointId: string): Promise<any
   const res = await call("GET", `/v1/webhook_endpoints/${endpointId}/deliveries?limit=100`, { key });
   expect(res.status).toBe(200);
   return res.body.data;
+}
+
+/**
+ * Waits until every webhook event recorded for (account, mode) has been fanned out and every delivery has reached a
+ * final state, so nothing more can arrive for what happened so far: what a test may then assert "arrived once".
+ * NOTE: this replaces sleeping "long enough" before asserting that no duplicate came; it only suits tests whose
+ * deliveries all succeed (a pending retry never settles).
+ */
+export async function webhooksSettled(accountId: string, mode: "test" | "live" = "test"): Promise<void> {
+  await eventually(async () => {
+    const row = await env.DB.prepare(
+      `SELECT (SELECT count(*) FROM webhook_events WHERE account_id = ?1 AND mode = ?2 AND fanned_out = 0)
+            + (SELECT count(*) FROM webhook_deliveries WHERE account_id = ?1 AND mode = ?2 AND status = 'pending') AS open`,
+    )
+      .bind(accountId, mode)
+      .first<{ open: number }>();
+    return row?.open === 0 ? true : undefined;
+  }, "webhook deliveries to settle");
 }

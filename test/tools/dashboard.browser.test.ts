@@ -66,21 +66,31 @@ function freePort(): Promise<number> {
 
 /** Starts `npm run dev` (test/tools/dev.mjs) on its own port with its own state, and reads the keys off its banner. */
 async function startDev(port: number, stripePort: number) {
-  dev = node.spawn(node.process.execPath, ["test/tools/dev.mjs"], {
+  const child = node.spawn(node.process.execPath, ["test/tools/dev.mjs"], {
     cwd: ROOT,
     env: { ...node.process.env, PORT: String(port), STRIPE_EMULATOR_PORT: String(stripePort), DEV_STATE_DIR: tmp, DEV_PERSIST_DIR: `${tmp}/state`, NO_COLOR: "1", FORCE_COLOR: "0" },
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
   });
-  let exited = false;
-  dev.stdout.on("data", (chunk) => (devOutput += chunk.toString()));
-  dev.stderr.on("data", (chunk) => (devOutput += chunk.toString()));
-  dev.once("exit", () => (exited = true));
-  const deadline = Date.now() + 100_000;
-  while (!devOutput.includes("Ctrl-C to stop.")) {
-    if (exited || Date.now() > deadline) throw new Error(`npm run dev did not start:\n${devOutput.slice(-4000)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  dev = child;
+  // Resolves when the banner's last line is out, rejects when dev.mjs exits first or the deadline passes: no polling.
+  await new Promise<void>((resolve, reject) => {
+    const fail = (why: string) => {
+      clearTimeout(timer);
+      reject(new Error(`npm run dev did not start (${why}):\n${devOutput.slice(-4000)}`));
+    };
+    const timer = setTimeout(() => fail("no banner within 100 s"), 100_000);
+    const append = (chunk: { toString(): string }) => {
+      devOutput += chunk.toString();
+      if (devOutput.includes("Ctrl-C to stop.")) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout.on("data", append);
+    child.stderr.on("data", append);
+    child.once("exit", () => fail("it exited"));
+  });
   const field = (label: string) => new RegExp(`^\\s+${label}\\s+(\\S+)`, "m").exec(devOutput)![1]!;
   return { testKey: field("Test key"), liveKey: field("Live key") };
 }

@@ -106,22 +106,47 @@ class DevServer {
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
     });
-    this.child.stdout.on("data", (chunk) => (this.output += chunk.toString()));
-    this.child.stderr.on("data", (chunk) => (this.output += chunk.toString()));
+    const append = (chunk: { toString(): string }) => {
+      this.output += chunk.toString();
+      this.notify();
+    };
+    this.child.stdout.on("data", append);
+    this.child.stderr.on("data", append);
     this.exited = new Promise((resolve) => {
       this.child.once("exit", (code, signal) => {
         this.exitCode = code ?? (signal ? -1 : null);
         running.delete(this);
+        this.notify();
         resolve(this.exitCode);
       });
       this.child.once("error", (err) => {
         this.output += `\n[test] spawn failed: ${err.message}\n`;
         this.exitCode = -1;
         running.delete(this);
+        this.notify();
         resolve(-1);
       });
     });
     running.add(this);
+  }
+
+  private waiters: Array<() => void> = [];
+
+  private notify() {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /** Resolves on the next output or exit (or after `ms`, so the caller's deadline check runs): no polling. */
+  private nextOutput(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, Math.max(0, ms));
+      this.waiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   private describe(what: string): Error {
@@ -137,7 +162,7 @@ class DevServer {
       // dev.mjs keeps waiting through a build error (wrangler reloads on save); a test should not.
       if (/\[ERROR\] Build failed/.test(plain(this.output))) throw this.describe("the Worker failed to build under wrangler dev");
       if (Date.now() > deadline) throw this.describe(`no banner within ${START_TIMEOUT_MS / 1000}s`);
-      await new Promise((r) => setTimeout(r, 200));
+      await this.nextOutput(deadline - Date.now());
     }
     const field = (label: string) => {
       const match = new RegExp(`^\\s+${label}\\s+(.+)$`, "m").exec(this.output);
