@@ -5,8 +5,8 @@ import { Timestamp, TimestampInput } from "./common";
 
 export const UsageQueryParams = z.object({
   meter_code: z.string().min(1).max(64).openapi({ param: { in: "query", name: "meter_code" }, example: "API_CALL" }),
-  from: TimestampInput.openapi({ param: { in: "query", name: "from" }, description: "Inclusive; aligned to the window (UTC)" }),
-  to: TimestampInput.openapi({ param: { in: "query", name: "to" }, description: "Exclusive; aligned to the window (UTC)" }),
+  from: TimestampInput.openapi({ param: { in: "query", name: "from" }, description: "Inclusive; any instant (the first window is clipped to start here)" }),
+  to: TimestampInput.openapi({ param: { in: "query", name: "to" }, description: "Exclusive; any instant (the last window is clipped to end here)" }),
   window: z
     .enum(["hour", "day", "none"])
     .optional()

@@ -7,13 +7,13 @@ import { contracts, meters, prices } from "../db/schema";
 import { formatTimestamp } from "../domain/time";
 import type { Caller, Env } from "../env";
 import { ApiError } from "../errors";
-import { DAY_MS, HOUR_MS } from "../ledger/usage";
+import { DAY_MS } from "../ledger/usage";
 import type { UsageQueryParams } from "../schemas/usage";
 import { getCustomer } from "./customers";
 import { ledgerOf } from "./ledger-sync";
 import { getMeter, serializeMeter } from "./meters";
 
-/** NOTE: one query covers at most a year, and hourly windows at most 31 days (744 windows). */
+/** NOTE: one query covers at most a year, and hourly windows at most 31 days (745 windows when the ends cut hours). */
 const MAX_RANGE_MS = 366 * DAY_MS;
 const MAX_HOURLY_RANGE_MS = 31 * DAY_MS;
 
@@ -23,13 +23,8 @@ export async function customerUsage(env: Env, caller: Caller, customerRef: strin
   const meter = await getMeter(db, caller, q.meter_code, "meter_code");
   const window = q.window ?? "none";
   if (q.from >= q.to) throw new ApiError("parameter_invalid", "to must be after from", { param: "to" });
-  // NOTE: ranges are not clipped: `from` and `to` must fall on window boundaries (hours for hour and none, UTC
-  // midnights for day), because the ledger keeps exact hourly rollups and a cut hour could not be answered exactly.
-  const unit = window === "day" ? DAY_MS : HOUR_MS;
-  const unitName = window === "day" ? "a UTC day (midnight)" : "a whole UTC hour";
-  for (const param of ["from", "to"] as const) {
-    if (q[param] % unit !== 0) throw new ApiError("parameter_invalid", `${param} must fall on ${unitName} for window=${window}`, { param });
-  }
+  // NOTE: from and to are any instants (SPEC §13): windows stay UTC-aligned and the first and last are clipped to
+  // [from, to); the ledger answers the cut hours at the ends from their events, so every window is exact.
   if (q.to - q.from > MAX_RANGE_MS) throw new ApiError("parameter_invalid", "from and to may be at most 366 days apart", { param: "to" });
   if (window === "hour" && q.to - q.from > MAX_HOURLY_RANGE_MS) {
     throw new ApiError("parameter_invalid", "with window=hour, from and to may be at most 31 days apart", { param: "to" });
@@ -41,6 +36,7 @@ export async function customerUsage(env: Env, caller: Caller, customerRef: strin
   }
   const windows = await ledgerOf(env, caller, customer.id).usage({
     meterCode: meter.code,
+    eventName: meter.eventName,
     aggregation: meter.aggregation,
     from: q.from,
     to: q.to,

@@ -265,6 +265,17 @@ describe("ledger: events stored before events.contrib", () => {
     expect(await usage({ meter_code: "CNT", ...hours })).toEqual(["3", "2", "2", "3", "0", "1"]);
     expect(await usage({ meter_code: "MAX", ...hours })).toEqual(["10", "9", "5", "100", "0", "0.5"]);
     expect(await usage({ meter_code: "USERS", from: hours.from, to: hours.to, window: "none" })).toEqual(["8"]);
+    // A range that cuts hours reads the cut part from the events: legacy ones (e8, e10: contrib NULL) from their rows.
+    const cut = { from: iso(hour0 - 3 * HOUR + MINUTE), to: iso(hour0 - 3 * HOUR + 6 * MINUTE) };
+    expect(await usage({ meter_code: "CNT", ...cut })).toEqual(["2"]);
+    expect(await usage({ meter_code: "SUM", ...cut })).toEqual(["2.5"]);
+    expect(await usage({ meter_code: "USERS", ...cut })).toEqual(["2"]);
+    expect(await usage({ meter_code: "CNT", ...cut, group_by: "region" })).toEqual(["1", "1"]);
+    // From after e8 to a minute into hour 1: e10 (legacy) and n1 (recorded), then e7's unbilled hour, then before n2.
+    const across = { from: iso(hour0 - 3 * HOUR + 3 * MINUTE), to: iso(hour0 - HOUR + MINUTE) };
+    expect(await usage({ meter_code: "SUM", ...across, window: "hour" })).toEqual(["102.5", "0", "0"]);
+    expect(await usage({ meter_code: "LAST", ...across, window: "hour" })).toEqual(["100", "0", "0"]);
+    expect(await usage({ meter_code: "USERS", ...across })).toEqual(["2"]);
 
     // Replaced events kept no count/sum/average/unique_count row: their legacy rows were taken back, and their new
     // versions record those contributions in events.contrib. 12 max/min/latest rows = 3 meters x 2 groups x 2 buckets.
