@@ -1,7 +1,9 @@
 // WebhookDispatcher: one Durable Object per (account, mode) that fans recorded events out to the subscribed endpoints
 // and delivers them with Standard Webhooks signatures, retrying with backoff through its alarm.
+import { connect } from "cloudflare:sockets";
 import { DurableObject } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
+import { describeAnswer, describeFetchError, type ConnectProbe } from "../domain/webhook-failures";
 import type { Env } from "../env";
 import { webhookDispatcher, type WebhookScope } from "./outbox";
 import { ATTEMPT_LEASE_MS, ATTEMPT_TIMEOUT_MS, RETRY_WINDOW_MS, retryDelayMs } from "./schedule";
@@ -10,6 +12,8 @@ import { openSecret } from "./secrets";
 const FANOUT_PAGE = 100;
 const DELIVERY_PAGE = 25;
 const MAX_LOGGED_BODY = 1024;
+/** How long the connection probe after a network error may take (see probeConnection). */
+const PROBE_TIMEOUT_MS = 3000;
 
 export const DISABLED_FAILING = "failing_for_3_days";
 
@@ -17,6 +21,7 @@ interface Claimed {
   id: string;
   endpoint_id: string;
   event_id: string;
+  event_type: string;
   attempt_count: number;
   give_up_at: number;
   created_at: number;
@@ -129,7 +134,7 @@ export class WebhookDispatcher extends DurableObject<Env> {
          SELECT d.id FROM webhook_deliveries AS d JOIN webhook_endpoints AS e ON e.id = d.endpoint_id
          WHERE d.account_id = ?1 AND d.mode = ?2 AND d.status = 'pending' AND d.next_attempt_at <= ?3 AND e.enabled = 1
          ORDER BY d.next_attempt_at LIMIT ?5)
-       RETURNING id, endpoint_id, event_id, attempt_count, give_up_at, created_at`,
+       RETURNING id, endpoint_id, event_id, event_type, attempt_count, give_up_at, created_at`,
     )
       .bind(scope.accountId, scope.mode, asOf, asOf + ATTEMPT_LEASE_MS, DELIVERY_PAGE)
       .all<Claimed>();
@@ -154,22 +159,33 @@ export class WebhookDispatcher extends DurableObject<Env> {
           ? await this.send(d, target)
           : { status: null, body: null, error: "endpoint deleted", durationMs: 0, startedAt: Date.now() };
         const ok = result.status !== null && result.status >= 200 && result.status < 300;
-        await this.record(d, result, ok, asOf);
+        const next = await this.record(d, result, ok, asOf);
+        if (!ok) logFailure(d, target?.url ?? null, result.error, next, asOf);
         return ok;
       }),
     );
   }
 
-  /** One HTTP attempt with Standard Webhooks headers; a rotated secret signs alongside the new one until it expires. */
-  private async send(d: Claimed, t: Target) {
+  /**
+   * One HTTP attempt with Standard Webhooks headers; a rotated secret signs alongside the new one until it expires.
+   * `error` says in words why an attempt did not acknowledge the event (null when it did).
+   */
+  private async send(d: Claimed, t: Target): Promise<AttemptResult> {
     const started = Date.now();
+    const timestamp = new Date(Math.floor(started / 1000) * 1000);
+    let signature: string;
     try {
-      const timestamp = new Date(Math.floor(started / 1000) * 1000);
       const secrets = [await openSecret(this.env, t.secret_ciphertext)];
       if (t.previous_secret_ciphertext && (t.previous_secret_expires_at ?? 0) > started) {
         secrets.push(await openSecret(this.env, t.previous_secret_ciphertext));
       }
-      const signature = secrets.map((s) => new Webhook(s).sign(d.event_id, timestamp, t.payload)).join(" ");
+      signature = secrets.map((s) => new Webhook(s).sign(d.event_id, timestamp, t.payload)).join(" ");
+    } catch (err) {
+      // Our side, not the endpoint's (e.g. ENCRYPTION_KEY changed since the secret was stored): nothing was sent.
+      const error = `could not sign the payload: ${err instanceof Error ? err.message : String(err)}`.slice(0, 500);
+      return { status: null, body: null, error, durationMs: Date.now() - started, startedAt: started };
+    }
+    try {
       const res = await fetch(t.url, {
         method: "POST",
         headers: {
@@ -184,10 +200,16 @@ export class WebhookDispatcher extends DurableObject<Env> {
         signal: AbortSignal.timeout(ATTEMPT_TIMEOUT_MS),
       });
       const body = (await res.text()).slice(0, MAX_LOGGED_BODY);
-      return { status: res.status, body, error: null, durationMs: Date.now() - started, startedAt: started };
+      const error = describeAnswer(res.status, res.statusText, body, res.headers.get("location"));
+      return { status: res.status, body, error, durationMs: Date.now() - started, startedAt: started };
     } catch (err) {
-      const error = String(err instanceof Error ? err.message : err).slice(0, 500);
-      return { status: null, body: null, error, durationMs: Date.now() - started, startedAt: started };
+      const durationMs = Date.now() - started;
+      const failure = err instanceof Error ? { name: err.name, message: err.message } : { name: "Error", message: String(err) };
+      // A timeout needs no probe: whether or not the host was reached, it did not answer in time.
+      const url = URL.canParse(t.url) ? new URL(t.url) : null;
+      const probe = url && failure.name !== "TimeoutError" ? await probeConnection(url) : "skipped";
+      const error = url ? describeFetchError(failure, url, probe, ATTEMPT_TIMEOUT_MS) : `network error: ${failure.message.slice(0, 200)}`;
+      return { status: null, body: null, error: error.slice(0, 500), durationMs, startedAt: started };
     }
   }
 
@@ -195,12 +217,7 @@ export class WebhookDispatcher extends DurableObject<Env> {
    * Logs the attempt and moves the delivery on, in one D1 batch. A failure is retried after the backoff delay, the
    * last time exactly when its 3 days are up; an endpoint whose attempts have all failed for 3 days is disabled.
    */
-  private async record(
-    d: Claimed,
-    r: { status: number | null; body: string | null; error: string | null; durationMs: number; startedAt: number },
-    ok: boolean,
-    asOf: number,
-  ): Promise<void> {
+  private async record(d: Claimed, r: AttemptResult, ok: boolean, asOf: number): Promise<number | null> {
     const db = this.env.DB;
     const attempts = d.attempt_count + 1;
     const statements = [
@@ -211,6 +228,7 @@ export class WebhookDispatcher extends DurableObject<Env> {
         // The log shows the wall-clock time of the attempt; scheduling below uses asOf.
         .bind(crypto.randomUUID(), d.id, r.startedAt, r.status, r.body, r.error, r.durationMs),
     ];
+    let next: number | null = null;
     if (ok) {
       statements.push(
         db
@@ -222,7 +240,7 @@ export class WebhookDispatcher extends DurableObject<Env> {
       );
     } else {
       const giveUp = asOf >= d.give_up_at;
-      const next = giveUp ? null : Math.min(asOf + retryDelayMs(attempts), d.give_up_at);
+      next = giveUp ? null : Math.min(asOf + retryDelayMs(attempts), d.give_up_at);
       statements.push(
         db
           .prepare("UPDATE webhook_deliveries SET status = ?, attempt_count = ?, next_attempt_at = ?, last_attempt_at = ?, updated_at = ? WHERE id = ?")
@@ -237,6 +255,7 @@ export class WebhookDispatcher extends DurableObject<Env> {
       );
     }
     await db.batch(statements);
+    return next;
   }
 
   /**
@@ -258,6 +277,54 @@ export class WebhookDispatcher extends DurableObject<Env> {
     if (next !== null) await this.ctx.storage.setAlarm(Math.max(next, Date.now()));
     else await this.ctx.storage.deleteAlarm();
   }
+}
+
+interface AttemptResult {
+  status: number | null;
+  body: string | null;
+  error: string | null;
+  durationMs: number;
+  startedAt: number;
+}
+
+/**
+ * Opens (and at once closes) a bare TCP connection to the endpoint's host and port after a fetch failed, because
+ * workerd's fetch errors do not say whether the name resolved or the port refused (domain/webhook-failures.ts).
+ */
+async function probeConnection(url: URL): Promise<ConnectProbe> {
+  const port = Number(url.port || (url.protocol === "https:" ? 443 : 80));
+  const hostname = url.hostname.replace(/^\[(.*)\]$/, "$1");
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let socket: ReturnType<typeof connect> | undefined;
+  try {
+    socket = connect({ hostname, port });
+    // Handled here so a failure after the race is decided is not reported as an unhandled rejection.
+    const opened = socket.opened.then(
+      () => "connected" as const,
+      () => "failed" as const,
+    );
+    socket.closed.catch(() => {});
+    const timedOut = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), PROBE_TIMEOUT_MS);
+    });
+    return await Promise.race([opened, timedOut]);
+  } catch {
+    return "failed";
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+    socket?.close().catch(() => {});
+  }
+}
+
+/**
+ * One line per failed attempt, so a developer watching the log sees why and when it is tried next (the delivery
+ * log has the same reason); never the runtime's stack trace.
+ */
+function logFailure(d: Claimed, url: string | null, error: string | null, next: number | null, asOf: number): void {
+  const when = next === null ? "no more attempts" : `next attempt in ${Math.round((next - asOf) / 1000)} s`;
+  console.warn(
+    `webhook ${d.event_type} to ${url ?? "(deleted endpoint)"} failed (attempt ${d.attempt_count + 1}, delivery ${d.id}): ${error ?? "unknown error"}; ${when}`,
+  );
 }
 
 /** Events, deliveries and their attempts are kept this long (like Stripe's 30 days of events). */

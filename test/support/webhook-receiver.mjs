@@ -1,6 +1,8 @@
 // A local HTTP server that plays webhook receivers for the workerd tests: each named sink verifies Standard Webhooks
-// signatures with the `standardwebhooks` library, can be told to fail its first N deliveries, and reports what came.
+// signatures with the `standardwebhooks` library, can be told to fail its first N deliveries, and reports what came; it
+// also hands out a port nothing listens on.
 import { createServer } from "node:http";
+import { createServer as createTcpServer } from "node:net";
 import { Webhook } from "standardwebhooks";
 
 /** Starts the receiver on a free port of 127.0.0.1 and resolves with its base URL. */
@@ -31,6 +33,11 @@ export async function startWebhookReceiver() {
     }
     if (kind === "sinks" && name && req.method === "GET") {
       return send(200, sinks.get(name) ?? { received: [] });
+    }
+    if (kind === "closed-port" && req.method === "GET") {
+      // A port of 127.0.0.1 that nothing listens on (bound, then released), for "connection refused" tests: workerd
+      // cannot open a listening socket itself.
+      return send(200, { port: await closedPort() });
     }
     if (kind === "hook" && name && req.method === "POST") {
       const sink = sinks.get(name);
@@ -63,4 +70,15 @@ export async function startWebhookReceiver() {
   server.unref();
   const address = server.address();
   return `http://127.0.0.1:${address.port}`;
+}
+
+function closedPort() {
+  return new Promise((resolve, reject) => {
+    const probe = createTcpServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
 }

@@ -219,8 +219,15 @@ const DeliveryLog: FC<{ endpointId: string; deliveries: Delivery[] }> = ({ endpo
                   {d.attempts.map((a) => (
                     <li>
                       {timeOf(a.attempted_at)} —{" "}
-                      {a.response_status !== null ? <span data-response-status={a.response_status}>HTTP {a.response_status}</span> : null}
-                      {a.error ? <span class="error">{a.response_status !== null ? ", " : ""}{a.error}</span> : null} ({a.duration_ms} ms)
+                      {/* The error says why in words and already names the status of an answer that failed. */}
+                      {a.response_status !== null ? (
+                        <span data-response-status={a.response_status} class={a.error ? "error" : undefined}>
+                          {a.error ?? `HTTP ${a.response_status}`}
+                        </span>
+                      ) : (
+                        <span class="error">{a.error}</span>
+                      )}{" "}
+                      ({a.duration_ms} ms)
                       {a.response_body ? (
                         <details>
                           <summary class="muted">Response body</summary>
