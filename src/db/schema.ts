@@ -240,6 +240,38 @@ export const invoiceSequences = sqliteTable(
 );
 
 /**
+ * Billing runs started with POST /v1/billing_runs (test mode): the row is written when the run is accepted, and its
+ * BillingCoordinator Durable Object (billing/coordinator.ts) keeps status, phase and counts up to date as it works.
+ */
+export const billingRuns = sqliteTable(
+  "billing_runs",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id").notNull(),
+    mode: mode(),
+    status: text("status", { enum: ["running", "completed", "failed"] }).notNull(),
+    /** What the running run is doing: contract statuses, invoices (finalize and roll over), payments (auto-pay). */
+    phase: text("phase", { enum: ["contracts", "invoices", "payments"] }),
+    /** The billing clock the run acts as of (test mode's clock). */
+    asOf: integer("as_of").notNull(),
+    customers: integer("customers").notNull().default(0),
+    invoicesFinalized: integer("invoices_finalized").notNull().default(0),
+    draftsOpened: integer("drafts_opened").notNull().default(0),
+    contractsUpdated: integer("contracts_updated").notNull().default(0),
+    failed: integer("failed").notNull().default(0),
+    paymentsAttempted: integer("payments_attempted").notNull().default(0),
+    paymentsSucceeded: integer("payments_succeeded").notNull().default(0),
+    paymentsFailed: integer("payments_failed").notNull().default(0),
+    /** Why a run ended `failed` (its pages kept failing); null otherwise. */
+    failureReason: text("failure_reason"),
+    createdAt: createdAt(),
+    completedAt: integer("completed_at"),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [index("billing_runs_list_idx").on(t.accountId, t.mode, t.createdAt, t.id)],
+);
+
+/**
  * Legacy: where events stored before event ids named their customer (domain/event-ids.ts) live, for GET
  * /v1/events/:id of those ids. Nothing writes it any more; listing reads event_activity.
  */
