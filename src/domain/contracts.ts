@@ -26,3 +26,20 @@ export function coverageEnd(endDate: number | null, cancelAt: number | null): nu
   if (cancelAt === null) return endDate;
   return Math.min(endDate, cancelAt);
 }
+
+const DAY_MS = 86_400_000;
+
+export function utcDayStart(t: number): number {
+  return Math.floor(t / DAY_MS) * DAY_MS;
+}
+
+/**
+ * Where a contract created at `now` without a start_date starts: the start of the current UTC day (SPEC §7), so events
+ * stamped a little before the create call (a client clock behind) still bill.
+ * NOTE: a customer whose previous contract stopped covering earlier today (cancelled "now" at 10:00, say) would
+ * overlap it from midnight; the new one starts where the latest of those ended instead. `endedToday` are the
+ * coverage ends of the customer's contracts, any of them; only those in (start of today, now] count.
+ */
+export function defaultStartDate(now: number, endedToday: Array<number | null>): number {
+  return endedToday.reduce<number>((start, end) => (end !== null && end > start && end <= now ? end : start), utcDayStart(now));
+}

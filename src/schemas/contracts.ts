@@ -18,7 +18,10 @@ export const CreateContractBody = withAliases(
   z.strictObject({
     customer_id: RefId.openapi({ description: "The customer's id or external_id" }),
     plan_id: RefId,
-    start_date: TimestampInput.optional().openapi({ description: "Defaults to now; may lie in the past (backdated migration)" }),
+    start_date: TimestampInput.optional().openapi({
+      description:
+        "Defaults to the start of the current UTC day (or, if a contract of the customer ended earlier today, its end); may lie in the past (backdated migration)",
+    }),
     end_date: TimestampInput.optional().openapi({ description: "Exclusive; open-ended when absent" }),
     auto_pay: z.boolean().optional().openapi({ description: "Defaults to the plan's auto_pay" }),
     billing_anchor: TimestampInput.optional().openapi({

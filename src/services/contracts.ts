@@ -1,10 +1,10 @@
 // Contracts: a customer subscribed to a plan version over time. At most one covers any instant.
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, gt, lte, sql } from "drizzle-orm";
 import type { z } from "@hono/zod-openapi";
 import type { Database } from "../db/client";
 import { pageOf, pageQuery } from "../db/pagination";
 import { contracts, customers, plans } from "../db/schema";
-import { contractStatusAt, coverageEnd, type ContractStatus } from "../domain/contracts";
+import { contractStatusAt, coverageEnd, defaultStartDate, utcDayStart, type ContractStatus } from "../domain/contracts";
 import { anchorProblem, firstPeriod, periodContaining, type BillingInterval } from "../domain/periods";
 import { formatNullableTimestamp, formatTimestamp } from "../domain/time";
 import type { Caller } from "../env";
@@ -55,6 +55,24 @@ function contractStatusSql(now: number) {
     ELSE 'active' END`;
 }
 
+/** When the customer's contracts that stopped covering earlier today (UTC) stopped; empty coverages left out. */
+async function coverageEndsToday(db: Database, caller: Caller, customerId: string, now: number): Promise<number[]> {
+  const rows = await db
+    .select({ end: contracts.coverageEnd })
+    .from(contracts)
+    .where(
+      and(
+        eq(contracts.accountId, caller.accountId),
+        eq(contracts.mode, caller.mode),
+        eq(contracts.customerId, customerId),
+        gt(contracts.coverageEnd, utcDayStart(now)),
+        lte(contracts.coverageEnd, now),
+        gt(contracts.coverageEnd, contracts.startDate),
+      ),
+    );
+  return rows.flatMap((r) => (r.end === null ? [] : [r.end]));
+}
+
 export async function createContract(db: Database, caller: Caller, input: NewContract, now: number): Promise<ContractRow> {
   const p = { customer: "customer_id", plan: "plan_id", start: "start_date", end: "end_date", ...input.params };
   const customer = await getCustomer(db, caller, input.customerRef, p.customer);
@@ -73,7 +91,7 @@ export async function createContract(db: Database, caller: Caller, input: NewCon
     throw new ApiError("plan_superseded", `This plan version was superseded; use the current version ${plan.supersededBy}`, { param: p.plan });
   }
 
-  const startDate = input.startDate ?? now;
+  const startDate = input.startDate ?? defaultStartDate(now, await coverageEndsToday(db, caller, customer.id, now));
   const endDate = input.endDate ?? null;
   if (endDate !== null && endDate <= startDate) {
     throw new ApiError("parameter_invalid", `${p.end} must be after ${p.start}`, { param: p.end });

@@ -3,6 +3,9 @@ import { call, expectError, newAccount, type TestAccount } from "../support/api"
 
 const DAY = 86_400_000;
 const iso = (ms: number) => new Date(ms).toISOString().replace(".000Z", "Z");
+const dayStart = (ms: number) => Math.floor(ms / DAY) * DAY;
+/** Days in a month; `month0` is 0-based and may be 12 (January of the next year). */
+const daysIn = (year: number, month0: number) => new Date(Date.UTC(year, month0 + 1, 0)).getUTCDate();
 
 async function setup(key: string, interval = "month") {
   const meter = await call("POST", "/v1/meters", { key, body: { code: "API_CALL", event_name: "call_count", aggregation: "count" } });
@@ -36,7 +39,7 @@ async function plan(acct: TestAccount, interval: string) {
 }
 
 describe("contracts", () => {
-  it("subscribes a customer (by id or external_id) starting now, with the first period laid out", async () => {
+  it("subscribes a customer (by id or external_id), by default from the start of the current UTC day, with the first period laid out", async () => {
     const acct = await newAccount();
     const { planId, customerId } = await setup(acct.test);
     const res = await call("POST", "/v1/contracts", { key: acct.test, body: { customer_id: "jane", plan_id: planId, start_date: "2026-01-31T00:00:00Z" } });
@@ -59,10 +62,53 @@ describe("contracts", () => {
     const defaulted = await newAccount();
     const d = await setup(defaulted.test);
     const before = Date.now();
-    const now = await call("POST", "/v1/contracts", { key: defaulted.test, body: { customerId: d.customerId, planId: d.planId, autoPay: false } });
-    expect(now.status).toBe(201);
-    expect(Date.parse(now.body.start_date)).toBeGreaterThanOrEqual(before - 1000);
-    expect(now.body).toMatchObject({ status: "active", auto_pay: false });
+    const today = await call("POST", "/v1/contracts", { key: defaulted.test, body: { customerId: d.customerId, planId: d.planId, autoPay: false } });
+    expect(today.status).toBe(201);
+    // Midnight UTC of the day it was created (the test may straddle a midnight), and monthly periods anchored on it.
+    const midnights = [dayStart(before), dayStart(Date.now())].map(iso);
+    expect(midnights).toContain(today.body.start_date);
+    expect(today.body).toMatchObject({ status: "active", auto_pay: false, billing_anchor: today.body.start_date, current_period_start: today.body.start_date });
+    const end = new Date(today.body.start_date);
+    end.setUTCMonth(end.getUTCMonth() + 1, Math.min(end.getUTCDate(), daysIn(end.getUTCFullYear(), end.getUTCMonth() + 1)));
+    expect(today.body.current_period_end).toBe(iso(end.getTime()));
+  });
+
+  it("bills an event stamped seconds before a default-start contract was created (a client clock behind)", async () => {
+    const acct = await newAccount();
+    const key = acct.test;
+    const { planId, customerId } = await setup(key);
+    const contract = await call("POST", "/v1/contracts", { key, body: { customer_id: customerId, plan_id: planId } });
+    expect(contract.status).toBe(201);
+    const created = Date.parse(contract.body.created_at);
+    // 15 s before creation (unless that is before midnight UTC, where the contract starts).
+    const stamp = Math.max(created - 15_000, dayStart(created));
+    const event = await call("POST", "/v1/events", { key, body: { customer_id: customerId, event_name: "call_count", timestamp: iso(stamp) } });
+    expect(event.status, JSON.stringify(event.body)).toBe(202);
+    expect((await call("GET", `/v1/events/${event.body.id}`, { key })).body.billing).toMatchObject({ status: "billed" });
+    const invoice = (await call("GET", `/v1/customers/${customerId}/upcoming_invoice`, { key })).body;
+    expect(invoice.line_items.find((l: any) => l.meter_code === "API_CALL").quantity).toBe("1");
+  });
+
+  it("starts a default-start contract where one cancelled earlier today ended, not at midnight (no overlap)", async () => {
+    const acct = await newAccount();
+    const key = acct.test;
+    const { planId, customerId } = await setup(key);
+    const first = (await call("POST", "/v1/contracts", { key, body: { customer_id: customerId, plan_id: planId } })).body;
+    const cancelled = await call("POST", `/v1/contracts/${first.id}/cancel`, { key, body: { at: "now" } });
+    expect(cancelled.body.status).toBe("cancelled");
+    const second = await call("POST", "/v1/contracts", { key, body: { customer_id: customerId, plan_id: planId } });
+    expect(second.status, JSON.stringify(second.body)).toBe(201);
+    expect(second.body).toMatchObject({ status: "active", start_date: cancelled.body.cancel_at, current_period_start: cancelled.body.cancel_at });
+    // Still one contract at any instant: a third one without start_date overlaps the second.
+    expectError(await call("POST", "/v1/contracts", { key, body: { customer_id: customerId, plan_id: planId } }), 409, "contract_overlap");
+    // A contract that ended yesterday leaves today's default at midnight.
+    const other = (await call("POST", "/v1/customers", { key, body: { name: "Yesterday" } })).body.id;
+    const yesterday = dayStart(Date.now()) - DAY;
+    const ended = { customer_id: other, plan_id: planId, start_date: iso(yesterday - DAY), end_date: iso(yesterday + 3_600_000) };
+    expect((await call("POST", "/v1/contracts", { key, body: ended })).status).toBe(201);
+    const next = await call("POST", "/v1/contracts", { key, body: { customer_id: other, plan_id: planId } });
+    expect(next.status, JSON.stringify(next.body)).toBe(201);
+    expect([dayStart(Date.now()), dayStart(Date.now() - 60_000)].map(iso)).toContain(next.body.start_date);
   });
 
   it("supports backdated, scheduled, fixed-term and anchored contracts", async () => {
