@@ -1,4 +1,5 @@
-// `npm run dev`: prepares local secrets and D1, runs the Stripe emulator and `wrangler dev`, and prints a dev account's keys.
+// `npm run dev`: prepares local secrets and D1, runs the Stripe emulator, a webhook receiver and `wrangler dev`, and prints a
+// dev account's keys.
 //
 // Environment (all optional):
 //   PORT             port for wrangler dev on 127.0.0.1 (default 8787)
@@ -6,11 +7,15 @@
 //                    root; the smoke test points it at a temp dir)
 //   DEV_PERSIST_DIR  wrangler's local persistence for D1 and Durable Objects (default: .wrangler/state)
 //   STRIPE_EMULATOR_PORT  port for the Stripe emulator on 127.0.0.1 (default 12111)
+//   WEBHOOK_RECEIVER_PORT port for the local webhook receiver on 127.0.0.1 (default 12120; when unset and taken, any free
+//                    port, so two dev servers can run side by side)
 //   BENCH_ROUTES     "true" turns on POST /_bench/fanout for this run only (`npm run bench` sets it)
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, readFileSync, statfsSync, writeFileSync } from "node:fs";
+import { createServer as createHttpServer } from "node:http";
 import { createServer } from "node:net";
+import { createInterface } from "node:readline";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -21,6 +26,10 @@ const BASE_URL = `http://${HOST}:${PORT}`;
 const STRIPE_PORT = parsePort(process.env.STRIPE_EMULATOR_PORT ?? "12111");
 const STRIPE_URL = `http://${HOST}:${STRIPE_PORT}`;
 const STRIPE_EMULATOR = join(ROOT, "test", "tools", "stripe-emulator.mjs");
+const HOOKS_PORT_SET = Boolean(process.env.WEBHOOK_RECEIVER_PORT);
+const HOOKS_PORT = parsePort(process.env.WEBHOOK_RECEIVER_PORT || "12120");
+/** How many deliveries the local webhook receiver keeps for GET. */
+const HOOKS_KEPT = 50;
 const STATE_DIR = resolve(ROOT, process.env.DEV_STATE_DIR || ".");
 const PERSIST_DIR = resolve(ROOT, process.env.DEV_PERSIST_DIR || ".wrangler/state");
 const DEV_VARS_FILE = join(STATE_DIR, ".dev.vars");
@@ -194,12 +203,22 @@ function signalNumber(signal) {
  * the smoke test's cleanup) reaches wrangler and workerd too. Signals sent to this script alone are forwarded by shutdown().
  * `done` resolves with the exit code.
  */
-function startChild({ name, command, args, env }) {
+function startChild({ name, command, args, env, filterLine }) {
   const child = spawn(command, args, {
     cwd: ROOT,
     env: { ...process.env, ...env },
-    stdio: ["ignore", "inherit", "inherit"],
+    stdio: ["ignore", filterLine ? "pipe" : "inherit", filterLine ? "pipe" : "inherit"],
   });
+  if (filterLine) {
+    for (const [from, to] of [
+      [child.stdout, process.stdout],
+      [child.stderr, process.stderr],
+    ]) {
+      createInterface({ input: from, crlfDelay: Infinity }).on("line", (line) => {
+        if (filterLine(line)) to.write(`${line}\n`);
+      });
+    }
+  }
   const entry = { name, child, exited: false, code: null };
   entry.done = new Promise((resolveDone) => {
     const finish = (code) => {
@@ -213,7 +232,14 @@ function startChild({ name, command, args, env }) {
       process.stderr.write(`[dev] error: ${name} could not start: ${err.message}\n`);
       finish(127);
     });
-    child.once("exit", (code, signal) => finish(code ?? (signal ? 128 + signalNumber(signal) : 1)));
+    child.once("exit", (code, signal) => {
+      const result = code ?? (signal ? 128 + signalNumber(signal) : 1);
+      if (!filterLine) return finish(result);
+      // Piped output may still hold its last lines (wrangler's goodbye): let them out first, unless a grandchild keeps
+      // the pipe open.
+      child.once("close", () => finish(result));
+      setTimeout(() => finish(result), 1000).unref();
+    });
   });
   children.push(entry);
   return entry;
@@ -268,6 +294,93 @@ function killTrees(signal) {
       // already gone
     }
   }
+}
+
+const ANSI = /\x1b\[[0-9;]*m/g;
+
+/**
+ * Drops workerd's own report of a webhook (or any subrequest) to a host whose name does not resolve: three "e = kj/… DNS
+ * lookup failed" errors with a stack of raw addresses, the probe's "Socket proxy disconnected abruptly", and the
+ * "Uncaught Error: internal error; reference = <id>" they end in. The Worker logs one line for such an attempt itself and
+ * records the reason in the delivery log (src/webhooks/dispatcher.ts), so these only bury it. Everything else passes.
+ */
+function workerdNoiseFilter() {
+  const references = new Set();
+  let skipping = false;
+  return (raw) => {
+    const line = raw.replace(ANSI, "");
+    if (skipping && (line.trim() === "" || /^\s+stack: /.test(line))) {
+      // The error's id (which the "Uncaught Error" line repeats) comes after its stack.
+      const id = /wdErrId = (\w+)/.exec(line);
+      if (id) references.add(id[1]);
+      return false;
+    }
+    skipping = false;
+    const dns = /\[ERROR\] (?:e = kj\/|Socket proxy disconnected abruptly).*DNS lookup failed/.test(line);
+    const uncaught = /\[ERROR\] Uncaught Error: internal error; reference = (\w+)/.exec(line);
+    if (dns || (uncaught && references.delete(uncaught[1]))) {
+      skipping = true;
+      return false;
+    }
+    return true;
+  };
+}
+
+/**
+ * A local endpoint for the README's webhook example: answers every POST with 200 (a path /status/<code> answers that
+ * code instead, to watch retries), logs one line per delivery and lists the latest ones on GET. It cannot check
+ * signatures (each endpoint's secret is shown only to whoever created it); see the README for verifying them.
+ */
+async function startWebhookReceiver() {
+  const received = [];
+  const server = createHttpServer(async (req, res) => {
+    const chunks = [];
+    let size = 0;
+    for await (const chunk of req) {
+      size += chunk.length;
+      if (size <= 1024 * 1024) chunks.push(chunk);
+    }
+    const send = (status, payload) => {
+      res.writeHead(status, { "content-type": "application/json" });
+      res.end(`${JSON.stringify(payload, null, 2)}\n`);
+    };
+    const path = new URL(req.url ?? "/", "http://x").pathname;
+    if (req.method === "GET") return send(200, { received });
+    if (req.method !== "POST") return send(405, { error: "POST a webhook here, or GET the latest ones" });
+    const asked = /^\/status\/(\d{3})$/.exec(path);
+    const status = asked && Number(asked[1]) >= 200 && Number(asked[1]) <= 599 ? Number(asked[1]) : 200;
+    let body = Buffer.concat(chunks).toString("utf8");
+    try {
+      body = JSON.parse(body);
+    } catch {
+      // not JSON: kept as text
+    }
+    received.unshift({ received_at: new Date().toISOString(), path, answered: status, webhook_id: req.headers["webhook-id"] ?? null, body });
+    received.length = Math.min(received.length, HOOKS_KEPT);
+    log(`webhook received on ${path}: ${body?.type ?? "?"} ${req.headers["webhook-id"] ?? ""} → ${status}`);
+    send(status, status < 300 ? { received: true } : { error: `answering ${status} as asked by the path` });
+  });
+  const listen = (port) =>
+    new Promise((resolvePromise, reject) => {
+      server.once("error", reject);
+      server.listen(port, HOST, () => {
+        server.off("error", reject);
+        resolvePromise(server.address().port);
+      });
+    });
+  let port;
+  try {
+    port = await listen(HOOKS_PORT);
+  } catch (err) {
+    if (err.code !== "EADDRINUSE" || HOOKS_PORT_SET) {
+      throw new Error(`cannot listen on ${HOST}:${HOOKS_PORT} for the webhook receiver: ${err.message} (set WEBHOOK_RECEIVER_PORT)`);
+    }
+    port = await listen(0);
+    log(`port ${HOOKS_PORT} is taken (another \`npm run dev\`?); the webhook receiver listens on ${port} instead`);
+  }
+  // Never keeps the process up by itself: dev.mjs ends when its children do.
+  server.unref();
+  return `http://${HOST}:${port}`;
 }
 
 async function request(method, path, { token, body, base = BASE_URL } = {}) {
@@ -414,8 +527,10 @@ async function ensureDevAccount(adminToken) {
   return account;
 }
 
-function printBanner({ account, adminToken, cron }) {
+function printBanner({ account, adminToken, cron, hooksUrl }) {
   const cronUrl = `${BASE_URL}/__scheduled?cron=${cron.trim().split(/\s+/).join("+")}`;
+  // The README's examples use these variables; pasting this line sets them for the ports and keys of this start.
+  const exports = `export API=${BASE_URL} MK=${account.test_key} SK=${account.stripe_test_key} STRIPE=${STRIPE_URL} HOOKS=${hooksUrl}`;
   const rows = [
     ["URL", BASE_URL],
     ["API docs", `${BASE_URL}/docs`],
@@ -423,12 +538,14 @@ function printBanner({ account, adminToken, cron }) {
     ["Live key", account.live_key],
     ["Admin token", adminToken],
     ["Stripe", `${STRIPE_URL} (emulator; test mode connected with ${account.stripe_test_key.slice(0, 12)}…, webhooks delivered here)`],
+    ["Webhooks", `${hooksUrl} (a local receiver: logs every POST here, GET lists them; /status/500 answers 500)`],
     ["Billing run", `curl "${cronUrl}"`],
     [
       "Try",
       `curl ${BASE_URL}/v1/customers -H "Authorization: Bearer ${account.test_key}" ` +
         `-H "Content-Type: application/json" -d '{"name":"Acme Inc"}'`,
     ],
+    ["Shell", exports],
   ];
   const width = Math.max(...rows.map(([label]) => label.length));
   const lines = [
@@ -485,6 +602,7 @@ async function main() {
   });
   await waitForStripeEmulator(emulator);
   if (stopping) return;
+  const hooksUrl = await startWebhookReceiver();
 
   log(`applying D1 migrations to the local database in ${display(PERSIST_DIR)}`);
   const migrate = startChild({
@@ -516,7 +634,13 @@ async function main() {
       // `npm run bench` asks for its ceiling route (src/routes/bench.ts); a plain `npm run dev` never has it.
       ...(process.env.BENCH_ROUTES === "true" ? ["--var", "BENCH_ROUTES:true"] : []),
     ],
-    env: { ...QUIET_WRANGLER_ENV, ...(tempDir ? { SQLITE_TMPDIR: tempDir } : {}) },
+    env: {
+      ...QUIET_WRANGLER_ENV,
+      ...(tempDir ? { SQLITE_TMPDIR: tempDir } : {}),
+      // Its output goes through a pipe (the filter below); keep wrangler's colours when this terminal has them.
+      ...(process.stdout.isTTY && !process.env.NO_COLOR && !process.env.FORCE_COLOR ? { FORCE_COLOR: "1" } : {}),
+    },
+    filterLine: workerdNoiseFilter(),
   });
   // wrangler dev is what this script is for: when it stops, everything stops, with its exit code.
   wrangler.done.then((code) => {
@@ -530,7 +654,7 @@ async function main() {
   if (stopping) return;
   await connectStripe(account);
   if (stopping) return;
-  printBanner({ account, adminToken: devVars.ADMIN_TOKEN, cron: readCronTrigger() });
+  printBanner({ account, adminToken: devVars.ADMIN_TOKEN, cron: readCronTrigger(), hooksUrl });
 }
 
 main().catch((err) => {

@@ -177,7 +177,21 @@ class DevServer {
       adminToken: field("Admin token"),
       billingRun: field("Billing run"),
       example: field("Try"),
+      webhooks: field("Webhooks"),
+      shell: field("Shell"),
     };
+  }
+
+  /** Waits until the output (colours removed) matches `pattern`, and returns the match. */
+  async waitForOutput(pattern: RegExp, timeoutMs: number): Promise<RegExpExecArray> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const match = pattern.exec(plain(this.output));
+      if (match) return match;
+      if (this.exitCode !== undefined) throw this.describe(`dev.mjs exited before printing ${pattern}`);
+      if (Date.now() > deadline) throw this.describe(`no ${pattern} within ${timeoutMs / 1000}s`);
+      await this.nextOutput(deadline - Date.now());
+    }
   }
 
   /** Sends `signal` to dev.mjs alone (as a terminal Ctrl-C would after it forwards) and waits for the exit code. */
@@ -248,6 +262,22 @@ describe("npm run dev (test/tools/dev.mjs)", () => {
     expect(test.status).toBe(200);
     expect(test.body.data).toEqual([]);
     expect((await get(`${base}/v1/customers`, banner.liveKey)).status).toBe(200);
+
+    // The README's variables in one line, and the local webhook receiver it points its webhook example at.
+    const hooks = /^(http:\/\/127\.0\.0\.1:\d+) /.exec(banner.webhooks)![1]!;
+    const stripeKeyShown = savedAccount().stripe_test_key;
+    expect(banner.shell).toBe(
+      `export API=${base} MK=${banner.testKey} SK=${stripeKeyShown} STRIPE=http://127.0.0.1:${stripePort} HOOKS=${hooks}`,
+    );
+    const subscribe = (url: string) =>
+      fetch(`${base}/v1/webhook_endpoints`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${banner.testKey}`, "content-type": "application/json" },
+        body: JSON.stringify({ url, events: ["customer.created"] }),
+      });
+    expect((await subscribe(`${hooks}/hooks/meterline`)).status).toBe(201);
+    // A host that never resolves: the log gets the Worker's one line, not workerd's stack traces (dev.mjs filters them).
+    expect((await subscribe("https://hooks.meterline.invalid/h")).status).toBe(201);
     // What the banner's example does: the local D1 is migrated and writable.
     const created = await fetch(`${base}/v1/customers`, {
       method: "POST",
@@ -255,6 +285,13 @@ describe("npm run dev (test/tools/dev.mjs)", () => {
       body: JSON.stringify({ name: "Acme Inc" }),
     });
     expect(created.status).toBe(201);
+    const customerId = ((await created.json()) as { id: string }).id;
+    await first.waitForOutput(/webhook received on \/hooks\/meterline: customer\.created /, 30_000);
+    const got = (await (await fetch(hooks)).json()) as { received: { path: string; answered: number; body: any }[] };
+    expect(got.received).toEqual([expect.objectContaining({ path: "/hooks/meterline", answered: 200 })]);
+    expect(got.received[0]!.body.data.object.id).toBe(customerId);
+    await first.waitForOutput(/webhook customer\.created to https:\/\/hooks\.meterline\.invalid\/h failed \(attempt 1, .*\): DNS lookup failed for hooks\.meterline\.invalid; next attempt in 5 s/, 30_000);
+    expect(plain(first.output)).not.toMatch(/stack: |DNS lookup failed\.;|internal error; reference/);
     expect((await fetch(`${base}/docs`)).status).toBe(200);
     // --test-scheduled: the billing-run cron can be triggered by hand.
     expect((await fetch(`${base}/__scheduled?cron=10+0+*+*+*`)).status).toBe(200);
