@@ -4,6 +4,22 @@ import { Id, Livemode, ListQuery, Timestamp, withAliases } from "./common";
 
 export const AGGREGATIONS = ["count", "sum", "max", "min", "average", "unique_count", "latest"] as const;
 
+/** Monigo's spellings (seed 001), accepted wherever an aggregation is given and answered with the canonical name. */
+export const AGGREGATION_ALIASES: Record<string, (typeof AGGREGATIONS)[number]> = { minimum: "min", maximum: "max", unique: "unique_count" };
+
+/**
+ * An aggregation as input: the canonical name or one of its aliases, always the canonical name once parsed.
+ * NOTE: a preprocess, so the OpenAPI document shows the canonical enum (aliases are named in the description).
+ */
+export const AggregationInput = z
+  .preprocess(
+    (v) => (typeof v === "string" && Object.hasOwn(AGGREGATION_ALIASES, v) ? AGGREGATION_ALIASES[v] : v),
+    z.enum(AGGREGATIONS, {
+      error: (iss) => (iss.input === undefined ? undefined : `must be one of ${AGGREGATIONS.join(", ")} (or Monigo's minimum, maximum, unique)`),
+    }),
+  )
+  .openapi({ description: "Also accepted: minimum (min), maximum (max), unique (unique_count); answered with the canonical name" });
+
 const Scalar = z.union([z.string().max(1024), z.number(), z.boolean()]);
 const PropertyName = z.string().min(1).max(200);
 
@@ -27,7 +43,7 @@ export const CreateMeterBody = withAliases(
       code: MeterCode,
       event_name: z.string().min(1).max(200).openapi({ example: "call_count" }),
       display_name: z.string().min(1).max(200).optional().openapi({ example: "API Calls", description: "Defaults to code" }),
-      aggregation: z.enum(AGGREGATIONS),
+      aggregation: AggregationInput,
       aggregation_property: PropertyName.optional().openapi({ example: "bytes" }),
       filters: z.array(MeterFilter).max(20).optional(),
       group_by: z

@@ -336,6 +336,9 @@ describe("dashboard forms", () => {
     const dup = await b.submit("/dashboard/meters", "/dashboard/meters", { code: "TRANSFER_GB", event_name: "x", aggregation: "count" });
     expect(dup.status).toBe(409);
     expect(dup.html).toContain('data-error-for="code">A meter with code TRANSFER_GB already exists');
+    // Monigo's aggregation names work in the form too, and are stored as the canonical name.
+    expect((await b.submit("/dashboard/meters", "/dashboard/meters", { code: "PEAK", event_name: "transfer", aggregation: "maximum", aggregation_property: "gb" })).status).toBe(303);
+    expect((await call("GET", "/v1/meters/PEAK", { key: acct.test })).body.aggregation).toBe("max");
 
     // Metronome's transfer tiers from the tiers box; the plan page says them in words.
     const plan = await b.submit("/dashboard/plans", "/dashboard/plans", {

@@ -55,6 +55,26 @@ describe("meters", () => {
     }
   });
 
+  it("accepts Monigo's aggregation names and answers with the canonical ones", async () => {
+    const acct = await newAccount();
+    for (const [alias, canonical] of [["minimum", "min"], ["maximum", "max"], ["unique", "unique_count"]]) {
+      const res = await call("POST", "/v1/meters", { key: acct.test, body: { code: `M_${alias}`, event_name: "e", aggregation: alias, aggregation_property: "v" } });
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+      expect(res.body.aggregation).toBe(canonical);
+      expect((await call("GET", `/v1/meters/M_${alias}`, { key: acct.test })).body.aggregation).toBe(canonical);
+    }
+    // Aliases are rules like their canonical names: a property is still required.
+    expectError(await call("POST", "/v1/meters", { key: acct.test, body: { code: "NO_PROP", event_name: "e", aggregation: "maximum" } }), 400, "parameter_missing", "aggregation_property");
+    const bad = await call("POST", "/v1/meters", { key: acct.test, body: { code: "BAD", event_name: "e", aggregation: "Minimum", aggregation_property: "v" } });
+    expectError(bad, 400, "parameter_invalid", "aggregation");
+    expect(bad.body.error.message).toContain("minimum, maximum, unique");
+    // The OpenAPI document shows the canonical names only, and names the aliases.
+    const doc = (await call("GET", "/openapi.json")).body;
+    const schema = doc.components.schemas.CreateMeterRequest.properties.aggregation;
+    expect(schema.enum).toEqual(["count", "sum", "max", "min", "average", "unique_count", "latest"]);
+    expect(schema.description).toContain("minimum");
+  });
+
   it("rejects bad meters and writes nothing", async () => {
     const acct = await newAccount();
     const bad: Array<[unknown, string, string]> = [
