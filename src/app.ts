@@ -3,7 +3,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import { dashboardRoutes } from "./dashboard";
 import type { AppEnv } from "./env";
-import { requireApiKey } from "./http/auth";
+import { requireApiKey, requireIngestKey } from "./http/auth";
 import { notFound, onError, requestContext } from "./http/errors";
 import { idempotency } from "./http/idempotency";
 import { jsonBody } from "./http/json-body";
@@ -30,7 +30,7 @@ const MAX_BODY_BYTES = 1024 * 1024;
 /** A full batch is 10,000 events of up to 100 properties; 1 KiB each would be ~1 GB, so the limit is on bytes, not shape. */
 const MAX_INGEST_BODY_BYTES = 32 * 1024 * 1024;
 
-/** Ingestion paths carry large bodies, authenticate in their own query and deduplicate per event (no Idempotency-Key). */
+/** Ingestion paths carry large bodies, authenticate through an isolate cache and deduplicate per event (no Idempotency-Key). */
 const isIngestPath = (path: string) => path === "/v1/events" || path === "/v1/events/batch" || path === "/v1/ingest";
 
 export const OPENAPI_INFO = {
@@ -42,18 +42,23 @@ export const OPENAPI_INFO = {
   },
 };
 
+const isIngest = (c: { req: { method: string; path: string } }) => c.req.method === "POST" && isIngestPath(c.req.path);
+
 function unlessIngest(middleware: MiddlewareHandler<AppEnv>): MiddlewareHandler<AppEnv> {
-  return (c, next) => (c.req.method === "POST" && isIngestPath(c.req.path) ? next() : middleware(c, next));
+  return (c, next) => (isIngest(c) ? next() : middleware(c, next));
 }
 
 export function createApp() {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: throwOnInvalid });
   app.use("*", requestContext);
-  app.use("/admin/*", jsonBody(() => MAX_BODY_BYTES), requireAdmin);
+  // NOTE: authentication comes before jsonBody everywhere: a caller without a valid key gets its 401 without its body
+  // (up to 32 MiB) being read, and learns nothing from how the body would have been judged.
+  app.use("/admin/*", requireAdmin, jsonBody(() => MAX_BODY_BYTES));
   app.use("/_bench/*", requireBenchRoutes, requireApiKey);
+  app.use("/v1/*", (c, next) => (isIngest(c) ? requireIngestKey(c, next) : requireApiKey(c, next)));
   app.use("/v1/*", jsonBody((path) => (isIngestPath(path) ? MAX_INGEST_BODY_BYTES : MAX_BODY_BYTES)));
-  // Ingestion authenticates inside its single D1 query (services/events.ts) and deduplicates per event.
-  app.use("/v1/*", unlessIngest(requireApiKey), unlessIngest(idempotency));
+  // Ingestion deduplicates per event (each event's own key), not per request.
+  app.use("/v1/*", unlessIngest(idempotency));
 
   app.route("/", healthRoutes);
   app.route("/admin", adminRoutes);

@@ -1,5 +1,6 @@
 // The Worker's bindings and secrets, as declared in wrangler.toml and .dev.vars.
 import type { BillingCoordinator } from "./billing/coordinator";
+import type { PresentedKey } from "./http/auth";
 import type { CustomerLedger } from "./ledger/customer-ledger";
 import type { WebhookDispatcher } from "./webhooks/dispatcher";
 
@@ -35,6 +36,8 @@ export interface Caller {
 export interface AppVariables {
   requestId: string;
   caller: Caller;
+  /** Ingestion routes only: the key requireIngestKey checked, which ingest() sends along with its customer lookups. */
+  ingestKey: PresentedKey;
   /** Request time, read once per request so every rule in it sees the same instant. */
   now: number;
 }

@@ -1,7 +1,7 @@
 // Dashboard forms submitted twice (a double click, a reload of the POST, a flaky network) act once.
 import type { MiddlewareHandler } from "hono";
 import { sha256Hex } from "../http/crypto";
-import { claimIdempotencyKey, completeIdempotencyKey, releaseIdempotencyKey, type IdempotencyScope } from "../http/idempotency";
+import { claimIdempotencyKey, completeIdempotencyKey, releaseIdempotencyKey, whileHeld, type IdempotencyScope } from "../http/idempotency";
 import type { DashboardEnv } from "./page";
 
 const ONCE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -24,16 +24,17 @@ export const formOnce: MiddlewareHandler<DashboardEnv> = async (c, next) => {
   const hash = await sha256Hex(`${c.req.path}\n${JSON.stringify(fields)}`);
   const caller = c.get("caller");
   const scope: IdempotencyScope = { db: c.env.DB, accountId: caller.accountId, mode: caller.mode, key: `dashboard:${once}:${hash}` };
-  const claim = await claimIdempotencyKey(scope, hash, c.get("now"));
+  const claim = await claimIdempotencyKey(scope, hash, Date.now());
   if (claim.kind === "replay") return c.redirect(claim.body, 303);
   if (claim.kind !== "claimed") return c.text("This form is already being submitted. Wait a moment, then reload the page.", 409);
+  const { held } = claim;
   try {
-    await next();
+    await whileHeld(held, next);
   } catch (err) {
-    await releaseIdempotencyKey(scope);
+    await releaseIdempotencyKey(held);
     throw err;
   }
   const location = c.res.headers.get("Location");
-  if (c.res.status === 303 && location) await completeIdempotencyKey(scope, 303, location);
-  else await releaseIdempotencyKey(scope);
+  if (c.res.status === 303 && location) await completeIdempotencyKey(held, 303, location);
+  else await releaseIdempotencyKey(held);
 };

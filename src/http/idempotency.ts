@@ -1,10 +1,24 @@
-// Idempotency-Key on creating POSTs: the first 2xx response is stored and replayed for 24 hours (SPEC §2).
+// Idempotency-Key on creating POSTs: the first 2xx response is stored and replayed for 24 hours (SPEC §2); a claim
+// whose request died is freed after a short lease (SPEC §19).
 import type { MiddlewareHandler } from "hono";
 import { ApiError } from "../errors";
 import type { AppEnv } from "../env";
 import { sha256Hex } from "./crypto";
 
 const TTL_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * How long a claim without a stored response keeps a retry out. A running request renews its claim every
+ * RENEW_EVERY_MS however long it takes (a billing run may take minutes), so the lease only has to outlast a couple of
+ * missed or slow renewals (one D1 write each); a request killed with its process (a crash, a deploy) stops renewing,
+ * and after at most LEASE_MS a retry with the same key runs instead of answering `409 idempotency_key_in_use`.
+ * 30 s is also about where a client's exponential backoff (1, 2, 4, 8, 16 s) has got to after five retries.
+ */
+export const LEASE_MS = 30_000;
+export const RENEW_EVERY_MS = 10_000;
+
+/** Visible ASCII and inner spaces: what HTTP field values are (RFC 9110 §5.5), so every client sends a key the same way. */
+const KEY_FORMAT = /^[\x20-\x7e]{1,255}$/;
 
 /** Stable text for a JSON body, so whitespace and key order do not make "a different body". */
 function canonicalJson(text: string): string {
@@ -34,28 +48,53 @@ export interface IdempotencyScope {
   key: string;
 }
 
+/**
+ * A claim this request holds. `claimedAt` is the row's `created_at` as this request last wrote it: the claim's fencing
+ * token, so a request whose claim was taken over can neither renew, complete nor release the new holder's.
+ */
+export interface HeldClaim {
+  scope: IdempotencyScope;
+  claimedAt: number;
+}
+
 /** What claiming a key found: it is ours now, or an earlier request's stored answer, or someone else's. */
-export type Claim = { kind: "claimed" } | { kind: "replay"; status: number; body: string } | { kind: "in_use" } | { kind: "reused" };
+export type Claim =
+  | { kind: "claimed"; held: HeldClaim; takenOver: boolean }
+  | { kind: "replay"; status: number; body: string }
+  | { kind: "in_use" }
+  | { kind: "reused" };
+
+const WHERE_KEY = "account_id = ? AND mode = ? AND key = ?";
 
 /**
  * Claims `key` for a request (identified by `requestHash`) with a row, so two concurrent requests cannot both run.
- * NOTE: a claim older than the TTL is dropped first, so a key can be used again after 24 hours.
+ * `now` is real time (the lease is about processes dying, not about the request's clock).
+ * NOTE: one transaction drops a row older than the TTL (the key may be used again after 24 hours), inserts the claim,
+ * or takes over a claim of the same request whose lease ran out; D1 runs batches one at a time, so of two retries
+ * racing for an expired claim only the first matches `created_at <= now - LEASE_MS`.
  */
 export async function claimIdempotencyKey(scope: IdempotencyScope, requestHash: string, now: number): Promise<Claim> {
   const { db, accountId, mode, key } = scope;
-  const claim = await db.batch([
-    db
-      .prepare("DELETE FROM idempotency_keys WHERE account_id = ? AND mode = ? AND key = ? AND created_at <= ?")
-      .bind(accountId, mode, key, now - TTL_MS),
+  const [, inserted, takenOver] = await db.batch([
+    db.prepare(`DELETE FROM idempotency_keys WHERE ${WHERE_KEY} AND created_at <= ?`).bind(accountId, mode, key, now - TTL_MS),
     db
       .prepare(
         "INSERT INTO idempotency_keys (account_id, mode, key, request_hash, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
       )
       .bind(accountId, mode, key, requestHash, now),
+    db
+      .prepare(
+        `UPDATE idempotency_keys SET created_at = ? WHERE ${WHERE_KEY} AND request_hash = ? AND response_status IS NULL AND created_at <= ?`,
+      )
+      .bind(now, accountId, mode, key, requestHash, now - LEASE_MS),
   ]);
-  if ((claim[1]?.meta.changes ?? 0) > 0) return { kind: "claimed" };
+  if ((inserted?.meta.changes ?? 0) > 0) return { kind: "claimed", held: { scope, claimedAt: now }, takenOver: false };
+  if ((takenOver?.meta.changes ?? 0) > 0) {
+    console.warn("idempotency: took over a claim whose lease ran out (its request died); running the request again", { accountId, mode, key });
+    return { kind: "claimed", held: { scope, claimedAt: now }, takenOver: true };
+  }
   const prior = await db
-    .prepare("SELECT request_hash, response_status, response_body FROM idempotency_keys WHERE account_id = ? AND mode = ? AND key = ?")
+    .prepare(`SELECT request_hash, response_status, response_body FROM idempotency_keys WHERE ${WHERE_KEY}`)
     .bind(accountId, mode, key)
     .first<{ request_hash: string; response_status: number | null; response_body: string | null }>();
   if (prior && prior.request_hash !== requestHash) return { kind: "reused" };
@@ -63,19 +102,54 @@ export async function claimIdempotencyKey(scope: IdempotencyScope, requestHash: 
   return { kind: "replay", status: prior.response_status, body: prior.response_body ?? "" };
 }
 
-/** Stores the answer a claimed key replays from now on. */
-export async function completeIdempotencyKey(scope: IdempotencyScope, status: number, body: string): Promise<void> {
-  await scope.db
-    .prepare("UPDATE idempotency_keys SET response_status = ?, response_body = ? WHERE account_id = ? AND mode = ? AND key = ?")
-    .bind(status, body, scope.accountId, scope.mode, scope.key)
+/** Extends a held claim's lease to `now`; false when it is no longer ours (taken over, or answered). */
+export async function renewIdempotencyClaim(held: HeldClaim, now: number): Promise<boolean> {
+  const { db, accountId, mode, key } = held.scope;
+  const res = await db
+    .prepare(`UPDATE idempotency_keys SET created_at = ? WHERE ${WHERE_KEY} AND created_at = ? AND response_status IS NULL`)
+    .bind(now, accountId, mode, key, held.claimedAt)
+    .run();
+  if (res.meta.changes === 0) return false;
+  held.claimedAt = now;
+  return true;
+}
+
+/**
+ * Runs `work` while renewing the claim every RENEW_EVERY_MS, so a request slower than the lease keeps its key.
+ * NOTE: a renewal that fails (D1 unreachable) is only logged: the work goes on, and at worst a retry after the lease
+ * runs the request a second time, which is what a crash would have led to as well.
+ */
+export async function whileHeld<T>(held: HeldClaim, work: () => Promise<T>): Promise<T> {
+  let renewing: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    renewing = renewing
+      .then(() => renewIdempotencyClaim(held, Date.now()))
+      .then((ours) => ours || console.warn("idempotency: a running request lost its claim", held.scope.key))
+      .catch((err: unknown) => console.warn("idempotency: could not renew a claim", err));
+  }, RENEW_EVERY_MS);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+    await renewing;
+  }
+}
+
+/** Stores the answer a held key replays from now on (unless the claim was taken over meanwhile: the new holder answers). */
+export async function completeIdempotencyKey(held: HeldClaim, status: number, body: string): Promise<void> {
+  const { db, accountId, mode, key } = held.scope;
+  await db
+    .prepare(`UPDATE idempotency_keys SET response_status = ?, response_body = ? WHERE ${WHERE_KEY} AND created_at = ? AND response_status IS NULL`)
+    .bind(status, body, accountId, mode, key, held.claimedAt)
     .run();
 }
 
-/** Gives a claimed key up (the request failed), so a retry runs anew. */
-export async function releaseIdempotencyKey(scope: IdempotencyScope): Promise<void> {
-  await scope.db
-    .prepare("DELETE FROM idempotency_keys WHERE account_id = ? AND mode = ? AND key = ?")
-    .bind(scope.accountId, scope.mode, scope.key)
+/** Gives a held key up (the request failed), so a retry runs anew. */
+export async function releaseIdempotencyKey(held: HeldClaim): Promise<void> {
+  const { db, accountId, mode, key } = held.scope;
+  await db
+    .prepare(`DELETE FROM idempotency_keys WHERE ${WHERE_KEY} AND created_at = ? AND response_status IS NULL`)
+    .bind(accountId, mode, key, held.claimedAt)
     .run();
 }
 
@@ -83,26 +157,33 @@ export async function releaseIdempotencyKey(scope: IdempotencyScope): Promise<vo
  * NOTE: the key is claimed with a row before the handler runs, so two concurrent requests with one key
  * cannot both create: the second gets 409 `idempotency_key_in_use`. Only 2xx responses are kept (as Stripe
  * does for requests that failed validation); on any other outcome the claim is released and a retry runs anew.
+ * NOTE: a request that died holding its claim is run again by a retry after LEASE_MS, not replayed: nothing recorded
+ * what it did. A create it had already done then happens twice unless a unique field catches it (a customer's
+ * external_id answers `409 customer_external_id_taken`), as with Stripe (README "Conventions").
  */
 export const idempotency: MiddlewareHandler<AppEnv> = async (c, next) => {
   const key = c.req.header("Idempotency-Key");
   if (c.req.method !== "POST" || key === undefined) return next();
-  if (key.length < 1 || key.length > 255) {
-    throw new ApiError("parameter_invalid", "Idempotency-Key must be 1 to 255 characters", { param: "Idempotency-Key" });
+  if (!KEY_FORMAT.test(key)) {
+    throw new ApiError("parameter_invalid", "Idempotency-Key must be 1 to 255 printable ASCII characters, e.g. a UUID", {
+      param: "Idempotency-Key",
+    });
   }
   const { accountId, mode } = c.get("caller");
   const scope: IdempotencyScope = { db: c.env.DB, accountId, mode, key };
   const requestHash = await sha256Hex(`${c.req.method} ${new URL(c.req.url).pathname}\n${canonicalJson(await c.req.text())}`);
-  const claim = await claimIdempotencyKey(scope, requestHash, c.get("now"));
+  const claim = await claimIdempotencyKey(scope, requestHash, Date.now());
   if (claim.kind === "reused") {
     throw new ApiError("idempotency_key_reused", "This Idempotency-Key was already used with a different request", {
       param: "Idempotency-Key",
     });
   }
   if (claim.kind === "in_use") {
-    throw new ApiError("idempotency_key_in_use", "A request with this Idempotency-Key is still being processed; retry later", {
-      param: "Idempotency-Key",
-    });
+    throw new ApiError(
+      "idempotency_key_in_use",
+      `A request with this Idempotency-Key is still being processed; retry in a few seconds (at most ${LEASE_MS / 1000} s if it was cut off)`,
+      { param: "Idempotency-Key" },
+    );
   }
   if (claim.kind === "replay") {
     return new Response(claim.body, {
@@ -110,12 +191,13 @@ export const idempotency: MiddlewareHandler<AppEnv> = async (c, next) => {
       headers: { "Content-Type": "application/json", "Idempotent-Replayed": "true", "Request-Id": c.get("requestId") },
     });
   }
+  const { held } = claim;
   try {
-    await next();
+    await whileHeld(held, next);
   } catch (err) {
-    await releaseIdempotencyKey(scope);
+    await releaseIdempotencyKey(held);
     throw err;
   }
-  if (c.res.status >= 200 && c.res.status < 300) await completeIdempotencyKey(scope, c.res.status, await c.res.clone().text());
-  else await releaseIdempotencyKey(scope);
+  if (c.res.status >= 200 && c.res.status < 300) await completeIdempotencyKey(held, c.res.status, await c.res.clone().text());
+  else await releaseIdempotencyKey(held);
 };

@@ -71,11 +71,11 @@ const retrieve = createRoute({
 
 export const eventRoutes = newRouter()
   .openapi(sendOne, async (c) => {
-    const [r] = await ingest(c.env, c.req.header("Authorization"), await c.req.json(), "single", c.get("now"));
+    const [r] = await ingest(c.env, { caller: c.get("caller"), key: c.get("ingestKey") }, await c.req.json(), "single", c.get("now"));
     return c.json({ id: r!.id, idempotency_key: r!.idempotency_key, status: r!.status }, 202);
   })
   .openapi(sendBatch, async (c) => {
-    const results = await ingest(c.env, c.req.header("Authorization"), await c.req.json(), "batch", c.get("now"));
+    const results = await ingest(c.env, { caller: c.get("caller"), key: c.get("ingestKey") }, await c.req.json(), "batch", c.get("now"));
     return c.json(
       {
         accepted: results.filter((r) => r.status === "accepted").length,
@@ -88,7 +88,7 @@ export const eventRoutes = newRouter()
   })
   .openapi(metronomeIngest, async (c) => {
     const body = (await c.req.json()) as unknown;
-    await ingest(c.env, c.req.header("Authorization"), body, "ingest", c.get("now"));
+    await ingest(c.env, { caller: c.get("caller"), key: c.get("ingestKey") }, body, "ingest", c.get("now"));
     // Metronome answers 200 with an empty body; Orb's dialect answers its own envelope.
     if (Array.isArray(body)) return c.body(null, 200) as never;
     return c.json({ validation_failed: [], debug: null }, 200);

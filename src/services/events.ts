@@ -1,13 +1,13 @@
-// Event ingestion: validate a whole batch, resolve the key and customers (from the isolate's cache, else in one D1
-// query), and hand each customer's events to its ledger in one RPC. A warm request touches no D1: the ledger indexes
-// its events in D1 itself, after the response.
+// Event ingestion: validate a whole batch, resolve its customers (from the isolate's cache, else in one D1 query that
+// re-checks the key), and hand each customer's events to its ledger in one RPC. A warm request touches no D1: the
+// ledger indexes its events in D1 itself, after the response.
 import type { z } from "@hono/zod-openapi";
 import { ApiError, ERROR_CODES, type ErrorCode, type ErrorDetail } from "../errors";
 import type { Caller, Env } from "../env";
-import { callerOf, presentedKey, type KeyRow, type PresentedKey } from "../http/auth";
+import { callerOf, type KeyRow, type PresentedKey } from "../http/auth";
 import { detailsOf } from "../http/validation";
 import { ledgerName, type DuplicatePolicy, type IngestEvent, type IngestResult } from "../ledger/customer-ledger";
-import { cachedCustomer, cachedKey, forgetCustomer, rememberCustomer, rememberKey, type CachedCustomer } from "./ingest-cache";
+import { cachedCustomer, forgetCustomer, rememberCustomer, rememberKey, type CachedCustomer } from "./ingest-cache";
 import { EventInput, FUTURE_TOLERANCE_MS, MAX_BATCH, MetronomeEvent } from "../schemas/events";
 
 const EVENT_ALIASES: Record<string, string> = {
@@ -88,7 +88,7 @@ function parseOne(raw: unknown, index: number, dialect: Dialect, now: number, er
 type CustomerHit = CachedCustomer;
 
 /**
- * The API key and every distinct customer the request names, in one D1 query (the references travel as one JSON
+ * The API key again and every distinct customer the request names, in one D1 query (the references travel as one JSON
  * parameter); the key row comes back even when no customer matches. Only run when the isolate's cache cannot answer.
  */
 async function authenticateAndResolve(env: Env, key: PresentedKey, refs: CustomerRef[], now: number) {
@@ -150,35 +150,21 @@ function eventsOf(body: unknown, shape: IngestShape): { raw: unknown[]; dialect:
     : new ApiError("parameter_invalid", 'Send a JSON array of events (Metronome) or { "events": [...] } (Orb)');
 }
 
-/** Customer references as written, before validation, so the key and the customers are looked up together. */
-function referencedCustomers(raw: unknown[]): CustomerRef[] {
-  const refs: CustomerRef[] = [];
-  for (const e of raw) {
-    if (e === null || typeof e !== "object") continue;
-    for (const field of ["customer_id", "customerId", "external_customer_id", "externalCustomerId"]) {
-      const v = (e as Record<string, unknown>)[field];
-      if (typeof v === "string") refs.push({ by: "id_or_external_id", value: v });
-    }
-  }
-  return refs;
-}
-
 /**
- * Authenticates, then validates every event, and stores none unless all are valid (SPEC §8). Then one ledger RPC
- * per customer. `first_wins` is Metronome's rule for a repeated transaction_id; ours is that the latest version wins.
- * NOTE: an unauthenticated caller learns nothing about its body: the key is checked before any validation.
+ * Validates every event, and stores none unless all are valid (SPEC §8). Then one ledger RPC per customer.
+ * `first_wins` is Metronome's rule for a repeated transaction_id; ours is that the latest version wins.
+ * NOTE: `auth` was checked before the body was read (requireIngestKey in http/auth.ts); the customer lookups below
+ * send the key along, so a key revoked meanwhile still stops the request.
  */
-export async function ingest(env: Env, authorization: string | undefined, body: unknown, shape: IngestShape, now: number): Promise<IngestResult[]> {
-  const key = await presentedKey(authorization);
-  const known = cachedKey(key.hash, now);
-  let caller: Caller;
+export async function ingest(
+  env: Env,
+  auth: { caller: Caller; key: PresentedKey },
+  body: unknown,
+  shape: IngestShape,
+  now: number,
+): Promise<IngestResult[]> {
+  const { caller, key } = auth;
   let fetched: CustomerHit[] | null = null;
-  if (known) {
-    caller = callerOf(key, known);
-  } else {
-    const guess = Array.isArray(body) ? body : shape === "single" ? [body] : ((body as { events?: unknown } | null)?.events ?? []);
-    ({ caller, hits: fetched } = await authenticateAndResolve(env, key, referencedCustomers(Array.isArray(guess) ? guess : []), now));
-  }
   const { raw, dialect } = eventsOf(body, shape);
   if (raw.length === 0) throw new ApiError("parameter_invalid", "events must hold at least one event", { param: "events" });
   if (raw.length > MAX_BATCH) {
