@@ -42,6 +42,10 @@ export const idempotencyKeys = sqliteTable(
     /** null while the first request is still running. */
     responseStatus: integer("response_status"),
     responseBody: text("response_body"),
+    /**
+     * When the claim was made or last renewed by its running request (http/idempotency.ts): the lease, the fencing
+     * token and the 24 h replay window all count from it, so no column of its own was needed.
+     */
     createdAt: createdAt(),
   },
   (t) => [primaryKey({ columns: [t.accountId, t.mode, t.key] })],
