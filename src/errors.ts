@@ -41,6 +41,7 @@ export const ERROR_CODES = {
   event_not_found: 404,
   webhook_endpoint_not_found: 404,
   webhook_delivery_not_found: 404,
+  billing_run_not_found: 404,
   // 405
   method_not_allowed: 405,
   // 409

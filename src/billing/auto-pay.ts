@@ -70,22 +70,3 @@ export async function autoPayPage(env: Env, page: DueInvoice[], asOf: number): P
   }
   return totals;
 }
-
-const PAGE = 50;
-
-/** Every due invoice of one account and mode, page by page (POST /v1/billing_runs). */
-export async function runAutoPay(env: Env, scope: RunScope, asOf: number): Promise<AutoPayTotals> {
-  const totals: AutoPayTotals = { attempted: 0, succeeded: 0, failed: 0 };
-  let after: string | null = null;
-  for (;;) {
-    const page = await dueForAutoPay(env, asOf, scope, after, PAGE);
-    if (page.length === 0) break;
-    const done = await autoPayPage(env, page, asOf);
-    totals.attempted += done.attempted;
-    totals.succeeded += done.succeeded;
-    totals.failed += done.failed;
-    if (page.length < PAGE) break;
-    after = page[page.length - 1]!.id;
-  }
-  return totals;
-}

@@ -1,8 +1,6 @@
 // The billing run (SPEC §10): which customers have work due, and handing each one's part to its ledger.
-import type { Caller, Env, Mode } from "../env";
+import type { Env, Mode } from "../env";
 import { ledgerName, type BillingOutcome } from "../ledger/customer-ledger";
-import { runAutoPay } from "./auto-pay";
-import { pageWaitMs, parseCustomersPerSecond } from "./pacing";
 import { serializeContract, type ContractRow } from "../services/contracts";
 import { emitStatements, notifyWebhooks, stableEventId } from "../webhooks/outbox";
 
@@ -54,51 +52,47 @@ const STATUS_PAGE = 50;
 
 /**
  * Keeps contracts.status in step with the dates (reads derive it anyway; this is for queries, reporting and webhooks),
- * a page at a time: each change and its webhook event (contract.cancelled / contract.ended / contract.updated when a
- * scheduled contract starts) are one D1 batch. NOTE: the event id is derived from (contract, new status), and a
- * contract reaches each status at most once, so concurrent or repeated runs record each event once.
+ * one page per call (the coordinator calls it once per alarm): each change and its webhook event (contract.cancelled /
+ * contract.ended / contract.updated when a scheduled contract starts) are one D1 batch. `more` says a full page was
+ * changed, so another may follow. NOTE: the event id is derived from (contract, new status), and a contract reaches
+ * each status at most once, so concurrent or repeated runs record each event once.
  */
-export async function updateContractStatuses(env: Env, asOf: number, scope: RunScope | null): Promise<number> {
+export async function updateContractStatusesPage(env: Env, asOf: number, scope: RunScope | null): Promise<{ changed: number; more: boolean }> {
   const db = env.DB;
-  let changed = 0;
   const woken = new Map<string, { accountId: string; mode: Mode }>();
-  for (;;) {
-    const { results } = await db
-      .prepare(
-        `SELECT * FROM (SELECT *, CASE
-             WHEN status = 'cancelled' OR (cancel_at IS NOT NULL AND cancel_at <= ?1) THEN 'cancelled'
-             WHEN end_date IS NOT NULL AND end_date <= ?1 THEN 'ended'
-             WHEN start_date > ?1 THEN 'scheduled'
-             ELSE 'active' END AS next_status
-           FROM contracts WHERE status IN ('scheduled', 'active') AND (?2 IS NULL OR (account_id = ?2 AND mode = ?3)))
-         WHERE next_status != status LIMIT ?4`,
-      )
-      .bind(asOf, scope?.accountId ?? null, scope?.mode ?? null, STATUS_PAGE)
-      .all<Record<string, unknown> & { next_status: ContractRow["status"] }>();
-    if (results.length === 0) break;
-    const statements: D1PreparedStatement[] = [];
-    const updates: number[] = [];
-    for (const raw of results) {
-      const row = contractRowOf(raw);
-      const next = raw.next_status;
-      const moved = { ...row, status: next, updatedAt: asOf };
-      updates.push(statements.length);
-      statements.push(
-        db.prepare("UPDATE contracts SET status = ?, updated_at = ? WHERE id = ? AND status = ?").bind(next, asOf, row.id, row.status),
-      );
-      if (next !== "scheduled") {
-        const event = { id: await stableEventId(`contract:${row.id}:${next}`), type: STATUS_EVENTS[next], object: serializeContract(moved, asOf) };
-        const who = { accountId: row.accountId, mode: row.mode };
-        statements.push(...emitStatements(db, who, [event], asOf));
-        woken.set(`${who.accountId}:${who.mode}`, who);
-      }
+  const { results } = await db
+    .prepare(
+      `SELECT * FROM (SELECT *, CASE
+           WHEN status = 'cancelled' OR (cancel_at IS NOT NULL AND cancel_at <= ?1) THEN 'cancelled'
+           WHEN end_date IS NOT NULL AND end_date <= ?1 THEN 'ended'
+           WHEN start_date > ?1 THEN 'scheduled'
+           ELSE 'active' END AS next_status
+         FROM contracts WHERE status IN ('scheduled', 'active') AND (?2 IS NULL OR (account_id = ?2 AND mode = ?3)))
+       WHERE next_status != status LIMIT ?4`,
+    )
+    .bind(asOf, scope?.accountId ?? null, scope?.mode ?? null, STATUS_PAGE)
+    .all<Record<string, unknown> & { next_status: ContractRow["status"] }>();
+  if (results.length === 0) return { changed: 0, more: false };
+  const statements: D1PreparedStatement[] = [];
+  const updates: number[] = [];
+  for (const raw of results) {
+    const row = contractRowOf(raw);
+    const next = raw.next_status;
+    const moved = { ...row, status: next, updatedAt: asOf };
+    updates.push(statements.length);
+    statements.push(
+      db.prepare("UPDATE contracts SET status = ?, updated_at = ? WHERE id = ? AND status = ?").bind(next, asOf, row.id, row.status),
+    );
+    if (next !== "scheduled") {
+      const event = { id: await stableEventId(`contract:${row.id}:${next}`), type: STATUS_EVENTS[next], object: serializeContract(moved, asOf) };
+      const who = { accountId: row.accountId, mode: row.mode };
+      statements.push(...emitStatements(db, who, [event], asOf));
+      woken.set(`${who.accountId}:${who.mode}`, who);
     }
-    const done = await db.batch(statements);
-    changed += updates.filter((i) => done[i]!.meta.changes > 0).length;
-    if (results.length < STATUS_PAGE) break;
   }
+  const done = await db.batch(statements);
   await Promise.all([...woken.values()].map((who) => notifyWebhooks(env, who)));
-  return changed;
+  return { changed: updates.filter((i) => done[i]!.meta.changes > 0).length, more: results.length === STATUS_PAGE };
 }
 
 /** A contracts row as read with raw SQL (snake_case) in drizzle's shape, for serializeContract. */
@@ -164,32 +158,4 @@ export async function runCustomers(env: Env, customers: DueCustomer[], asOf: num
     pending = failed.map((f) => f.customer);
   }
   return total;
-}
-
-const PAGE = 50;
-
-/** The whole run for one account and mode, synchronously (POST /v1/billing_runs in test mode). */
-export async function runBillingForAccount(env: Env, caller: Caller, asOf: number) {
-  const scope = { accountId: caller.accountId, mode: caller.mode };
-  const contractsUpdated = await updateContractStatuses(env, asOf, scope);
-  const summary = { customers: 0, finalized: 0, opened: 0, failed: 0 };
-  let after: [string, string, string] | null = null;
-  const rate = parseCustomersPerSecond(env.BILLING_RUN_MAX_CUSTOMERS_PER_SECOND);
-  for (;;) {
-    const page = await dueCustomers(env, asOf, scope, after, PAGE);
-    if (page.length === 0) break;
-    const started = Date.now();
-    const done = await runCustomers(env, page, asOf);
-    const wait = pageWaitMs(rate, page.length, Date.now() - started);
-    if (wait > 0) await scheduler.wait(wait);
-    summary.customers += page.length;
-    summary.finalized += done.finalized;
-    summary.opened += done.opened;
-    summary.failed += done.failed;
-    const last = page[page.length - 1]!;
-    after = [last.account_id, last.mode, last.customer_id];
-  }
-  // Collection comes after finalization, so invoices finalized by this run are charged by it.
-  const payments = await runAutoPay(env, scope, asOf);
-  return { ...summary, contractsUpdated, payments };
 }

@@ -1,45 +1,54 @@
-// POST /v1/billing_runs: the cron's billing run, now, for the caller's account — test mode only.
+// /v1/billing_runs: start the billing run for the caller's account (test mode only; it runs in the background) and
+// follow it.
 import { createRoute } from "@hono/zod-openapi";
-import { runBillingForAccount } from "../billing/run";
-import { formatTimestamp } from "../domain/time";
 import { ApiError } from "../errors";
 import { newRouter } from "../http/router";
 import { BillingRun, CreateBillingRunBody } from "../schemas/billing-runs";
-import { commonErrors, ErrorBody, jsonBodyOf, jsonContent } from "../schemas/common";
+import { commonErrors, ErrorBody, IdParam, jsonBodyOf, jsonContent, ListQuery, listOf } from "../schemas/common";
+import { createBillingRun, listBillingRuns, requireBillingRun, serializeBillingRun } from "../services/billing-runs";
+
+const tags = ["Billing runs"];
 
 const create = createRoute({
   method: "post",
   path: "/billing_runs",
-  tags: ["Billing runs"],
-  summary: "Run the billing run now for this account (test mode only)",
+  tags,
+  summary: "Start the billing run for this account (test mode only); it runs in the background: poll the run",
   request: jsonBodyOf(CreateBillingRunBody),
   responses: {
-    200: jsonContent(BillingRun, "What the run did"),
+    202: jsonContent(BillingRun, "The run, accepted and running"),
     ...commonErrors,
     403: jsonContent(ErrorBody, "Live-mode keys cannot trigger runs; live billing runs on the cron"),
   },
 });
 
-export const billingRunRoutes = newRouter().openapi(create, async (c) => {
-  const caller = c.get("caller");
-  if (caller.mode !== "test") {
-    throw new ApiError("testmode_required", "Billing runs can be triggered only with a test-mode key; live mode runs on the schedule");
-  }
-  const asOf = c.req.valid("json").as_of ?? c.get("now");
-  const run = await runBillingForAccount(c.env, caller, asOf);
-  return c.json(
-    {
-      object: "billing_run" as const,
-      as_of: formatTimestamp(asOf),
-      customers: run.customers,
-      invoices_finalized: run.finalized,
-      drafts_opened: run.opened,
-      contracts_updated: run.contractsUpdated,
-      failed: run.failed,
-      payments_attempted: run.payments.attempted,
-      payments_succeeded: run.payments.succeeded,
-      payments_failed: run.payments.failed,
-    },
-    200,
-  );
+const list = createRoute({
+  method: "get",
+  path: "/billing_runs",
+  tags,
+  summary: "List this account's billing runs, newest first",
+  request: { query: ListQuery },
+  responses: { 200: jsonContent(listOf(BillingRun, "BillingRun"), "A page of runs"), ...commonErrors },
 });
+
+const retrieve = createRoute({
+  method: "get",
+  path: "/billing_runs/{id}",
+  tags,
+  summary: "Retrieve a billing run: its status, phase and counts so far (final once completed)",
+  request: { params: IdParam },
+  responses: { 200: jsonContent(BillingRun, "The run"), ...commonErrors },
+});
+
+export const billingRunRoutes = newRouter()
+  .openapi(create, async (c) => {
+    const caller = c.get("caller");
+    if (caller.mode !== "test") {
+      throw new ApiError("testmode_required", "Billing runs can be triggered only with a test-mode key; live mode runs on the schedule");
+    }
+    const now = c.get("now");
+    const run = await createBillingRun(c.env, caller, c.req.valid("json").as_of ?? now, now);
+    return c.json(serializeBillingRun(run), 202, { Location: `/v1/billing_runs/${run.id}` });
+  })
+  .openapi(list, async (c) => c.json(await listBillingRuns(c.env, c.get("caller"), c.req.valid("query")), 200))
+  .openapi(retrieve, async (c) => c.json(serializeBillingRun(await requireBillingRun(c.env, c.get("caller"), c.req.valid("param").id)), 200));

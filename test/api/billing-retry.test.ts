@@ -1,12 +1,18 @@
 // The billing run's second attempt: a customer whose ledger call fails is tried again once within the same run, and
 // only a customer that fails both attempts is counted as failed and left due for the next run. The failures come
-// from a wrapper around the real LEDGER binding; every call that gets through reaches the real ledgers and D1.
+// from a wrapper around the real LEDGER binding; every call that gets through reaches the real ledgers and D1. The
+// run's pages are walked in-process (runInProcess), as the coordinator's alarms walk them, so the wrapper applies.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { BILLING_ATTEMPTS, runBillingForAccount } from "../../src/billing/run";
+import { BILLING_ATTEMPTS } from "../../src/billing/run";
 import type { Env } from "../../src/env";
 import { call } from "../support/api";
-import { accountWithDueCustomers } from "../support/billing";
+import { accountWithDueCustomers, runInProcess } from "../support/billing";
+
+/** The run's totals once over, walked in-process with `runEnv`. */
+async function runWith(runEnv: Env, caller: { accountId: string; mode: "test" }, asOf: number) {
+  return (await runInProcess(runEnv, { accountId: caller.accountId, mode: caller.mode }, asOf)).at(-1)!.run;
+}
 
 /**
  * The real LEDGER binding, except that runBilling throws for a customer while `failures` still holds attempts for it.
@@ -49,8 +55,8 @@ describe("billing run retries", () => {
     const { caller, key, customers } = await accountWithDueCustomers(3);
     const [flaky, ...steady] = customers as [string, ...string[]];
     const attempts = new Map<string, number>();
-    const result = await runBillingForAccount(flakyEnv(new Map([[flaky, 1]]), attempts), caller, Date.now());
-    expect(result).toMatchObject({ customers: 3, finalized: 3, failed: 0 });
+    const result = await runWith(flakyEnv(new Map([[flaky, 1]]), attempts), caller, Date.now());
+    expect(result).toMatchObject({ outcome: "completed", customers: 3, finalized: 3, failed: 0 });
     expect(attempts.get(flaky)).toBe(2);
     for (const c of steady) expect(attempts.get(c)).toBe(1);
     for (const c of customers) expect(await statuses(key, c)).toEqual(["draft", "finalized"]);
@@ -61,13 +67,13 @@ describe("billing run retries", () => {
     const [broken, steady] = customers as [string, string];
     const attempts = new Map<string, number>();
     const asOf = Date.now();
-    const first = await runBillingForAccount(flakyEnv(new Map([[broken, 99]]), attempts), caller, asOf);
+    const first = await runWith(flakyEnv(new Map([[broken, 99]]), attempts), caller, asOf);
     expect(first).toMatchObject({ customers: 2, finalized: 1, failed: 1 });
     expect(attempts.get(broken)).toBe(BILLING_ATTEMPTS);
     expect(await statuses(key, broken)).toEqual(["draft"]);
     expect(await statuses(key, steady)).toEqual(["draft", "finalized"]);
 
-    const second = await runBillingForAccount(env as Env, caller, asOf);
+    const second = await runWith(env as Env, caller, asOf);
     expect(second).toMatchObject({ customers: 1, finalized: 1, failed: 0 });
     expect(await statuses(key, broken)).toEqual(["draft", "finalized"]);
   });

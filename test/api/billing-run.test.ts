@@ -1,7 +1,7 @@
 // The billing run end to end: finalization after period + grace, numbering, roll-over, contract ends, manual actions.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { runCronBillingRun } from "../support/billing";
+import { finishBillingRun, runBilling, runCronBillingRun, runInProcess, startBillingRun } from "../support/billing";
 import { call, expectError, newAccount, type TestAccount } from "../support/api";
 
 const HOUR = 3_600_000;
@@ -48,7 +48,8 @@ const send = (w: World, customer: string, ts: number, n = 1) =>
     body: { events: Array.from({ length: n }, () => ({ customer_id: customer, event_name: "call_count", timestamp: iso(ts) })) },
   });
 
-const run = (w: World, asOf?: number) => call("POST", "/v1/billing_runs", { key: w.key, body: asOf ? { as_of: iso(asOf) } : {} });
+/** A billing run started over the API and driven to its end: the completed run (GET /v1/billing_runs/:id). */
+const run = (w: World, asOf?: number) => runBilling(w.key, asOf ? { as_of: iso(asOf) } : {});
 
 async function invoicesOf(w: World, customer: string) {
   const res = await call("GET", `/v1/invoices?customer_id=${customer}&limit=100`, { key: w.key });
@@ -68,7 +69,7 @@ describe("billing run", () => {
 
     const first = await run(w);
     expect(first.status).toBe(200);
-    expect(first.body).toMatchObject({ object: "billing_run", customers: 1, invoices_finalized: 1, failed: 0 });
+    expect(first.body).toMatchObject({ object: "billing_run", status: "completed", customers: 1, invoices_finalized: 1, failed: 0 });
 
     const [closed, open, ...rest] = await invoicesOf(w, customer);
     expect(rest).toEqual([]);
@@ -244,8 +245,8 @@ describe("billing run", () => {
     const w = await world();
     const { customer } = await subscribe(w, { start_date: iso(Date.now() - 40 * DAY) });
     const last = await runCronBillingRun();
+    expect(last).toMatchObject({ outcome: "completed", failed: 0 });
     expect(last?.customers).toBeGreaterThanOrEqual(1);
-    expect(last?.failed).toBe(0);
     const [closed] = await invoicesOf(w, customer);
     expect(closed).toMatchObject({ status: "finalized", number: 1 });
   });
@@ -259,7 +260,7 @@ describe("billing run", () => {
     expectError(await call("POST", "/v1/billing_runs", { key: w.key, body: { as_of: "soon" } }), 400, "parameter_invalid", "as_of");
     expectError(await call("POST", "/v1/billing_runs", { key: w.key, body: { when: "now" } }), 400, "parameter_unknown", "when");
     // Another account's run does not touch this account's invoices.
-    expect((await call("POST", "/v1/billing_runs", { key: other.test, body: {} })).body.customers).toBe(0);
+    expect((await runBilling(other.test)).body.customers).toBe(0);
     const [draft] = await invoicesOf(w, customer);
     expect(draft.status).toBe("draft");
     for (const key of [w.acct.live, other.test, other.live]) {
@@ -268,5 +269,104 @@ describe("billing run", () => {
       }
     }
     expect((await call("GET", `/v1/invoices/${draft.id}`, { key: w.key })).body.status).toBe("draft");
+  });
+});
+
+describe("billing runs over the API", () => {
+  it("answers 202 with a running run at once; the coordinator does the work, and GET shows the final counts", async () => {
+    const w = await world();
+    const { customer } = await subscribe(w, { start_date: iso(Date.now() - 40 * DAY) });
+    const started = await startBillingRun(w.key);
+    // The answer came before any work was counted: the coordinator's alarms do it, not the request.
+    expect(started.body).toMatchObject({
+      object: "billing_run",
+      livemode: false,
+      status: "running",
+      phase: "contracts",
+      completed_at: null,
+      customers: 0,
+      invoices_finalized: 0,
+      failure_reason: null,
+    });
+    expect(started.headers.get("Location")).toBe(`/v1/billing_runs/${started.body.id}`);
+
+    const done = await finishBillingRun(w.key, started.body.id);
+    expect(done.body).toMatchObject({
+      id: started.body.id,
+      status: "completed",
+      phase: null,
+      as_of: started.body.as_of,
+      started_at: started.body.started_at,
+      customers: 1,
+      invoices_finalized: 1,
+      drafts_opened: 1,
+      failed: 0,
+      payments_attempted: 0,
+    });
+    expect(Date.parse(done.body.completed_at)).toBeGreaterThanOrEqual(Date.parse(done.body.started_at));
+    expect((await invoicesOf(w, customer)).map((i: any) => i.status)).toEqual(["finalized", "draft"]);
+    const list = await call("GET", "/v1/billing_runs", { key: w.key });
+    expect(list.body).toMatchObject({ data: [done.body], has_more: false });
+  });
+
+  it("replays the same run for the same Idempotency-Key instead of starting another", async () => {
+    const w = await world();
+    await subscribe(w, { start_date: iso(Date.now() - 40 * DAY) });
+    const headers = { "Idempotency-Key": "run-once" };
+    const first = await startBillingRun(w.key, {}, headers);
+    const again = await startBillingRun(w.key, {}, headers);
+    expect(again.headers.get("Idempotent-Replayed")).toBe("true");
+    expect(again.body.id).toBe(first.body.id);
+    expect((await finishBillingRun(w.key, first.body.id)).body).toMatchObject({ status: "completed", invoices_finalized: 1 });
+    expect((await call("GET", "/v1/billing_runs", { key: w.key })).body.data.map((r: any) => r.id)).toEqual([first.body.id]);
+  });
+
+  it("keeps each account's and mode's runs to themselves: 404 for another's run id", async () => {
+    const w = await world();
+    const other = await newAccount("Other");
+    const { customer } = await subscribe(w, { start_date: iso(Date.now() - 40 * DAY) });
+    const theirs = await runBilling(other.test);
+    expect(theirs.body).toMatchObject({ status: "completed", customers: 0, invoices_finalized: 0 });
+    expect((await invoicesOf(w, customer))[0].status).toBe("draft");
+
+    const mine = await runBilling(w.key);
+    expect(mine.body).toMatchObject({ customers: 1, invoices_finalized: 1 });
+    for (const key of [other.test, other.live, w.acct.live]) {
+      expectError(await call("GET", `/v1/billing_runs/${mine.body.id}`, { key }), 404, "billing_run_not_found", "id");
+    }
+    expectError(await call("GET", `/v1/billing_runs/${crypto.randomUUID()}`, { key: w.key }), 404, "billing_run_not_found", "id");
+    expect((await call("GET", "/v1/billing_runs", { key: other.test })).body.data.map((r: any) => r.id)).toEqual([theirs.body.id]);
+    expect((await call("GET", "/v1/billing_runs", { key: w.acct.live })).body.data).toEqual([]);
+  });
+
+  it("ends failed with the reason when a page keeps failing, and a later run bills what it left", async () => {
+    const w = await world();
+    const { customer } = await subscribe(w, { start_date: iso(Date.now() - 40 * DAY) });
+    const now = Date.now();
+    const id = crypto.randomUUID();
+    await env.DB.prepare("INSERT INTO billing_runs (id, account_id, mode, status, phase, as_of, created_at, updated_at) VALUES (?, ?, 'test', 'running', 'contracts', ?, ?, ?)")
+      .bind(id, w.acct.id, now, now, now)
+      .run();
+    // D1 as it is, except that the query for due customers always fails.
+    const db = env.DB;
+    const brokenDb = new Proxy(db, {
+      get(target, prop) {
+        if (prop !== "prepare") return Reflect.get(target, prop);
+        return (sql: string) => {
+          if (sql.includes("WITH due AS")) throw new Error("D1 unavailable (test)");
+          return target.prepare(sql);
+        };
+      },
+    });
+    const steps = await runInProcess({ ...(env as any), DB: brokenDb }, { accountId: w.acct.id, mode: "test" }, now, id);
+    // The invoices page is tried once and retried after each of the 4 pauses, then the run gives up.
+    expect(steps.filter((s) => s.run.errors && s.run.errors > 0).map((s) => s.nextInMs)).toEqual([1_000, 5_000, 30_000, 120_000]);
+    expect(steps.at(-1)!.run).toMatchObject({ outcome: "failed", failureReason: "D1 unavailable (test)" });
+    const failed = await call("GET", `/v1/billing_runs/${id}`, { key: w.key });
+    expect(failed.body).toMatchObject({ status: "failed", phase: null, failure_reason: "D1 unavailable (test)", customers: 0 });
+    expect(failed.body.completed_at).not.toBeNull();
+    expect((await invoicesOf(w, customer))[0].status).toBe("draft");
+
+    expect((await runBilling(w.key)).body).toMatchObject({ status: "completed", invoices_finalized: 1 });
   });
 });

@@ -3,6 +3,7 @@
 import { env, SELF } from "cloudflare:test";
 import { expect } from "vitest";
 import { call, newAccount, type TestAccount } from "./api";
+import { runBilling } from "./billing";
 
 const alnum = () => crypto.randomUUID().replace(/-/g, "");
 
@@ -123,7 +124,8 @@ export async function payingCustomer(w: PayWorld, card: string | null, customer:
   return { customer: created.body.id as string, stripeId, contract: contract.body.id as string };
 }
 
-export const runAt = (w: PayWorld, asOf: number) => call("POST", "/v1/billing_runs", { key: w.key, body: { as_of: iso(asOf) } });
+/** A billing run as of `asOf`, started over the API and driven to its end: the completed run. */
+export const runAt = (w: PayWorld, asOf: number) => runBilling(w.key, { as_of: iso(asOf) });
 
 export async function januaryInvoice(w: PayWorld, customer: string) {
   const res = await call("GET", `/v1/invoices?customer_id=${customer}&limit=100`, { key: w.key });
