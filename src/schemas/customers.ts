@@ -7,7 +7,13 @@ const Email = z.email({ message: "must be an email address" }).max(320);
 const customerFields = {
   name: z.string().min(1).max(200).openapi({ example: "TEST CUSTOMER" }),
   email: Email.nullable().optional(),
-  external_id: z.string().min(1).max(255).nullable().optional().openapi({ example: "cus_yourapp_123" }),
+  external_id: z
+    .string()
+    .min(1)
+    .max(255)
+    .nullable()
+    .optional()
+    .openapi({ example: "cus_yourapp_123", description: "Unique. On create, defaults to the customer's id when omitted or null; on update, null removes it" }),
   payment_provider: z.enum(["stripe"]).nullable().optional(),
   payment_provider_id: z.string().min(1).max(255).nullable().optional().openapi({ example: "cus_NffrFeUfNV2Hib" }),
   metadata: Metadata.optional(),

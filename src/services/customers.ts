@@ -34,14 +34,33 @@ function externalIdTaken(): ApiError {
   return new ApiError("customer_external_id_taken", "A customer with this external_id already exists", { param: "external_id" });
 }
 
+/**
+ * NOTE: a customer is found by its id or its external_id (an exact id wins), so an external_id that is another
+ * customer's id would name two customers; it is refused like a taken external_id.
+ */
+async function refuseOtherCustomersId(db: Database, caller: Caller, externalId: string, self: string | null): Promise<void> {
+  const [other] = await db
+    .select({ id: customers.id })
+    .from(customers)
+    .where(and(eq(customers.accountId, caller.accountId), eq(customers.mode, caller.mode), eq(customers.id, externalId)))
+    .limit(1);
+  if (other && other.id !== self) {
+    throw new ApiError("customer_external_id_taken", "external_id must not be another customer's id", { param: "external_id" });
+  }
+}
+
 /** Creates the customer and records customer.created in the same batch (callers then notifyWebhooks). */
 export async function createCustomer(db: Database, caller: Caller, input: z.output<typeof CreateCustomerBody>, now: number) {
+  if (input.external_id != null) await refuseOtherCustomersId(db, caller, input.external_id, null);
   forgetCustomers(caller);
+  const id = crypto.randomUUID();
   const values: CustomerRow = {
-    id: crypto.randomUUID(),
+    id,
     accountId: caller.accountId,
     mode: caller.mode,
-    externalId: input.external_id ?? null,
+    // NOTE: without an external_id the customer's id is its external_id (SPEC §4: Metronome's guide has the user note
+    // the external_id of a customer created with only a name), so events can always name it by external_customer_id.
+    externalId: input.external_id ?? id,
     name: input.name,
     email: input.email ?? null,
     paymentProvider: input.payment_provider ?? (input.payment_provider_id ? "stripe" : null),
@@ -115,6 +134,7 @@ export async function updateCustomer(
 ): Promise<{ customer: CustomerRow; externalIdMoved: boolean }> {
   const existing = await getCustomer(db, caller, idOrExternalId);
   if (existing.archivedAt !== null) throw new ApiError("customer_archived", "Archived customers cannot be changed");
+  if (input.external_id != null) await refuseOtherCustomersId(db, caller, input.external_id, existing.id);
   forgetCustomers(caller);
   // NOTE: metadata merges like Stripe's: given keys are set, a key set to "" is removed.
   let metadata = existing.metadata;

@@ -31,6 +31,43 @@ describe("customers", () => {
     expectError(await call("PATCH", `/v1/customers/${id}`, { key: acct.test, body: { name: "x" } }), 409, "customer_archived");
   });
 
+  it("defaults external_id to the customer's id, and events name it by that external_customer_id", async () => {
+    const acct = await newAccount();
+    const key = acct.test;
+    // Metronome's guide: create a customer with only a name, note its external_id, use it for events.
+    const named = await call("POST", "/v1/customers", { key, body: { name: "TEST CUSTOMER" } });
+    expect(named.status).toBe(201);
+    expect(named.body.external_id).toBe(named.body.id);
+    const id = named.body.id as string;
+    expect((await call("POST", "/v1/customers", { key, body: { name: "Null", external_id: null } })).body).toMatchObject({ external_id: expect.any(String) });
+    expect((await call("GET", `/v1/customers?external_id=${id}`, { key })).body.data.map((c: any) => c.id)).toEqual([id]);
+
+    await call("POST", "/v1/meters", { key, body: { code: "API_CALL", event_name: "call_count", aggregation: "count" } });
+    const plan = await call("POST", "/v1/plans", { key, body: { name: "P", prices: [{ type: "usage", meter_code: "API_CALL", model: "per_unit", unit_price: "0.01" }] } });
+    expect((await call("POST", "/v1/contracts", { key, body: { customer_id: id, plan_id: plan.body.id } })).status).toBe(201);
+    const event = await call("POST", "/v1/events", { key, body: { external_customer_id: named.body.external_id, event_name: "call_count" } });
+    expect(event.status, JSON.stringify(event.body)).toBe(202);
+    expect((await call("GET", `/v1/events/${event.body.id}`, { key })).body).toMatchObject({ customer_id: id, billing: { status: "billed" } });
+    const batch = await call("POST", "/v1/events/batch", { key, body: { events: [{ external_customer_id: id, event_name: "call_count", idempotency_key: "b1" }] } });
+    expect(batch.status, JSON.stringify(batch.body)).toBe(202);
+    const invoice = (await call("GET", `/v1/customers/${id}/upcoming_invoice`, { key })).body;
+    expect(invoice.line_items.find((l: any) => l.meter_code === "API_CALL").quantity).toBe("2");
+
+    // Still unique: no other customer may take that id as its external_id, on create or update...
+    expectError(await call("POST", "/v1/customers", { key, body: { name: "Copy", external_id: id } }), 409, "customer_external_id_taken", "external_id");
+    const other = (await call("POST", "/v1/customers", { key, body: { name: "Other", external_id: "other-1" } })).body;
+    expectError(await call("PATCH", `/v1/customers/${other.id}`, { key, body: { external_id: id } }), 409, "customer_external_id_taken", "external_id");
+    // ...not even once the first customer's external_id has moved away from its id (the id still names it).
+    expect((await call("PATCH", `/v1/customers/${id}`, { key, body: { external_id: "renamed-1" } })).status).toBe(200);
+    expectError(await call("POST", "/v1/customers", { key, body: { name: "Copy", external_id: id } }), 409, "customer_external_id_taken", "external_id");
+    expectError(await call("PATCH", `/v1/customers/${other.id}`, { key, body: { external_id: id } }), 409, "customer_external_id_taken", "external_id");
+    expect((await call("GET", `/v1/customers/${id}`, { key })).body.external_id).toBe("renamed-1");
+    // A customer may take its own id back.
+    expect((await call("PATCH", `/v1/customers/${id}`, { key, body: { external_id: id } })).body.external_id).toBe(id);
+    // Another account's or mode's customer ids are no concern of this one.
+    expect((await call("POST", "/v1/customers", { key: acct.live, body: { name: "Live", external_id: id } })).status).toBe(201);
+  });
+
   it("accepts the camelCase spellings of the seeds", async () => {
     const acct = await newAccount();
     const res = await call("POST", "/v1/customers", {

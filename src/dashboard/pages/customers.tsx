@@ -78,7 +78,7 @@ async function listPage(c: DashboardContext, form: FormState, status: 200 | 400 
           <div class="grid">
             <Field state={form} name="name" label="Name" placeholder="Acme Inc" />
             <Field state={form} name="email" label="Email" placeholder="billing@acme.com" />
-            <Field state={form} name="external_id" label="External ID" hint="Your own id for this customer (optional, unique)" />
+            <Field state={form} name="external_id" label="External ID" hint="Your own id for this customer (unique; empty = the customer's id)" />
             <Field state={form} name="payment_provider_id" label="Stripe customer ID" hint="Optional: link an existing Stripe customer (cus_…)" />
           </div>
           <div class="actions">
