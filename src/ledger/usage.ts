@@ -83,6 +83,10 @@ interface EdgeContribution {
   seq: number;
 }
 
+/** The billed events of a meter's event name in [from, to): a range scan of the events_list_name (event_name, ts) index. */
+export const CUT_HOUR_EVENTS =
+  "SELECT seq, ts, contrib FROM events WHERE event_name = ? AND ts >= ? AND ts < ? AND billing_status = 'billed' AND invoice_id IS NOT NULL";
+
 /** Legacy events' seqs are bound as one JSON array, kept well under the SQLite bound-string limit. */
 const LEGACY_CHUNK = 10_000;
 
@@ -96,7 +100,7 @@ function edgeContributions(sql: SqlStorage, q: UsageQuery, from: number, to: num
   const out: EdgeContribution[] = [];
   const legacy: number[] = [];
   const events = sql.exec<{ seq: number; ts: number; contrib: string | null }>(
-    "SELECT seq, ts, contrib FROM events WHERE event_name = ? AND ts >= ? AND ts < ? AND billing_status = 'billed' AND invoice_id IS NOT NULL",
+    CUT_HOUR_EVENTS,
     q.eventName,
     from,
     to,
@@ -239,7 +243,8 @@ export function usageFromRollups(sql: SqlStorage, q: UsageQuery): UsageWindow[] 
       const h = hourOf(r.invoice_id);
       return h >= w.start && h < w.end;
     });
-    const edgeInWindow = edges.filter((c) => c.ts >= w.start && c.ts < w.end);
+    // Only the first and last windows hold a cut hour.
+    const edgeInWindow = w.start < wholeFrom || w.end > wholeTo ? edges.filter((c) => c.ts >= w.start && c.ts < w.end) : [];
     if (q.groupBy === null) {
       out.push({ start: w.start, end: w.end, value: compose(sql, q.aggregation, inWindow, edgeInWindow) });
       continue;

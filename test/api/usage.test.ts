@@ -7,6 +7,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Quantity } from "../../src/domain/events";
 import { ledgerName } from "../../src/ledger/customer-ledger";
+import { CUT_HOUR_EVENTS } from "../../src/ledger/usage";
 import { call, expectError, newAccount } from "../support/api";
 
 const HOUR = 3_600_000;
@@ -317,6 +318,13 @@ describe("usage over ranges that cut hours", () => {
       ),
       { numRuns: 8 },
     );
+    // The cut hours' events are read by index, so their cost is bounded by the events of those hours.
+    const stub: any = env.LEDGER.get(env.LEDGER.idFromName(ledgerName(acct.id, "test", customer.id)));
+    const runIn = runInDurableObject as unknown as (stub: unknown, fn: (instance: any, state: DurableObjectState) => unknown) => Promise<any>;
+    const queryPlan = await runIn(stub, (_instance, state) =>
+      state.storage.sql.exec<{ detail: string }>(`EXPLAIN QUERY PLAN ${CUT_HOUR_EVENTS}`, "edge", t0, t0 + HOUR).toArray().map((r) => r.detail).join("; "),
+    );
+    expect(queryPlan).toMatch(/SEARCH events USING INDEX events_list_name \(event_name=\? AND ts>\? AND ts<\?\)/);
   });
 });
 
