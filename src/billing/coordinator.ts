@@ -174,8 +174,15 @@ export class BillingCoordinator extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
-    // NOTE: workerd fires a due alarm by itself, and a test may run the same alarm with runDurableObjectAlarm at once.
-    this.inflight ??= this.advance().finally(() => {
+    if (this.inflight) {
+      // NOTE: workerd fires a due alarm by itself, and a test may run the same alarm with runDurableObjectAlarm at
+      // once. The second waits for the page in progress instead of doing it again, then makes sure a run that is not
+      // over still has an alarm (the other caller may have deleted the one that page set).
+      await this.inflight;
+      if ((await this.ctx.storage.get("run")) && (await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now());
+      return;
+    }
+    this.inflight = this.advance().finally(() => {
       this.inflight = null;
     });
     return this.inflight;
