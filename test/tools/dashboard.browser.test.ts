@@ -105,10 +105,20 @@ async function expectTestIndicator(page: Page) {
   )).toBe(TEST_ORANGE);
 }
 
+/**
+ * Clicks a link or submit button and waits until the page it leads to has loaded.
+ * NOTE: waitForLoadState alone answers at once for the page being left (it is loaded), so a check right after a click
+ * could read the old page or one mid-navigation (a flake on a busy machine); waiting for the main frame to commit
+ * the navigation the click started, armed before the click, cannot.
+ */
+async function follow(page: Page, target: ReturnType<Page["locator"]>) {
+  await Promise.all([page.waitForEvent("framenavigated", { predicate: (frame) => frame === page.mainFrame() }), target.click()]);
+  await page.waitForLoadState("domcontentloaded");
+}
+
 /** Follows a navigation link, then checks the page is in test mode. */
 async function navigate(page: Page, label: string) {
-  await page.locator("nav.side").getByRole("link", { name: label, exact: true }).click();
-  await page.waitForLoadState("domcontentloaded");
+  await follow(page, page.locator("nav.side").getByRole("link", { name: label, exact: true }));
   await expectTestIndicator(page);
 }
 
@@ -211,7 +221,7 @@ describe("dashboard in Chromium (seed 004)", () => {
     await page.getByLabel("Amount per period").fill("0");
     await page.locator('select[name="usage[0].meter_code"]').selectOption("API_CALL");
     await page.locator('input[name="usage[0].unit_price"]').fill("0.1O");
-    await page.getByRole("button", { name: "Create plan" }).click();
+    await follow(page, page.getByRole("button", { name: "Create plan" }));
     await expectTestIndicator(page);
     const fieldError = page.locator('[data-error-for="usage[0].unit_price"]');
     expect(await fieldError.innerText()).toContain("decimal string");
@@ -237,7 +247,7 @@ describe("dashboard in Chromium (seed 004)", () => {
     expect(prices).toContain("API Calls: $0.08 / API Call");
     // The plan preview calculator: 10 calls on Pro.
     await page.getByLabel("API Calls (API_CALL)").fill("10");
-    await page.getByRole("button", { name: "Calculate" }).click();
+    await follow(page, page.getByRole("button", { name: "Calculate" }));
     await expectTestIndicator(page);
     expect(await page.getByTestId("preview-result").innerText()).toContain("$50.80");
 
@@ -253,7 +263,7 @@ describe("dashboard in Chromium (seed 004)", () => {
     // Step 4: Products → Plans → Pro → Create Contract → customer and start date.
     await page.goto(proUrl);
     await expectTestIndicator(page);
-    await page.getByTestId("create-contract").click();
+    await follow(page, page.getByTestId("create-contract"));
     await expectTestIndicator(page);
     await page.locator('select[name="customer_id"]').last().selectOption({ label: "TEST CUSTOMER (cus_yourapp_123)" });
     await page.getByRole("button", { name: "Create contract" }).click();
@@ -290,7 +300,7 @@ describe("dashboard in Chromium (seed 004)", () => {
     await navigate(page, "Events");
     await page.locator('select[name="customer_id"]').selectOption({ label: "TEST CUSTOMER" });
     await page.getByLabel("Event name").fill("call_count");
-    await page.getByRole("button", { name: "Filter" }).click();
+    await follow(page, page.getByRole("button", { name: "Filter" }));
     await expectTestIndicator(page);
     const rows = page.getByTestId("events-table").locator("tbody tr");
     expect(await rows.count()).toBe(10);
@@ -299,7 +309,7 @@ describe("dashboard in Chromium (seed 004)", () => {
 
     // The customer page charts the period's usage.
     await navigate(page, "Customers");
-    await page.getByRole("link", { name: "TEST CUSTOMER" }).click();
+    await follow(page, page.getByRole("link", { name: "TEST CUSTOMER" }));
     await expectTestIndicator(page);
     expect(await page.getByTestId("upcoming-total").innerText()).toBe("$50.80");
     const today = new Date().toISOString().slice(5, 10);
@@ -307,8 +317,8 @@ describe("dashboard in Chromium (seed 004)", () => {
 
     // Finalize from the invoice page, through its confirmation step.
     await navigate(page, "Invoices");
-    await page.getByTestId("invoices-table").getByRole("link", { name: /^Draft/ }).click();
-    await page.locator('[data-action="finalize"]').click();
+    await follow(page, page.getByTestId("invoices-table").getByRole("link", { name: /^Draft/ }));
+    await follow(page, page.locator('[data-action="finalize"]'));
     await expectTestIndicator(page);
     await page.locator('[data-confirm="finalize"]').click();
     await page.waitForURL(/\/dashboard\/invoices\/[0-9a-f-]{36}$/);
@@ -319,7 +329,7 @@ describe("dashboard in Chromium (seed 004)", () => {
     // Settings → API Keys: a new key's secret is shown once.
     await navigate(page, "API Keys");
     await page.getByLabel("Name").fill("Backend");
-    await page.getByRole("button", { name: /Create test key/ }).click();
+    await follow(page, page.getByRole("button", { name: /Create test key/ }));
     await expectTestIndicator(page);
     expect(await page.getByTestId("new-secret").innerText()).toMatch(/^mk_test_[A-Za-z0-9]{32}$/);
 
