@@ -21,6 +21,8 @@ export const ERROR_CODES = {
   timestamp_too_far_in_future: 400,
   stripe_key_mode_mismatch: 400,
   webhook_signature_invalid: 400,
+  // 422: a valid request for an amount the payment provider cannot take
+  amount_too_large: 422,
   // 402
   payment_failed: 402,
   body_too_large: 413,

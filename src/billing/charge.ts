@@ -1,10 +1,10 @@
 // Charging one invoice through Stripe: claim an attempt, confirm a PaymentIntent off-session, record the answer.
 // Shared by auto-pay (billing run) and POST /v1/invoices/:id/pay.
 import Stripe from "stripe";
-import { minorUnits } from "../domain/currency";
+import { minorUnitAmount } from "../domain/money";
 import type { Env } from "../env";
 import type { PaymentError } from "../ledger/customer-ledger";
-import { ensureStripeCustomer, stripeAccess, toMinorUnits, type StripeAccess, type StripeScope } from "../payments/stripe";
+import { ensureStripeCustomer, stripeAccess, type StripeAccess, type StripeScope } from "../payments/stripe";
 import { ledgerName } from "../ledger/customer-ledger";
 import { syncLedger } from "../services/ledger-sync";
 import { eq } from "drizzle-orm";
@@ -122,13 +122,14 @@ export async function chargeInvoice(
         return { kind: "skipped", reason: "exhausted" };
       }
     }
-    const amount = toMinorUnits(inv.total ?? "0", minorUnits(inv.currency));
+    const amount = minorUnitAmount(inv.total ?? "0", inv.currency);
     if (amount === 0) {
       // NOTE: nothing to collect: a zero invoice is paid at once, without a PaymentIntent (Stripe does the same).
       const done = await ledgerFor(env, scope, inv.customer_id).recordPayment(inv.id, { attempt: null, outcome: "succeeded", at: asOf });
       return { kind: "succeeded", attempt: null, paymentIntentId: null, paidNow: done?.paidNow ?? false };
     }
-    request = await paymentIntentRequest(env, stripe.client, scope, inv, amount);
+    // NOTE: an amount no provider can take is still claimed as an attempt, so its failure is recorded (see unsendable).
+    request = amount === null ? null : await paymentIntentRequest(env, stripe.client, scope, inv, amount);
     const claimed = await db
       .prepare(
         `WITH next AS (SELECT COALESCE(MAX(attempt), 0) + 1 AS n FROM payment_attempts WHERE invoice_id = ?1)
@@ -154,8 +155,16 @@ export async function chargeInvoice(
 
   const answer: StripeAnswer = request
     ? await sendPaymentIntent(stripe.client, request, attempt.idempotency_key)
-    : { kind: "failed", paymentIntentId: null, error: { code: "payment_method_missing", decline_code: null, message: "The customer has no default payment method in Stripe" } };
+    : { kind: "failed", paymentIntentId: null, error: unsendable(inv) };
   return recordAnswer(env, scope, inv, attempt, answer, asOf);
+}
+
+/** Why an attempt has no request to send: an amount beyond any provider's limit, or no card to charge. */
+function unsendable(inv: InvoiceRow): PaymentError {
+  if (minorUnitAmount(inv.total ?? "0", inv.currency) === null) {
+    return { code: "amount_too_large", decline_code: null, message: `${inv.currency} ${inv.total} is more than a payment provider can charge in one payment` };
+  }
+  return { code: "payment_method_missing", decline_code: null, message: "The customer has no default payment method in Stripe" };
 }
 
 export function ledgerFor(env: Env, scope: StripeScope, customerId: string) {

@@ -1,5 +1,6 @@
 // Form posts → the API's request bodies (validated by the API's own zod schemas) and the API's errors → per-field messages.
 import type { z } from "@hono/zod-openapi";
+import { setOwn } from "../domain/own";
 import { ApiError } from "../errors";
 import { validationError } from "../http/validation";
 
@@ -22,10 +23,13 @@ function setPath(target: Record<string, unknown>, path: string, value: unknown):
     const last = i === parts.length - 1;
     const key: string | number = /^\d+$/.test(part) ? Number(part) : part;
     const nextIsIndex = /^\d+$/.test(parts[i + 1] ?? "");
-    const container = node as Record<string | number, unknown>;
-    if (last) container[key] = value;
+    // NOTE: own properties only: a field named `__proto__[x]` must not reach (and pollute) Object.prototype.
+    const container = node as Record<string, unknown>;
+    if (last) setOwn(container, String(key), value);
     else {
-      container[key] ??= nextIsIndex ? [] : {};
+      const existing = Object.hasOwn(container, key) ? container[key] : undefined;
+      // A field given both as a value and as a container (`a=1&a[b]=2`): the container wins; a string takes no keys.
+      if (existing === null || typeof existing !== "object") setOwn(container, String(key), nextIsIndex ? [] : {});
       node = container[key] as Record<string, unknown>;
     }
   });

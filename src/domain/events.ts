@@ -28,31 +28,55 @@ export type Quantity = InstanceType<typeof Quantity>;
 const NUMERIC = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 
 /**
- * The numeric value of a property, as an exact decimal string, or null when it is absent or not a number.
+ * The bound on a usable numeric value: |value| < 10^15 with at most 20 decimal places (README "Events").
+ * NOTE: beyond it a value is stored but not counted, like a value that is not a number (SPEC §5): a quadrillion per
+ * event is far beyond any real meter reading (bytes, tokens, milliseconds), while "1e30" or a 400-digit string is a
+ * client bug that would otherwise make an invoice nobody can pay. Within it, 10^13 values still sum exactly in
+ * Quantity's 40 digits.
+ */
+export const MAX_ABS_VALUE = new Quantity("1e15");
+export const MAX_VALUE_DECIMALS = 20;
+
+/** A property's value when the event itself has it; a name such as "constructor" is never read from Object.prototype. */
+export function propertyOf(properties: Properties, name: string): PropertyValue | undefined {
+  return Object.hasOwn(properties, name) ? properties[name] : undefined;
+}
+
+/** The exact number a value spells, of any size (`"1e999999999"` is not expanded), or null when it is not numeric. */
+function parseNumeric(value: PropertyValue | undefined): Quantity | null {
+  if (typeof value === "number") return Number.isFinite(value) ? new Quantity(String(value)) : null;
+  if (typeof value === "string") {
+    const trimmed = value.trim();
+    return NUMERIC.test(trimmed) ? new Quantity(trimmed) : null;
+  }
+  return null;
+}
+
+/**
+ * The numeric value of a property, as an exact decimal string, or null when it is absent, not a number, or outside
+ * the usable bound (MAX_ABS_VALUE, MAX_VALUE_DECIMALS).
  * NOTE: `"5000"` counts as 5000 (SPEC §5); booleans, empty strings and non-finite numbers do not count.
  * A JSON number is taken by its shortest round-trip spelling, so 0.1 is exactly "0.1".
  */
 export function numericValue(value: PropertyValue | undefined): string | null {
-  if (typeof value === "number") return Number.isFinite(value) ? new Quantity(String(value)).toFixed() : null;
-  if (typeof value === "string") {
-    const trimmed = value.trim();
-    return NUMERIC.test(trimmed) ? new Quantity(trimmed).toFixed() : null;
-  }
-  return null;
+  const n = parseNumeric(value);
+  // Checked before toFixed(), which would spell out "1e999999999" in a billion digits.
+  if (n === null || !n.isFinite() || n.abs().gte(MAX_ABS_VALUE) || n.decimalPlaces() > MAX_VALUE_DECIMALS) return null;
+  return n.toFixed();
 }
 
 /** Two property values are equal when they are the same string, or both numeric and numerically equal. */
 function sameValue(a: PropertyValue, b: PropertyValue): boolean {
   if (a === b) return true;
-  const na = numericValue(a);
-  const nb = numericValue(b);
-  if (na !== null && nb !== null) return new Quantity(na).eq(nb);
+  const na = parseNumeric(a);
+  const nb = parseNumeric(b);
+  if (na !== null && nb !== null && na.isFinite() && nb.isFinite()) return na.eq(nb);
   return typeof a !== "boolean" && typeof b !== "boolean" && String(a) === String(b);
 }
 
 export function matchesFilters(filters: MeterFilterRule[], properties: Properties): boolean {
   return filters.every((f) => {
-    const v = properties[f.property];
+    const v = propertyOf(properties, f.property);
     switch (f.operator) {
       case "exists":
         return v !== undefined;
@@ -78,7 +102,7 @@ export type Contribution = { value: string } | { missing: string };
 export function contributionOf(meter: MeterDefinition, properties: Properties): Contribution {
   if (meter.aggregation === "count") return { value: "1" };
   const property = meter.aggregationProperty!;
-  const raw = properties[property];
+  const raw = propertyOf(properties, property);
   if (meter.aggregation === "unique_count") {
     return raw === undefined || raw === "" ? { missing: property } : { value: typeof raw === "string" ? raw : JSON.stringify(raw) };
   }
@@ -90,7 +114,7 @@ export function contributionOf(meter: MeterDefinition, properties: Properties): 
 export function groupKeysOf(meter: MeterDefinition, properties: Properties): string[] {
   const keys = [""];
   for (const property of meter.groupBy) {
-    const v = properties[property];
+    const v = propertyOf(properties, property);
     keys.push(groupKey(property, v === undefined ? null : String(v)));
   }
   return keys;

@@ -55,6 +55,17 @@ export function formatDecimal(value: Dec | string): string {
   return unsigned0(toDec(value)).toFixed();
 }
 
+/**
+ * An amount (a plain decimal string already rounded to the currency's minor unit) as an integer count of minor units
+ * ("12.34" USD → 1234), or null when that count is beyond what a JS number holds exactly (2^53 − 1): such an amount
+ * cannot be sent to a payment provider at all, and is a payment failure, not a crash.
+ */
+export function minorUnitAmount(amount: string, currency: string): number | null {
+  const minor = parseDecimal(amount).times(new Dec(10).pow(minorUnits(currency)));
+  if (!minor.isInteger()) throw new RangeError(`${amount} has more than ${minorUnits(currency)} decimals for ${currency}`);
+  return minor.abs().lte(Number.MAX_SAFE_INTEGER) ? minor.toNumber() : null;
+}
+
 /** Sum of decimals, exact. */
 export function sum(values: Iterable<Dec>): Dec {
   let total = ZERO;

@@ -384,10 +384,13 @@ export class CustomerLedger extends DurableObject<Env> {
         )
           .bind(who.accountId, who.mode, who.customerId, pairs)
           .run();
-        this.sql.exec(
+        const marked = this.sql.exec(
           "UPDATE event_activity SET published = 1 WHERE (minute, event_name) IN (SELECT value->>0, value->>1 FROM json_each(?))",
           pairs,
         );
+        // NOTE: a name that does not survive the JSON round trip (a lone surrogate, stored before those were refused)
+        // would be selected again for ever; stop and let the alarm retry instead of spinning.
+        if (marked.rowsWritten === 0) throw new Error("event activity rows could not be marked published");
       }
     } catch (err) {
       console.error("ledger: event activity publish failed; the alarm retries", err);

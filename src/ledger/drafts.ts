@@ -1,4 +1,5 @@
 // Prices a draft invoice from its aggregates with the pricing engine: O(lines), never a scan of events.
+import { setOwn } from "../domain/own";
 import { periodContaining, type Period } from "../domain/periods";
 import { invoiceTotals, priceLines, type LineItem, type PricingOptions, type UsageInput } from "../domain/pricing";
 import { quantityOf, type AggregateRow } from "./aggregates";
@@ -22,8 +23,10 @@ function usageOf(rows: AggregateRow[], dimension: string | null): UsageInput {
     for (const r of rows) {
       if (r.group_key === "" || r.event_count === 0) continue;
       const parsed = JSON.parse(r.group_key) as Record<string, string | null>;
-      if (!(dimension in parsed)) continue;
-      groups[parsed[dimension] ?? ""] = { quantity: quantityOf(r), eventCount: r.event_count };
+      // NOTE: own keys only: a dimension named "constructor" must not read Object.prototype's, nor a value "__proto__"
+      // replace the prototype of `groups`.
+      if (!Object.hasOwn(parsed, dimension)) continue;
+      setOwn(groups, parsed[dimension] ?? "", { quantity: quantityOf(r), eventCount: r.event_count });
     }
     usage.groups = groups;
   }

@@ -100,14 +100,3 @@ export async function linkCustomer(env: Env, scope: StripeScope, customerId: str
     .run();
   return res.meta.changes > 0;
 }
-
-/** Converts a decimal amount in major units ("12.34") to Stripe's integer minor units for the currency. */
-export function toMinorUnits(amount: string, minorDigits: number): number {
-  const m = /^(-?)(\d+)(?:\.(\d+))?$/.exec(amount);
-  if (!m) throw new Error(`not a decimal amount: ${amount}`);
-  const frac = (m[3] ?? "").padEnd(minorDigits, "0");
-  if (frac.length > minorDigits && /[1-9]/.test(frac.slice(minorDigits))) throw new Error(`amount ${amount} has more than ${minorDigits} decimals`);
-  const n = Number(`${m[1]}${m[2]}${frac.slice(0, minorDigits)}`);
-  if (!Number.isSafeInteger(n)) throw new Error(`amount ${amount} is too large`);
-  return n;
-}

@@ -1,7 +1,7 @@
 // POST /v1/invoices/:id/pay and /payment_link: collect one invoice through Stripe now.
 import { createRoute } from "@hono/zod-openapi";
 import { newRouter } from "../http/router";
-import { commonErrors, conflictError, ErrorBody, IdParam, jsonContent } from "../schemas/common";
+import { commonErrors, conflictError, ErrorBody, IdParam, jsonContent, wellFormedBody } from "../schemas/common";
 import { Invoice } from "../schemas/invoices";
 import { CreatePaymentLinkBody, PaymentLink } from "../schemas/payments";
 import { createPaymentLink, payInvoice } from "../services/payments";
@@ -17,7 +17,7 @@ const pay = createRoute({
   responses: {
     200: jsonContent(Invoice, "The paid invoice"),
     ...commonErrors,
-    402: jsonContent(ErrorBody, "The charge was declined; the decline is recorded on the invoice"),
+    402: jsonContent(ErrorBody, "The charge was declined (or its amount is more than Stripe can take); the failure is recorded on the invoice"),
     ...conflictError,
     502: jsonContent(ErrorBody, "Stripe could not be reached or refused the key"),
   },
@@ -28,8 +28,13 @@ const link = createRoute({
   path: "/invoices/{id}/payment_link",
   tags,
   summary: "A Stripe Checkout URL that pays the invoice and saves the card for auto-pay",
-  request: { params: IdParam, body: { content: { "application/json": { schema: CreatePaymentLinkBody } }, required: false } },
-  responses: { 200: jsonContent(PaymentLink, "The payment link"), ...commonErrors, ...conflictError },
+  request: { params: IdParam, body: { content: { "application/json": { schema: wellFormedBody(CreatePaymentLinkBody) } }, required: false } },
+  responses: {
+    200: jsonContent(PaymentLink, "The payment link"),
+    ...commonErrors,
+    ...conflictError,
+    422: jsonContent(ErrorBody, "amount_too_large: the invoice's amount is more than Stripe can take in one payment"),
+  },
 });
 
 export const paymentRoutes = newRouter()

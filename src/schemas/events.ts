@@ -1,6 +1,6 @@
 // Request/response schemas for event ingestion (SPEC §8), in our dialect and Metronome's and Orb's.
 import { z } from "@hono/zod-openapi";
-import { Id, Livemode, ListQuery, Timestamp, TimestampInput } from "./common";
+import { Id, Livemode, ListQuery, ownRecord, Timestamp, TimestampInput } from "./common";
 
 export const MAX_BATCH = 10_000;
 export const MAX_PROPERTIES = 100;
@@ -13,8 +13,10 @@ const PropertyValueSchema = z.union([z.string(), z.number(), z.boolean()], {
   error: "property values must be strings, numbers or booleans; nested objects and arrays are not allowed",
 });
 
-export const Properties = z
-  .record(z.string().min(1).max(200), PropertyValueSchema)
+export const Properties = ownRecord(PropertyValueSchema, {
+  maxKeyLength: 200,
+  valueDoc: { anyOf: [{ type: "string" }, { type: "number" }, { type: "boolean" }] },
+})
   .superRefine((props, ctx) => {
     const keys = Object.keys(props);
     if (keys.length > MAX_PROPERTIES) ctx.addIssue({ code: "custom", message: `at most ${MAX_PROPERTIES} properties` });

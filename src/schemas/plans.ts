@@ -1,7 +1,7 @@
 // Request/response schemas for plans and their prices (SPEC §6).
 import { z } from "@hono/zod-openapi";
 import Decimal from "decimal.js";
-import { decimalString, Id, Livemode, ListQuery, Timestamp, withAliases } from "./common";
+import { decimalString, Id, Livemode, ListQuery, ownRecord, Timestamp, withAliases } from "./common";
 import { MeterCode } from "./meters";
 
 export const BILLING_INTERVALS = ["week", "month", "year"] as const;
@@ -109,8 +109,7 @@ const DimensionalPrice = z
     ...usageCommon,
     model: z.literal("dimensional"),
     dimension: z.string().min(1).max(200).openapi({ description: "One of the meter's group_by properties", example: "region" }),
-    rates: z
-      .record(z.string().min(1).max(200), decimalString({ example: "0.10" }))
+    rates: ownRecord(decimalString({ example: "0.10" }), { maxKeyLength: 200, valueDoc: { type: "string", format: "decimal" } })
       .refine((r) => Object.keys(r).length >= 1 && Object.keys(r).length <= MAX_RATES, {
         message: `must have between 1 and ${MAX_RATES} rates`,
       })

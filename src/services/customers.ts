@@ -5,6 +5,7 @@ import type { Database } from "../db/client";
 import { isUniqueViolation } from "../db/errors";
 import { pageOf, pageQuery } from "../db/pagination";
 import { customers } from "../db/schema";
+import { setOwn } from "../domain/own";
 import { formatNullableTimestamp, formatTimestamp } from "../domain/time";
 import type { Caller } from "../env";
 import { ApiError, notFound } from "../errors";
@@ -142,7 +143,7 @@ export async function updateCustomer(
     metadata = { ...existing.metadata };
     for (const [k, v] of Object.entries(input.metadata)) {
       if (v === "") delete metadata[k];
-      else metadata[k] = v;
+      else setOwn(metadata, k, v);
     }
   }
   const changes = {

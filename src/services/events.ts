@@ -9,6 +9,8 @@ import { detailsOf } from "../http/validation";
 import { ledgerName, type DuplicatePolicy, type IngestEvent, type IngestResult } from "../ledger/customer-ledger";
 import { cachedCustomer, forgetCustomer, rememberCustomer, rememberKey, type CachedCustomer } from "./ingest-cache";
 import { EventInput, FUTURE_TOLERANCE_MS, MAX_BATCH, MetronomeEvent } from "../schemas/events";
+import { illFormedDetail } from "../schemas/common";
+import { findIllFormed } from "../domain/unicode";
 
 const EVENT_ALIASES: Record<string, string> = {
   customerId: "customer_id",
@@ -48,6 +50,12 @@ function renameAliases(raw: Record<string, unknown>, index: number, errors: Erro
 function parseOne(raw: unknown, index: number, dialect: Dialect, now: number, errors: ErrorDetail[]): Parsed | null {
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
     errors.push({ index, code: "parameter_invalid", message: "each event must be a JSON object" });
+    return null;
+  }
+  const illFormed = findIllFormed(raw);
+  if (illFormed) {
+    const { param, message } = illFormedDetail(illFormed);
+    errors.push({ index, ...(param ? { param } : {}), code: "parameter_invalid", message });
     return null;
   }
   let ref: CustomerRef;

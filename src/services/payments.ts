@@ -1,12 +1,12 @@
 // Collecting one invoice on request: charge it now (POST /v1/invoices/:id/pay) or hand out a Stripe Checkout link.
 import Stripe from "stripe";
 import { chargeInvoice, loadInvoiceForPayment } from "../billing/charge";
-import { minorUnits } from "../domain/currency";
+import { minorUnitAmount } from "../domain/money";
 import { formatTimestamp } from "../domain/time";
 import type { Caller, Env } from "../env";
 import { ApiError, notFound } from "../errors";
 import type { InvoiceView } from "../ledger/customer-ledger";
-import { ensureStripeCustomer, requireStripe, toMinorUnits } from "../payments/stripe";
+import { ensureStripeCustomer, requireStripe } from "../payments/stripe";
 import { getInvoice } from "./invoices";
 
 async function payableInvoice(env: Env, caller: Caller, invoiceId: string) {
@@ -19,8 +19,11 @@ async function payableInvoice(env: Env, caller: Caller, invoiceId: string) {
   return inv;
 }
 
-/** Stripe failing to answer (bad key, outage) is a 502, not our 500. */
+/** Stripe failing to answer (bad key, outage) is a 502, not our 500; an amount over Stripe's limit is the caller's 422. */
 function stripeFailure(err: unknown): never {
+  if (err instanceof Stripe.errors.StripeInvalidRequestError && err.code === "amount_too_large") {
+    throw new ApiError("amount_too_large", `Stripe cannot take this invoice's amount: ${err.message}`);
+  }
   if (err instanceof Stripe.errors.StripeError) {
     throw new ApiError("stripe_error", `Stripe answered: ${err.message}`);
   }
@@ -68,7 +71,10 @@ export async function createPaymentLink(env: Env, caller: Caller, invoiceId: str
   const inv = await payableInvoice(env, caller, invoiceId);
   const { client } = await requireStripe(env, caller);
   const origin = options.origin ?? "https://meterline.invalid";
-  const amount = toMinorUnits(inv.total ?? "0", minorUnits(inv.currency));
+  const amount = minorUnitAmount(inv.total ?? "0", inv.currency);
+  if (amount === null) {
+    throw new ApiError("amount_too_large", `${inv.currency} ${inv.total} is more than a payment provider can charge in one payment`);
+  }
   const metadata = { meterline_invoice_id: inv.id, meterline_account_id: caller.accountId, meterline_mode: caller.mode };
   const session = await (async () => {
     const customer = await ensureStripeCustomer(env, client, caller, inv.customer_id);

@@ -47,6 +47,17 @@ class StripeError extends Error {
   }
 }
 const invalid = (message, param) => new StripeError(400, "invalid_request_error", message, param ? { param } : {});
+
+/**
+ * Stripe's largest charge: eight digits of the smallest currency unit ($999,999.99 in USD). Above it Stripe answers
+ * 400 `amount_too_large`, for a PaymentIntent and for a Checkout Session's total alike.
+ */
+const MAX_AMOUNT = 99_999_999;
+function refuseTooLarge(amount, currency, param) {
+  if (amount <= MAX_AMOUNT) return;
+  const limit = currency === "usd" ? "$999,999.99" : `${MAX_AMOUNT} (in the currency's smallest unit)`;
+  throw new StripeError(400, "invalid_request_error", `Amount must be no more than ${limit}`, { code: "amount_too_large", param });
+}
 const missing = (kind, id, param = "id") =>
   new StripeError(404, "invalid_request_error", `No such ${kind}: '${id}'`, { code: "resource_missing", param });
 
@@ -563,6 +574,7 @@ export async function startStripeEmulator({ port = 0, host = "127.0.0.1", delive
     const amount = Number(p.amount);
     if (!Number.isInteger(amount) || amount < 1) throw invalid("Invalid integer: amount", "amount");
     if (!/^[a-z]{3}$/.test(p.currency ?? "")) throw invalid("Invalid currency", "currency");
+    refuseTooLarge(amount, p.currency, "amount");
     const pi = {
       id: newId("pi"),
       object: "payment_intent",
@@ -650,6 +662,7 @@ export async function startStripeEmulator({ port = 0, host = "127.0.0.1", delive
       total += unit * Number(li.quantity ?? 1);
       currency = li.price_data.currency;
     }
+    refuseTooLarge(total, currency, "line_items");
     const id = newId("cs_test").replace("cs_test_", acct.livemode ? "cs_live_" : "cs_test_");
     const session = {
       id,

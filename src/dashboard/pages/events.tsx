@@ -20,7 +20,7 @@ const REASONS: Record<NonNullable<EventView["billing"]["reason"]>, (e: EventView
   outside_open_period: () =>
     "The billing period the event's timestamp falls in is not open: it was already finalized (after its grace period), or the timestamp lies outside the contract.",
   property_missing: (e) =>
-    `The event lacks a usable value for the property that ${e.billing.meters.join(", ") || "the meter"} aggregates (a number or numeric string).`,
+    `The event lacks a usable value for the property that ${e.billing.meters.join(", ") || "the meter"} aggregates (a number or numeric string, below 10^15 in absolute value, with at most 20 decimal places).`,
 };
 
 export function explain(e: EventView): string {
