@@ -113,6 +113,20 @@ describe("ill-formed Unicode", () => {
     expectError(await call("POST", "/admin/accounts", { key: "test-admin-token", body: { name: LONE } }), 400, "parameter_invalid", "name");
     expect((await call("GET", `/v1/customers/${c.body.id}`, { key })).body.name).toBe("Jane");
   });
+
+  it("cannot get one in through a path or a query (percent-encoding carries UTF-8, which has no lone surrogates)", async () => {
+    const acct = await newAccount();
+    for (const path of [
+      "/v1/customers/%ED%A0%80",
+      "/v1/customers/%ED%A0%80/usage?meter_code=M&from=2026-01-01&to=2026-01-02",
+      "/v1/events?customer_id=%ED%A0%80&event_name=%F0%9F",
+      "/v1/meters/%ED%A0%80",
+      "/v1/events/%ED%A0%80",
+    ]) {
+      const res = await call("GET", path, { key: acct.test });
+      expect(res.status, `${path}: ${JSON.stringify(res.body)}`).toBeLessThan(500);
+    }
+  });
 });
 
 describe("properties named like Object.prototype's", () => {
