@@ -2,7 +2,7 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 // @ts-expect-error: a plain .mjs tool without types
-import { startStripeEmulator } from "./test/tools/stripe-emulator.mjs";
+import { startStripeEmulator } from "./tools/stripe-emulator.mjs";
 import { startWebhookReceiver } from "./test/support/webhook-receiver.mjs";
 
 export default defineConfig(async () => {

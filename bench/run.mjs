@@ -60,7 +60,7 @@ function log(msg) {
 }
 
 async function startServer(port, stripePort, stateDir) {
-  const child = spawn(process.execPath, [join(ROOT, "test/tools/dev.mjs")], {
+  const child = spawn(process.execPath, [join(ROOT, "tools/dev.mjs")], {
     cwd: ROOT,
     env: {
       ...process.env,

@@ -64,9 +64,9 @@ function freePort(): Promise<number> {
   });
 }
 
-/** Starts `npm run dev` (test/tools/dev.mjs) on its own port with its own state, and reads the keys off its banner. */
+/** Starts `npm run dev` (tools/dev.mjs) on its own port with its own state, and reads the keys off its banner. */
 async function startDev(port: number, stripePort: number) {
-  const child = node.spawn(node.process.execPath, ["test/tools/dev.mjs"], {
+  const child = node.spawn(node.process.execPath, ["tools/dev.mjs"], {
     cwd: ROOT,
     env: { ...node.process.env, PORT: String(port), STRIPE_EMULATOR_PORT: String(stripePort), DEV_STATE_DIR: tmp, DEV_PERSIST_DIR: `${tmp}/state`, NO_COLOR: "1", FORCE_COLOR: "0" },
     detached: true,

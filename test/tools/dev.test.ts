@@ -1,4 +1,4 @@
-// Smoke test for `npm run dev` (test/tools/dev.mjs): real wrangler dev on a free port, with secrets, keys and D1 in a temp dir.
+// Smoke test for `npm run dev` (tools/dev.mjs): real wrangler dev on a free port, with secrets, keys and D1 in a temp dir.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
 // The project has no @types/node (its tests run in workerd), so the few Node APIs used here are loaded untyped and given
@@ -79,7 +79,7 @@ function plain(text: string): string {
   return text.replace(/\x1b\[[0-9;]*m/g, "");
 }
 
-/** One `node test/tools/dev.mjs` run, in its own process group so a failed test can kill wrangler and workerd with it. */
+/** One `node tools/dev.mjs` run, in its own process group so a failed test can kill wrangler and workerd with it. */
 class DevServer {
   output = "";
   exitCode: number | null | undefined = undefined;
@@ -92,7 +92,7 @@ class DevServer {
     // ports, and one of them can be exactly that).
     readonly stripePort: number,
   ) {
-    this.child = node.spawn(node.process.execPath, ["test/tools/dev.mjs"], {
+    this.child = node.spawn(node.process.execPath, ["tools/dev.mjs"], {
       cwd: ROOT,
       env: {
         ...node.process.env,
@@ -226,7 +226,7 @@ function savedAccount() {
   return JSON.parse(node.readFileSync(`${tmp}/.dev-account.json`, "utf8")) as { account_id: string; test_key: string; live_key: string; stripe_test_key: string };
 }
 
-describe("npm run dev (test/tools/dev.mjs)", () => {
+describe("npm run dev (tools/dev.mjs)", () => {
   beforeAll(async () => {
     node = await loadNode();
     tmp = node.mkdtempSync(`${node.tmpdir()}/meterline-dev-test-`);

@@ -2,7 +2,7 @@
 import Stripe from "stripe";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 // @ts-expect-error: a plain .mjs tool without types
-import { startStripeEmulator } from "./stripe-emulator.mjs";
+import { startStripeEmulator } from "../../tools/stripe-emulator.mjs";
 
 // The project has no @types/node (its tests run in workerd), so the few Node APIs used here are loaded untyped.
 interface NodeApis {

@@ -1,5 +1,5 @@
 // A stateful Stripe API emulator for development and tests: the real `stripe` SDK talks HTTP to it (no network here).
-// Each secret key is its own Stripe account. Run alone: `node test/tools/stripe-emulator.mjs [port]`; with
+// Each secret key is its own Stripe account. Run alone: `node tools/stripe-emulator.mjs [port]`; with
 // STRIPE_EMULATOR_STATE_FILE set, its state survives restarts in that JSON file.
 import { createHmac, randomBytes, createHash } from "node:crypto";
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
