@@ -268,7 +268,7 @@ async function main() {
     // - The storage floors: the same fan-out where each ledger also stores its share of the batch as bare rows under a
     //   unique key (no parsing, validation, pricing or aggregates): what any per-customer event store pays at least.
     // - The same batches addressed to one customer: one ledger RPC (one SQLite commit) per request instead of 100,
-    //   which separates the ledger's per-event cost from its per-call cost (README "Benchmarks").
+    //   which separates the ledger's per-event cost from its per-call cost (docs/benchmarks.md).
     const phases = {
       noop: { what: "no-op route (GET /health)", events: 0, run: () => load({ url: `${base}/health`, connections: 20 }) },
       single: {

@@ -329,7 +329,8 @@ function workerdNoiseFilter() {
 /**
  * A local endpoint for the README's webhook example: answers every POST with 200 (a path /status/<code> answers that
  * code instead, to watch retries), logs one line per delivery and lists the latest ones on GET. It cannot check
- * signatures (each endpoint's secret is shown only to whoever created it); see the README for verifying them.
+ * signatures (each endpoint's secret is shown only to whoever created it); docs/api.md "Outgoing webhooks" says how to
+ * verify them.
  */
 async function startWebhookReceiver() {
   const received = [];

@@ -28,7 +28,7 @@ export type Quantity = InstanceType<typeof Quantity>;
 const NUMERIC = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 
 /**
- * The bound on a usable numeric value: |value| < 10^15 with at most 20 decimal places (README "Events").
+ * The bound on a usable numeric value: |value| < 10^15 with at most 20 decimal places (docs/api.md "Events").
  * NOTE: beyond it a value is stored but not counted, like a value that is not a number (SPEC §5): a quadrillion per
  * event is far beyond any real meter reading (bytes, tokens, milliseconds), while "1e30" or a 400-digit string is a
  * client bug that would otherwise make an invoice nobody can pay. Within it, 10^13 values still sum exactly in

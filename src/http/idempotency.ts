@@ -159,7 +159,7 @@ export async function releaseIdempotencyKey(held: HeldClaim): Promise<void> {
  * does for requests that failed validation); on any other outcome the claim is released and a retry runs anew.
  * NOTE: a request that died holding its claim is run again by a retry after LEASE_MS, not replayed: nothing recorded
  * what it did. A create it had already done then happens twice unless a unique field catches it (a customer's
- * external_id answers `409 customer_external_id_taken`), as with Stripe (README "Conventions").
+ * external_id answers `409 customer_external_id_taken`), as with Stripe (docs/api.md "Conventions").
  */
 export const idempotency: MiddlewareHandler<AppEnv> = async (c, next) => {
   const key = c.req.header("Idempotency-Key");

@@ -10,7 +10,7 @@ export const Timestamp = z.string().openapi({ format: "date-time", example: "202
 
 const DECIMAL = /^\d+(\.\d+)?$/;
 
-/** Prices, amounts and quantities given in a request are below 10^15, as usable event values are (README "Money"). */
+/** Prices, amounts and quantities given in a request are below 10^15, as usable event values are (docs/api.md "Money and pricing"). */
 const MAX_INTEGER_DIGITS = 15;
 
 /**

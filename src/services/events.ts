@@ -224,7 +224,7 @@ export async function ingest(
       return;
     }
     // NOTE: only when the cache was older than a change to the customer: its ledger stored none of these events, but
-    // other customers' ledgers in the same batch may have stored theirs (README "Ingestion").
+    // other customers' ledgers in the same batch may have stored theirs (docs/api.md "Events").
     forgetCustomer(caller, hit.id);
     if (outcome.code === "customer_archived") return refuse(items, "customer_archived", ARCHIVED);
     if (resolvedAgain) return refuse(items, "customer_moved", "The customer's external_id changed while the events were sent; send them again");

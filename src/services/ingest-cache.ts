@@ -1,7 +1,7 @@
 // What ingestion remembers between requests in one isolate: API keys and customer references, for a few seconds,
 // so that a warm POST /v1/events touches no D1 at all (issue 3: "resolve customers at the edge, cache what is safe").
 //
-// NOTE: what this makes stale, and for how long (README "Ingestion"):
+// NOTE: what this makes stale, and for how long (docs/api.md "Events", what ingestion caches):
 // - a revoked key keeps ingesting for up to KEY_CACHE_TTL_MS in isolates other than the one that revoked it;
 // - an archived customer is still routed to its ledger, which refuses the events itself (CustomerLedger.ingest);
 // - a changed external_id still resolves to its old customer, whose ledger refuses the events (customer_moved), and

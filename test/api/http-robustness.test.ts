@@ -46,7 +46,7 @@ describe("Idempotency-Key after a crash", () => {
     expect(retried.status).toBe(201);
     expect(retried.headers.get("Idempotent-Replayed")).toBeNull();
     // NOTE: nothing recorded what the dead request did, so the retry ran again: without an external_id to catch it, a
-    // customer created before the crash now exists twice (README "Conventions", as with Stripe).
+    // customer created before the crash now exists twice (docs/api.md "Conventions", as with Stripe).
     expect(retried.body.id).not.toBe(first.body.id);
     expect(await customerCount(acct.test)).toBe(2);
 

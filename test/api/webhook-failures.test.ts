@@ -58,7 +58,7 @@ describe("webhook attempt failures", { timeout: 30_000 }, () => {
 
   it("records a name that does not resolve as a DNS failure", async () => {
     const acct = await newAccount();
-    // .invalid never resolves (RFC 6761), so this is the README's unreachable-host case on any machine.
+    // .invalid never resolves (RFC 6761), so this is docs/api.md's unreachable-host case on any machine.
     const ep = await endpoint(acct.test, "https://hooks.meterline.invalid/webhooks");
     const { attempt } = await firstAttempt(acct.test, ep.id);
     expect(attempt).toMatchObject({ response_status: null, error: "DNS lookup failed for hooks.meterline.invalid" });

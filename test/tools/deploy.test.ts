@@ -150,7 +150,7 @@ describe("npm run deploy (tools/deploy.mjs)", () => {
     const gzip = node.gzipSync(bundle, { level: 9 }).length;
     const reported = /gzip ([\d.]+) KiB \(wrangler\)/.exec(output);
     expect(reported, output).not.toBeNull();
-    // The README quotes this size; the free plan's limit is the budget.
+    // docs/deploy.md quotes this size; the free plan's limit is the budget.
     console.log(`Worker bundle: ${(bundle.length / 1024).toFixed(2)} KiB, gzip ${reported![1]} KiB (wrangler), ${(gzip / 1024).toFixed(2)} KiB (gzip -9)`);
     expect(gzip).toBeLessThan(FREE_PLAN_GZIP_LIMIT);
   });

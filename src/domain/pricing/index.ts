@@ -1,6 +1,6 @@
 // The pricing engine: a price plus a period's usage in, explained invoice lines out; used by draft invoices, the finalizer and plan previews.
 /*
- * Decisions (SPEC §2, §6, §9), mirrored in the README's API section:
+ * Decisions (SPEC §2, §6, §9), mirrored in docs/api.md "Money and pricing":
  *
  * - Money is exact decimal (decimal.js, 100 significant digits). Every line's amount is its exact amount rounded ONCE,
  *   half-up, to the currency's minor unit (ISO 4217: USD 2, JPY 0, KWD 3); `exact_amount` is that unrounded value,
