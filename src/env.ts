@@ -12,7 +12,7 @@ export interface Env {
   WEBHOOKS: DurableObjectNamespace<WebhookDispatcher>;
   /** Bearer token for /admin/*; when unset the admin routes answer 404. */
   ADMIN_TOKEN?: string;
-  /** Base64 AES-GCM key for secrets stored at rest (Stripe keys). */
+  /** Base64 of 32 random bytes: every sealing key (Stripe keys, webhook secrets, dashboard cookie) derives from it (http/sealing.ts). */
   ENCRYPTION_KEY?: string;
   /** Ceiling on customers billed per second by a billing run (billing/pacing.ts); unset = none. `npm run dev` sets it. */
   BILLING_RUN_MAX_CUSTOMERS_PER_SECOND?: string;

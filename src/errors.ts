@@ -63,6 +63,7 @@ export const ERROR_CODES = {
   invoice_already_paid: 409,
   payment_in_progress: 409,
   stripe_not_configured: 409,
+  stripe_settings_unreadable: 409,
   webhook_endpoint_disabled: 409,
   // 5xx
   internal_error: 500,

@@ -5,6 +5,7 @@ import { getCookie, setCookie, deleteCookie } from "hono/cookie";
 import type { AppEnv, Caller, Mode } from "../env";
 import { callerOf, KEY_LOOKUP_SQL, type KeyRow } from "../http/auth";
 import { randomToken, sha256Hex, timingSafeEqual } from "../http/crypto";
+import { EncryptionKeyError, open, seal, UnsealError, type SealContext } from "../http/sealing";
 
 export const SESSION_COOKIE = "meterline_session";
 const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
@@ -22,46 +23,37 @@ export interface Session {
 
 export class DashboardConfigError extends Error {}
 
-/**
- * NOTE: the cookie key is derived from ENCRYPTION_KEY with HKDF under its own label, so a session cookie and a
- * stored Stripe secret are never sealed with the same key.
- */
-async function sessionKey(env: AppEnv["Bindings"]): Promise<CryptoKey> {
-  if (!env.ENCRYPTION_KEY) throw new DashboardConfigError("The dashboard needs the ENCRYPTION_KEY secret (npm run dev writes one to .dev.vars)");
-  const raw = Uint8Array.from(atob(env.ENCRYPTION_KEY), (ch) => ch.charCodeAt(0));
-  const base = await crypto.subtle.importKey("raw", raw, "HKDF", false, ["deriveKey"]);
-  return crypto.subtle.deriveKey(
-    { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: new TextEncoder().encode("meterline/dashboard-session/v1") },
-    base,
-    { name: "AES-GCM", length: 256 },
-    false,
-    ["encrypt", "decrypt"],
-  );
+// The cookie is bound to its name: a value sealed for anything else does not open as a session.
+const SESSION_SEAL: SealContext = { purpose: "dashboard-session", bind: `cookie:${SESSION_COOKIE}` };
+
+/** A missing or malformed ENCRYPTION_KEY shown as the dashboard's own setup message (dashboard/index.tsx). */
+function configError(err: unknown): unknown {
+  return err instanceof EncryptionKeyError
+    ? new DashboardConfigError(`The dashboard needs the ENCRYPTION_KEY secret (npm run dev writes one to .dev.vars): ${err.message}`)
+    : err;
 }
 
-const b64url = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-const fromB64url = (s: string) => Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/")), (ch) => ch.charCodeAt(0));
-
-export async function seal(env: AppEnv["Bindings"], session: Session): Promise<string> {
-  const iv = crypto.getRandomValues(new Uint8Array(12));
-  const data = new TextEncoder().encode(JSON.stringify(session));
-  const sealed = new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv }, await sessionKey(env), data));
-  return `${b64url(iv)}.${b64url(sealed)}`;
+export async function sealSession(env: AppEnv["Bindings"], session: Session): Promise<string> {
+  try {
+    return await seal(env, SESSION_SEAL, JSON.stringify(session));
+  } catch (err) {
+    throw configError(err);
+  }
 }
 
 /** The session in a cookie value, or null when it is missing, forged, tampered with or expired. */
-export async function unseal(env: AppEnv["Bindings"], value: string | undefined, now: number): Promise<Session | null> {
+export async function openSession(env: AppEnv["Bindings"], value: string | undefined, now: number): Promise<Session | null> {
   if (!value) return null;
-  const [iv, data] = value.split(".");
-  if (!iv || !data) return null;
+  let plain: string;
   try {
-    const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: fromB64url(iv) }, await sessionKey(env), fromB64url(data));
-    const session = JSON.parse(new TextDecoder().decode(plain)) as Session;
-    return session.expiresAt > now ? session : null;
+    plain = await open(env, SESSION_SEAL, value);
   } catch (err) {
-    if (err instanceof DashboardConfigError) throw err;
-    return null;
+    // NOTE: a cookie from an older scheme or another ENCRYPTION_KEY just signs the user out.
+    if (err instanceof UnsealError) return null;
+    throw configError(err);
   }
+  const session = JSON.parse(plain) as Session;
+  return session.expiresAt > now ? session : null;
 }
 
 export function newSession(now: number): Session {
@@ -75,7 +67,7 @@ function isLocalHttp(c: Context): boolean {
 }
 
 export async function writeSession(c: Context, session: Session): Promise<void> {
-  setCookie(c, SESSION_COOKIE, await seal(c.env, session), {
+  setCookie(c, SESSION_COOKIE, await sealSession(c.env, session), {
     path: "/dashboard",
     httpOnly: true,
     sameSite: "Strict",
@@ -89,7 +81,7 @@ export function clearSession(c: Context): void {
 }
 
 export async function readSession(c: Context): Promise<Session | null> {
-  return unseal(c.env, getCookie(c, SESSION_COOKIE), c.get("now"));
+  return openSession(c.env, getCookie(c, SESSION_COOKIE), c.get("now"));
 }
 
 export function csrfMatches(session: Session, presented: unknown): boolean {

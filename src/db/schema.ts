@@ -315,7 +315,7 @@ export const eventActivity = sqliteTable(
   (t) => [primaryKey({ columns: [t.accountId, t.mode, t.minute, t.customerId, t.eventName] })],
 );
 
-/** Per (account, mode): the Stripe secret key and webhook signing secret, AES-GCM encrypted (payments/secrets.ts). */
+/** Per (account, mode): the Stripe secret key and webhook signing secret, sealed for this row (http/sealing.ts). */
 export const stripeSettings = sqliteTable(
   "stripe_settings",
   {
@@ -384,7 +384,7 @@ export const stripeEvents = sqliteTable(
   (t) => [primaryKey({ columns: [t.accountId, t.mode, t.eventId] })],
 );
 
-/** Where an account sends its outgoing webhooks (SPEC §12). The signing secret is stored AES-GCM encrypted. */
+/** Where an account sends its outgoing webhooks (SPEC §12). The signing secrets are sealed for this row (http/sealing.ts). */
 export const webhookEndpoints = sqliteTable(
   "webhook_endpoints",
   {

@@ -3,7 +3,7 @@
 import Stripe from "stripe";
 import type { Caller, Env, Mode } from "../env";
 import { ApiError } from "../errors";
-import { decryptSecret } from "./secrets";
+import { open, UnsealError, type SealContext } from "../http/sealing";
 
 export type { Stripe };
 
@@ -18,7 +18,13 @@ export interface StripeAccess {
   webhookSecret: string | null;
 }
 
-export const secretContext = (s: StripeScope, field: "secret_key" | "webhook_secret") => `${s.accountId}:${s.mode}:stripe_${field}`;
+export type StripeSecretField = "secret_key" | "webhook_secret";
+
+/** Each secret is sealed for its own stripe_settings row (account, mode); the field is the purpose. */
+export const stripeSeal = (s: StripeScope, field: StripeSecretField): SealContext => ({
+  purpose: field === "secret_key" ? "stripe-secret-key" : "stripe-webhook-secret",
+  bind: `stripe_settings:${s.accountId}:${s.mode}`,
+});
 
 /** One SubtleCrypto provider for webhook signatures: Workers have no Node crypto HMAC. */
 export const webCrypto = Stripe.createSubtleCryptoProvider();
@@ -48,11 +54,26 @@ export async function stripeAccess(env: Env, scope: StripeScope): Promise<Stripe
     .bind(scope.accountId, scope.mode)
     .first<SettingsRow>();
   if (!row) return null;
-  const secretKey = await decryptSecret(env.ENCRYPTION_KEY, row.secret_key_ciphertext, secretContext(scope, "secret_key"));
-  const webhookSecret = row.webhook_secret_ciphertext
-    ? await decryptSecret(env.ENCRYPTION_KEY, row.webhook_secret_ciphertext, secretContext(scope, "webhook_secret"))
-    : null;
+  const secretKey = await openStripeSecret(env, scope, "secret_key", row.secret_key_ciphertext);
+  const webhookSecret = row.webhook_secret_ciphertext ? await openStripeSecret(env, scope, "webhook_secret", row.webhook_secret_ciphertext) : null;
   return { client: stripeClient(env, secretKey), secretKey, webhookSecret };
+}
+
+/**
+ * NOTE: a stored secret that does not open (ENCRYPTION_KEY replaced, the row copied from elsewhere) is never used and
+ * never guessed around: every use of the settings answers stripe_settings_unreadable until they are PUT again.
+ */
+async function openStripeSecret(env: Env, scope: StripeScope, field: StripeSecretField, sealed: string): Promise<string> {
+  try {
+    return await open(env, stripeSeal(scope, field), sealed);
+  } catch (err) {
+    if (!(err instanceof UnsealError)) throw err;
+    console.error(`stripe settings ${scope.accountId}/${scope.mode}: ${err.message}`);
+    throw new ApiError(
+      "stripe_settings_unreadable",
+      `The stored Stripe ${field} for ${scope.mode} mode cannot be read (ENCRYPTION_KEY changed, or it was stored for another account): PUT /v1/settings/stripe again${field === "webhook_secret" ? " with webhook_secret" : ""}`,
+    );
+  }
 }
 
 export async function requireStripe(env: Env, caller: Caller): Promise<StripeAccess> {

@@ -1,10 +1,10 @@
-// Stripe settings per account and mode: keys stored AES-GCM encrypted, never shown again after the PUT (SPEC §11).
+// Stripe settings per account and mode: keys stored sealed (http/sealing.ts), never shown again after the PUT (SPEC §11).
 import type { z } from "@hono/zod-openapi";
 import { formatTimestamp } from "../domain/time";
 import type { Caller, Env } from "../env";
 import { ApiError } from "../errors";
-import { secretContext } from "../payments/stripe";
-import { encryptSecret } from "../payments/secrets";
+import { seal } from "../http/sealing";
+import { stripeSeal } from "../payments/stripe";
 import type { PutStripeSettingsBody } from "../schemas/payments";
 
 interface SettingsRow {
@@ -45,9 +45,8 @@ export async function putStripeSettings(env: Env, caller: Caller, body: z.output
       { param: "secret_key" },
     );
   }
-  const secretKey = await encryptSecret(env.ENCRYPTION_KEY, body.secret_key, secretContext(caller, "secret_key"));
-  const webhookSecret =
-    body.webhook_secret == null ? null : await encryptSecret(env.ENCRYPTION_KEY, body.webhook_secret, secretContext(caller, "webhook_secret"));
+  const secretKey = await seal(env, stripeSeal(caller, "secret_key"), body.secret_key);
+  const webhookSecret = body.webhook_secret == null ? null : await seal(env, stripeSeal(caller, "webhook_secret"), body.webhook_secret);
   // Omitted webhook_secret keeps the stored one; null removes it.
   const keepWebhook = body.webhook_secret === undefined;
   await env.DB.prepare(

@@ -8,10 +8,11 @@ import { formatNullableTimestamp, formatTimestamp } from "../domain/time";
 import { webhookUrlProblem } from "../domain/webhook-urls";
 import type { Caller, Env } from "../env";
 import { ApiError } from "../errors";
+import { UnsealError } from "../http/sealing";
 import type { CreateWebhookEndpointBody, ListDeliveriesQuery, RotateSecretBody, UpdateWebhookEndpointBody } from "../schemas/webhooks";
 import { notifyWebhooks } from "../webhooks/outbox";
 import { RETRY_WINDOW_MS } from "../webhooks/schedule";
-import { newSigningSecret, sealSecret } from "../webhooks/secrets";
+import { newSigningSecret, openSigningSecret, sealSigningSecret } from "../webhooks/secrets";
 
 type EndpointRow = typeof webhookEndpoints.$inferSelect;
 type DeliveryRow = typeof webhookDeliveries.$inferSelect;
@@ -76,17 +77,18 @@ function checkUrl(env: Env, caller: Caller, url: string): void {
 export async function createEndpoint(env: Env, caller: Caller, input: z.output<typeof CreateWebhookEndpointBody>, now: number) {
   checkUrl(env, caller, input.url);
   const secret = newSigningSecret();
+  const id = crypto.randomUUID();
   const [row] = await database(env.DB)
     .insert(webhookEndpoints)
     .values({
-      id: crypto.randomUUID(),
+      id,
       accountId: caller.accountId,
       mode: caller.mode,
       url: input.url,
       description: input.description ?? null,
       events: input.events,
       enabled: input.enabled ?? true,
-      secretCiphertext: await sealSecret(env, secret),
+      secretCiphertext: await sealSigningSecret(env, id, "current", secret),
       createdAt: now,
       updatedAt: now,
     })
@@ -146,17 +148,35 @@ export async function rotateSecret(env: Env, caller: Caller, id: string, input: 
   const existing = await requireEndpoint(env, caller, id);
   const secret = newSigningSecret();
   const hours = input.expire_previous_in_hours ?? 24;
+  const previous = hours > 0 ? await resealAsPrevious(env, existing) : null;
   const [row] = await database(env.DB)
     .update(webhookEndpoints)
     .set({
-      secretCiphertext: await sealSecret(env, secret),
-      previousSecretCiphertext: hours > 0 ? existing.secretCiphertext : null,
-      previousSecretExpiresAt: hours > 0 ? now + hours * HOUR : null,
+      secretCiphertext: await sealSigningSecret(env, existing.id, "current", secret),
+      previousSecretCiphertext: previous,
+      previousSecretExpiresAt: previous ? now + hours * HOUR : null,
       updatedAt: now,
     })
     .where(eq(webhookEndpoints.id, existing.id))
     .returning();
   return { ...serializeEndpoint(row!), secret };
+}
+
+/**
+ * The current secret sealed again for the previous slot, or null when it does not open.
+ * NOTE: a current secret that does not open cannot sign (deliveries fail, saying to rotate), and keeping it would let
+ * a value copied in from another endpoint sign as this one; the rotation goes ahead without an overlap, which is how
+ * such an endpoint recovers.
+ */
+async function resealAsPrevious(env: Env, endpoint: EndpointRow): Promise<string | null> {
+  try {
+    const current = await openSigningSecret(env, endpoint.id, "current", endpoint.secretCiphertext);
+    return await sealSigningSecret(env, endpoint.id, "previous", current);
+  } catch (err) {
+    if (!(err instanceof UnsealError)) throw err;
+    console.warn(`webhook endpoint ${endpoint.id}: rotating without an overlap, ${err.message}`);
+    return null;
+  }
 }
 
 export async function listDeliveries(env: Env, caller: Caller, endpointId: string, query: z.output<typeof ListDeliveriesQuery>) {

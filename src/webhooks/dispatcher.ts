@@ -5,9 +5,10 @@ import { DurableObject } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { describeAnswer, describeFetchError, type ConnectProbe } from "../domain/webhook-failures";
 import type { Env } from "../env";
+import { UnsealError } from "../http/sealing";
 import { webhookDispatcher, type WebhookScope } from "./outbox";
 import { ATTEMPT_LEASE_MS, ATTEMPT_TIMEOUT_MS, RETRY_WINDOW_MS, retryDelayMs } from "./schedule";
-import { openSecret } from "./secrets";
+import { openSigningSecret } from "./secrets";
 
 const FANOUT_PAGE = 100;
 const DELIVERY_PAGE = 25;
@@ -175,14 +176,17 @@ export class WebhookDispatcher extends DurableObject<Env> {
     const timestamp = new Date(Math.floor(started / 1000) * 1000);
     let signature: string;
     try {
-      const secrets = [await openSecret(this.env, t.secret_ciphertext)];
+      const secrets = [await openSigningSecret(this.env, d.endpoint_id, "current", t.secret_ciphertext)];
       if (t.previous_secret_ciphertext && (t.previous_secret_expires_at ?? 0) > started) {
-        secrets.push(await openSecret(this.env, t.previous_secret_ciphertext));
+        secrets.push(await openSigningSecret(this.env, d.endpoint_id, "previous", t.previous_secret_ciphertext));
       }
       signature = secrets.map((s) => new Webhook(s).sign(d.event_id, timestamp, t.payload)).join(" ");
     } catch (err) {
-      // Our side, not the endpoint's (e.g. ENCRYPTION_KEY changed since the secret was stored): nothing was sent.
-      const error = `could not sign the payload: ${err instanceof Error ? err.message : String(err)}`.slice(0, 500);
+      // Our side, not the endpoint's (ENCRYPTION_KEY changed, or the stored secret is not this endpoint's): nothing
+      // was sent. A secret that does not open is never worked around; a new one is the way out.
+      const reason = err instanceof Error ? err.message : String(err);
+      const remedy = err instanceof UnsealError ? `; rotate the endpoint's secret (POST /v1/webhook_endpoints/${d.endpoint_id}/rotate_secret)` : "";
+      const error = `could not sign the payload: ${reason}${remedy}`.slice(0, 500);
       return { status: null, body: null, error, durationMs: Date.now() - started, startedAt: started };
     }
     try {

@@ -1,8 +1,11 @@
-// Standard Webhooks signing secrets (`whsec_` + base64 of 32 random bytes), kept AES-GCM encrypted at rest.
+// Standard Webhooks signing secrets (`whsec_` + base64 of 32 random bytes), sealed at rest for their endpoint and slot.
 import type { Env } from "../env";
-import { ApiError } from "../errors";
+import { open, seal, type SealContext } from "../http/sealing";
 
 const PREFIX = "whsec_";
+
+/** The secret signing now, and the one kept signing alongside it for a while after a rotation. */
+export type SecretSlot = "current" | "previous";
 
 function toBase64(bytes: Uint8Array): string {
   let s = "";
@@ -10,32 +13,24 @@ function toBase64(bytes: Uint8Array): string {
   return btoa(s);
 }
 
-function fromBase64(b64: string): Uint8Array {
-  return Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
-}
-
 export function newSigningSecret(): string {
   return PREFIX + toBase64(crypto.getRandomValues(new Uint8Array(32)));
 }
 
-async function key(env: Env): Promise<CryptoKey> {
-  if (!env.ENCRYPTION_KEY) throw new ApiError("internal_error", "ENCRYPTION_KEY is not configured; webhook secrets cannot be stored");
-  const raw = fromBase64(env.ENCRYPTION_KEY);
-  // NOTE: the key is used as given when it has an AES length; otherwise it is hashed to 256 bits.
-  const material = raw.length === 16 || raw.length === 32 ? raw : new Uint8Array(await crypto.subtle.digest("SHA-256", raw));
-  return crypto.subtle.importKey("raw", material, "AES-GCM", false, ["encrypt", "decrypt"]);
+/**
+ * NOTE: the slot is bound too, so a retired secret written back into the current column does not sign again; a
+ * rotation therefore opens the current secret and seals it anew as the previous one instead of copying it.
+ */
+const signingSeal = (endpointId: string, slot: SecretSlot): SealContext => ({
+  purpose: "webhook-signing-secret",
+  bind: `webhook_endpoints:${endpointId}:${slot}`,
+});
+
+export function sealSigningSecret(env: Env, endpointId: string, slot: SecretSlot, secret: string): Promise<string> {
+  return seal(env, signingSeal(endpointId, slot), secret);
 }
 
-/** `v1.<iv>.<ciphertext>`, both base64. */
-export async function sealSecret(env: Env, secret: string): Promise<string> {
-  const iv = crypto.getRandomValues(new Uint8Array(12));
-  const sealed = new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv }, await key(env), new TextEncoder().encode(secret)));
-  return `v1.${toBase64(iv)}.${toBase64(sealed)}`;
-}
-
-export async function openSecret(env: Env, sealed: string): Promise<string> {
-  const [version, iv, data] = sealed.split(".");
-  if (version !== "v1" || !iv || !data) throw new Error("unreadable sealed webhook secret");
-  const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: fromBase64(iv) }, await key(env), fromBase64(data));
-  return new TextDecoder().decode(plain);
+/** The secret, or an UnsealError (http/sealing.ts) when the stored value was not sealed for this endpoint and slot. */
+export function openSigningSecret(env: Env, endpointId: string, slot: SecretSlot, sealed: string): Promise<string> {
+  return open(env, signingSeal(endpointId, slot), sealed);
 }

@@ -29,7 +29,7 @@ describe("Stripe settings", () => {
     const row = await env.DB.prepare("SELECT * FROM stripe_settings WHERE account_id = ?").bind(acct.id).first<any>();
     expect(JSON.stringify(row)).not.toContain(sk.slice(8));
     expect(JSON.stringify(row)).not.toContain(WHSEC.slice(6));
-    expect(row.secret_key_ciphertext).toMatch(/^v1:/);
+    expect(row.secret_key_ciphertext).toMatch(/^v1\./);
 
     // Omitting webhook_secret keeps it; null removes it.
     const sk2 = newStripeKey("test");
