@@ -40,6 +40,9 @@ export const OPENAPI_INFO = {
     version: "1.0.0",
     description: "Usage-based billing: customers, meters, plans, contracts, events and invoices.",
   },
+  // A relative URL: the same document serves `npm run dev`, workers.dev and a custom domain, and a client resolves it
+  // against wherever it fetched /openapi.json (a fixed host would be wrong on every other one).
+  servers: [{ url: "/", description: "The origin that served this document" }],
 };
 
 const isIngest = (c: { req: { method: string; path: string } }) => c.req.method === "POST" && isIngestPath(c.req.path);

@@ -24,6 +24,7 @@ export const requireAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
 const createAccountRoute = createRoute({
   method: "post",
   path: "/accounts",
+  operationId: "createAccount",
   tags: ["Admin"],
   summary: "Create an account with one test and one live API key",
   security: [{ adminToken: [] }],

@@ -11,6 +11,7 @@ const tags = ["API keys"];
 const create = createRoute({
   method: "post",
   path: "/api_keys",
+  operationId: "createApiKey",
   tags,
   summary: "Create an API key in the caller's mode",
   request: jsonBodyOf(CreateApiKeyBody),
@@ -20,6 +21,7 @@ const create = createRoute({
 const list = createRoute({
   method: "get",
   path: "/api_keys",
+  operationId: "listApiKeys",
   tags,
   summary: "List the API keys of the caller's mode",
   request: { query: ListQuery },
@@ -29,6 +31,7 @@ const list = createRoute({
 const revoke = createRoute({
   method: "delete",
   path: "/api_keys/{id}",
+  operationId: "revokeApiKey",
   tags,
   summary: "Revoke an API key (effective immediately)",
   request: { params: IdParam },

@@ -28,6 +28,7 @@ const Fanout = z.object({ ledgers: z.number().int(), rows: z.number().int() });
 const fanoutRoute = createRoute({
   method: "post",
   path: "/fanout",
+  operationId: "benchFanout",
   hide: true,
   summary:
     "One durable write in each of N ledgers, concurrently (what a batch over N customers costs before ingestion work); with rows, each also stores that many event-sized rows",

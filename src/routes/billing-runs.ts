@@ -12,6 +12,7 @@ const tags = ["Billing runs"];
 const create = createRoute({
   method: "post",
   path: "/billing_runs",
+  operationId: "createBillingRun",
   tags,
   summary: "Start the billing run for this account (test mode only); it runs in the background: poll the run",
   request: jsonBodyOf(CreateBillingRunBody),
@@ -25,6 +26,7 @@ const create = createRoute({
 const list = createRoute({
   method: "get",
   path: "/billing_runs",
+  operationId: "listBillingRuns",
   tags,
   summary: "List this account's billing runs, newest first",
   request: { query: ListQuery },
@@ -34,6 +36,7 @@ const list = createRoute({
 const retrieve = createRoute({
   method: "get",
   path: "/billing_runs/{id}",
+  operationId: "retrieveBillingRun",
   tags,
   summary: "Retrieve a billing run: its status, phase and counts so far (final once completed)",
   request: { params: IdParam },

@@ -15,6 +15,7 @@ const tags = ["Contracts"];
 const create = createRoute({
   method: "post",
   path: "/contracts",
+  operationId: "createContract",
   tags,
   summary: "Subscribe a customer to a plan",
   request: jsonBodyOf(CreateContractBody),
@@ -24,6 +25,7 @@ const create = createRoute({
 const list = createRoute({
   method: "get",
   path: "/contracts",
+  operationId: "listContracts",
   tags,
   summary: "List contracts, newest first",
   request: { query: ListContractsQuery },
@@ -33,6 +35,7 @@ const list = createRoute({
 const retrieve = createRoute({
   method: "get",
   path: "/contracts/{id}",
+  operationId: "retrieveContract",
   tags,
   summary: "Retrieve a contract",
   request: { params: IdParam },
@@ -42,6 +45,7 @@ const retrieve = createRoute({
 const cancel = createRoute({
   method: "post",
   path: "/contracts/{id}/cancel",
+  operationId: "cancelContract",
   tags,
   summary: "Cancel a contract now or at the end of the current period",
   request: { params: IdParam, ...jsonBodyOf(CancelContractBody) },
@@ -51,6 +55,7 @@ const cancel = createRoute({
 const addPlan = createRoute({
   method: "post",
   path: "/customers/{id}/plans/add",
+  operationId: "addCustomerPlan",
   tags,
   summary: "Metronome-style alias: add a plan to a customer (creates a contract)",
   request: { params: CustomerIdParam, ...jsonBodyOf(AddPlanBody) },

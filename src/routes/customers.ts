@@ -20,6 +20,7 @@ const tags = ["Customers"];
 const create = createRoute({
   method: "post",
   path: "/customers",
+  operationId: "createCustomer",
   tags,
   summary: "Create a customer",
   request: jsonBodyOf(CreateCustomerBody),
@@ -29,6 +30,7 @@ const create = createRoute({
 const list = createRoute({
   method: "get",
   path: "/customers",
+  operationId: "listCustomers",
   tags,
   summary: "List customers, newest first",
   request: { query: ListCustomersQuery },
@@ -38,6 +40,7 @@ const list = createRoute({
 const retrieve = createRoute({
   method: "get",
   path: "/customers/{id}",
+  operationId: "retrieveCustomer",
   tags,
   summary: "Retrieve a customer by id or external_id",
   request: { params: CustomerIdParam },
@@ -47,6 +50,7 @@ const retrieve = createRoute({
 const update = createRoute({
   method: "patch",
   path: "/customers/{id}",
+  operationId: "updateCustomer",
   tags,
   summary: "Update a customer",
   request: { params: CustomerIdParam, ...jsonBodyOf(UpdateCustomerBody) },
@@ -56,6 +60,7 @@ const update = createRoute({
 const archive = createRoute({
   method: "delete",
   path: "/customers/{id}",
+  operationId: "archiveCustomer",
   tags,
   summary: "Archive a customer (no new events or contracts; history kept)",
   request: { params: CustomerIdParam },

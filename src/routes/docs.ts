@@ -25,9 +25,11 @@ function typeLabel(schema: Json | undefined): string {
 }
 
 function propertiesTable(schema: Json | undefined): HtmlEscapedString | Promise<HtmlEscapedString> | string {
-  const props = schema?.properties as Record<string, Json> | undefined;
-  if (!props) return "";
-  const required = new Set((schema?.required as string[] | undefined) ?? []);
+  // An allOf lists its branches' fields: the Event is its fields, then which of them must be given.
+  const parts = schema && Array.isArray(schema.allOf) ? (schema.allOf as Json[]) : schema ? [schema] : [];
+  const props = Object.assign({}, ...parts.map((p) => p.properties as Record<string, Json> | undefined)) as Record<string, Json>;
+  if (Object.keys(props).length === 0) return "";
+  const required = new Set(parts.flatMap((p) => (p.required as string[] | undefined) ?? []));
   return html`<table>
     <tr><th>field</th><th>type</th><th></th><th>description</th></tr>
     ${Object.entries(props).map(
@@ -68,9 +70,10 @@ table{border-collapse:collapse;margin:6px 0;font-size:14px}td,th{border-bottom:1
 Authenticate with <code>Authorization: Bearer mk_test_…</code>.</p>
 <h2>Operations</h2>
 ${operations.map(({ path, method, op }) => {
-  const body = resolve(doc, ((op.requestBody as Json | undefined)?.content as Json | undefined)?.["application/json"]
-    ? (((op.requestBody as Json).content as Json)["application/json"] as Json).schema as Json
-    : undefined);
+  const bodySchema = ((op.requestBody as Json | undefined)?.content as Json | undefined)?.["application/json"]
+    ? ((((op.requestBody as Json).content as Json)["application/json"] as Json).schema as Json)
+    : undefined;
+  const body = resolve(doc, bodySchema);
   const params = (op.parameters as Json[] | undefined) ?? [];
   const responses = Object.entries((op.responses ?? {}) as Record<string, Json>);
   return html`<div class="op" id="${method}-${path}">
@@ -80,7 +83,7 @@ ${operations.map(({ path, method, op }) => {
           (p) => html`<tr><td><code>${String(p.name)}</code></td><td>${String(p.in)}</td><td>${typeLabel(p.schema as Json)}</td></tr>`,
         )}</table>`
       : ""}
-    ${body ? html`<div>Body:</div>${propertiesTable(body)}` : ""}
+    ${body ? html`<div>Body: ${typeLabel(bodySchema)}</div>${propertiesTable(body)}` : ""}
     <div>Responses: ${raw(responses.map(([code, r]) => `<code>${code}</code> ${escape(String(r.description ?? ""))}`).join(" · "))}</div>
   </div>`;
 })}

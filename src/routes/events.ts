@@ -2,51 +2,64 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { newRouter } from "../http/router";
 import { commonErrors, IdParam, jsonContent, listOf } from "../schemas/common";
-import { BatchIngestResponse, EventView, IngestResponse, ListEventsQuery } from "../schemas/events";
+import {
+  BatchIngestResponse,
+  Event,
+  EventBatch,
+  EventView,
+  IngestResponse,
+  ListEventsQuery,
+  MetronomeIngest,
+  OrbIngest,
+  OrbIngestAccepted,
+} from "../schemas/events";
 import { getEvent, listEvents } from "../services/event-reads";
 import { ingest } from "../services/events";
 
 const tags = ["Events"];
 
+/** The components ingestion bodies are documented by; registered on the router below, since no route validates them. */
+const documented = { Event, EventBatch, MetronomeIngest, OrbIngest };
+const ref = (name: keyof typeof documented) => ({ $ref: `#/components/schemas/${name}` });
+
 /**
  * NOTE: event bodies are validated by the ingestion service, not by the route, so that a batch reports every bad
- * event with its index and camelCase spellings are accepted. The documented shape is the `Event` schema.
+ * event with its index and camelCase spellings are accepted. The route's schema accepts any JSON and only points at
+ * the component that documents the body.
  */
-const body = (example: unknown, description: string) => ({
-  body: { content: { "application/json": { schema: z.unknown().openapi({ description, example }) } }, required: true },
+const body = (schema: { $ref: string } | { oneOf: Array<{ $ref: string }> }) => ({
+  body: { content: { "application/json": { schema: z.unknown().openapi(schema) } }, required: true },
 });
-
-const oneEvent = { customer_id: "a1b2c3d4-e5f6-7890-abcd-ef1234567890", event_name: "call_count", properties: { endpoint: "/api/users" } };
 
 const sendOne = createRoute({
   method: "post",
   path: "/events",
+  operationId: "sendEvent",
   tags,
   summary: "Send one usage event",
-  request: body(oneEvent, "An Event"),
+  request: body(ref("Event")),
   responses: { 202: jsonContent(IngestResponse, "Stored, and the draft invoice reflects it"), ...commonErrors },
 });
 
 const sendBatch = createRoute({
   method: "post",
   path: "/events/batch",
+  operationId: "sendEventBatch",
   tags,
   summary: "Send 1 to 10,000 usage events; all are stored or none",
-  request: body({ events: [oneEvent] }, "`{ events: Event[] }`"),
+  request: body(ref("EventBatch")),
   responses: { 202: jsonContent(BatchIngestResponse, "Every event's outcome, in order"), ...commonErrors },
 });
 
 const metronomeIngest = createRoute({
   method: "post",
   path: "/ingest",
+  operationId: "ingestEvents",
   tags,
   summary: "Metronome's ingest (a JSON array; a repeated transaction_id is ignored) or Orb's ({ events: [...] })",
-  request: body(
-    [{ customer_id: "cus_yourapp_123", event_type: "transfer", timestamp: "2026-03-01T12:34:56Z", transaction_id: "test1", properties: { bytes: "5000" } }],
-    "Metronome: an array of { customer_id, event_type, timestamp, transaction_id, properties }. Orb: { events: Event[] }",
-  ),
+  request: body({ oneOf: [ref("MetronomeIngest"), ref("OrbIngest")] }),
   responses: {
-    200: jsonContent(z.object({ validation_failed: z.array(z.unknown()), debug: z.null() }), "Orb dialect; Metronome's answers with an empty body"),
+    200: jsonContent(OrbIngestAccepted, "Orb's dialect answers this; Metronome's (an array) answers with an empty body"),
     ...commonErrors,
   },
 });
@@ -54,6 +67,7 @@ const metronomeIngest = createRoute({
 const list = createRoute({
   method: "get",
   path: "/events",
+  operationId: "listEvents",
   tags,
   summary: "List events, newest first, each with why it is or is not billed",
   request: { query: ListEventsQuery },
@@ -63,13 +77,17 @@ const list = createRoute({
 const retrieve = createRoute({
   method: "get",
   path: "/events/{id}",
+  operationId: "retrieveEvent",
   tags,
   summary: "Retrieve an event and its billing explanation",
   request: { params: IdParam },
   responses: { 200: jsonContent(EventView, "The event"), ...commonErrors },
 });
 
-export const eventRoutes = newRouter()
+const router = newRouter();
+for (const [name, schema] of Object.entries(documented)) router.openAPIRegistry.register(name, schema);
+
+export const eventRoutes = router
   .openapi(sendOne, async (c) => {
     const [r] = await ingest(c.env, { caller: c.get("caller"), key: c.get("ingestKey") }, await c.req.json(), "single", c.get("now"));
     return c.json({ id: r!.id, idempotency_key: r!.idempotency_key, status: r!.status }, 202);

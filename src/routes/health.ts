@@ -9,6 +9,7 @@ const Health = z.object({ status: z.literal("ok"), time: z.string() }).openapi("
 const health = createRoute({
   method: "get",
   path: "/health",
+  operationId: "checkHealth",
   tags: ["Meta"],
   summary: "Liveness check",
   responses: { 200: jsonContent(Health, "The Worker answers") },

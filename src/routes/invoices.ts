@@ -12,6 +12,7 @@ const tags = ["Invoices"];
 const list = createRoute({
   method: "get",
   path: "/invoices",
+  operationId: "listInvoices",
   tags,
   summary: "List invoices, newest first (drafts with their live amounts)",
   request: { query: ListInvoicesQuery },
@@ -21,6 +22,7 @@ const list = createRoute({
 const retrieve = createRoute({
   method: "get",
   path: "/invoices/{id}",
+  operationId: "retrieveInvoice",
   tags,
   summary: "Retrieve an invoice",
   request: { params: IdParam },
@@ -30,6 +32,7 @@ const retrieve = createRoute({
 const upcoming = createRoute({
   method: "get",
   path: "/customers/{id}/upcoming_invoice",
+  operationId: "retrieveUpcomingInvoice",
   tags,
   summary: "The customer's live draft invoice (the one whose period contains now)",
   request: { params: CustomerIdParam },
@@ -39,25 +42,27 @@ const upcoming = createRoute({
 const metronome = createRoute({
   method: "get",
   path: "/customers/{id}/invoices",
+  operationId: "listCustomerInvoices",
   tags,
   summary: "Metronome-style alias: the customer's invoices, e.g. ?status=DRAFT",
   request: { params: CustomerIdParam, query: MetronomeInvoicesQuery },
   responses: { 200: jsonContent(MetronomeInvoiceList, "Invoices in Metronome's shape"), ...commonErrors },
 });
 
-const action = (path: "finalize" | "void" | "mark_paid", summary: string) =>
+const action = (path: "finalize" | "void" | "mark_paid", operationId: string, summary: string) =>
   createRoute({
     method: "post",
     path: `/invoices/{id}/${path}`,
+    operationId,
     tags,
     summary,
     request: { params: IdParam },
     responses: { 200: jsonContent(Invoice, "The invoice"), ...commonErrors, ...conflictError },
   });
 
-const finalize = action("finalize", "Finalize a draft now: lock its amounts and give it a number");
-const voidInvoice = action("void", "Void a draft or finalized invoice (it stays listed with status void)");
-const markPaid = action("mark_paid", "Record that a finalized invoice was paid outside Meterline");
+const finalize = action("finalize", "finalizeInvoice", "Finalize a draft now: lock its amounts and give it a number");
+const voidInvoice = action("void", "voidInvoice", "Void a draft or finalized invoice (it stays listed with status void)");
+const markPaid = action("mark_paid", "markInvoicePaid", "Record that a finalized invoice was paid outside Meterline");
 
 export const invoiceRoutes = newRouter()
   .openapi(finalize, async (c) => c.json((await invoiceAction(c.env, c.get("caller"), c.req.valid("param").id, "finalize", c.get("now"))) as never, 200))

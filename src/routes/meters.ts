@@ -11,6 +11,7 @@ const tags = ["Meters"];
 const create = createRoute({
   method: "post",
   path: "/meters",
+  operationId: "createMeter",
   tags,
   summary: "Create a meter",
   request: jsonBodyOf(CreateMeterBody),
@@ -20,6 +21,7 @@ const create = createRoute({
 const list = createRoute({
   method: "get",
   path: "/meters",
+  operationId: "listMeters",
   tags,
   summary: "List meters, newest first",
   request: { query: ListMetersQuery },
@@ -29,6 +31,7 @@ const list = createRoute({
 const retrieve = createRoute({
   method: "get",
   path: "/meters/{id}",
+  operationId: "retrieveMeter",
   tags,
   summary: "Retrieve a meter by id or code",
   request: { params: MeterIdParam },
@@ -38,6 +41,7 @@ const retrieve = createRoute({
 const update = createRoute({
   method: "patch",
   path: "/meters/{id}",
+  operationId: "updateMeter",
   tags,
   summary: "Rename a meter (its counting rules are fixed once created)",
   request: { params: MeterIdParam, ...jsonBodyOf(UpdateMeterBody) },

@@ -11,6 +11,7 @@ const tags = ["Invoices"];
 const pay = createRoute({
   method: "post",
   path: "/invoices/{id}/pay",
+  operationId: "payInvoice",
   tags,
   summary: "Charge the customer's default Stripe payment method now (off-session)",
   request: { params: IdParam },
@@ -26,6 +27,7 @@ const pay = createRoute({
 const link = createRoute({
   method: "post",
   path: "/invoices/{id}/payment_link",
+  operationId: "createInvoicePaymentLink",
   tags,
   summary: "A Stripe Checkout URL that pays the invoice and saves the card for auto-pay",
   request: { params: IdParam, body: { content: { "application/json": { schema: wellFormedBody(CreatePaymentLinkBody) } }, required: false } },

@@ -13,6 +13,7 @@ const tags = ["Plans"];
 const create = createRoute({
   method: "post",
   path: "/plans",
+  operationId: "createPlan",
   tags,
   summary: "Create a plan with its prices",
   request: jsonBodyOf(CreatePlanBody),
@@ -22,6 +23,7 @@ const create = createRoute({
 const list = createRoute({
   method: "get",
   path: "/plans",
+  operationId: "listPlans",
   tags,
   summary: "List plans, newest first (current, unarchived versions unless asked otherwise)",
   request: { query: ListPlansQuery },
@@ -31,6 +33,7 @@ const list = createRoute({
 const retrieve = createRoute({
   method: "get",
   path: "/plans/{id}",
+  operationId: "retrievePlan",
   tags,
   summary: "Retrieve a plan version",
   request: { params: IdParam },
@@ -40,6 +43,7 @@ const retrieve = createRoute({
 const update = createRoute({
   method: "patch",
   path: "/plans/{id}",
+  operationId: "updatePlan",
   tags,
   summary: "Update a plan; with contracts on it, anything but name/description makes a new version",
   request: { params: IdParam, ...jsonBodyOf(UpdatePlanBody) },
@@ -53,6 +57,7 @@ const update = createRoute({
 const archive = createRoute({
   method: "delete",
   path: "/plans/{id}",
+  operationId: "archivePlan",
   tags,
   summary: "Archive a plan (all versions): no new contracts; existing contracts keep it",
   request: { params: IdParam },
@@ -62,6 +67,7 @@ const archive = createRoute({
 const preview = createRoute({
   method: "post",
   path: "/plans/{id}/preview",
+  operationId: "previewPlan",
   tags,
   summary: "Price a period's usage with this plan: the invoice lines it would produce (nothing is stored)",
   request: { params: IdParam, ...jsonBodyOf(PlanPreviewBody) },

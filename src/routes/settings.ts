@@ -10,6 +10,7 @@ const tags = ["Settings"];
 const retrieve = createRoute({
   method: "get",
   path: "/settings/stripe",
+  operationId: "retrieveStripeSettings",
   tags,
   summary: "Whether a Stripe key is set for this mode (last 4 characters only) and the webhook URL to register",
   responses: { 200: jsonContent(StripeSettings, "The Stripe settings"), ...commonErrors },
@@ -18,6 +19,7 @@ const retrieve = createRoute({
 const put = createRoute({
   method: "put",
   path: "/settings/stripe",
+  operationId: "setStripeSettings",
   tags,
   summary: "Set the Stripe secret key and webhook signing secret for this mode (stored encrypted; sk_test_ in test mode, sk_live_ in live)",
   request: jsonBodyOf(PutStripeSettingsBody),
@@ -27,6 +29,7 @@ const put = createRoute({
 const remove = createRoute({
   method: "delete",
   path: "/settings/stripe",
+  operationId: "deleteStripeSettings",
   tags,
   summary: "Remove the Stripe keys of this mode (auto-pay and payment links stop)",
   responses: { 200: jsonContent(StripeSettings, "The Stripe settings"), ...commonErrors },

@@ -37,6 +37,7 @@ export function documentStripeWebhookRoute(app: OpenAPIHono<AppEnv>): void {
   app.openAPIRegistry.registerPath({
     method: "post",
     path: "/webhooks/stripe/{account_id}/{mode}",
+    operationId: "receiveStripeWebhook",
     tags: ["Payments"],
     summary: "Receive Stripe's webhook deliveries for one account and mode",
     description:

@@ -11,6 +11,7 @@ const tags = ["Usage"];
 const usage = createRoute({
   method: "get",
   path: "/customers/{id}/usage",
+  operationId: "retrieveCustomerUsage",
   tags,
   summary: "A meter's usage for the customer per UTC window (hour, day or the whole range), optionally split by a group_by property",
   request: { params: CustomerIdParam, query: UsageQueryParams },
@@ -20,6 +21,7 @@ const usage = createRoute({
 const metrics = createRoute({
   method: "get",
   path: "/customers/{id}/billable-metrics",
+  operationId: "listCustomerBillableMetrics",
   tags,
   summary: "Metronome-style alias: the meters that apply to the customer (priced by its contracts' plans)",
   request: { params: CustomerIdParam },

@@ -29,6 +29,7 @@ const tags = ["Webhooks"];
 const create = createRoute({
   method: "post",
   path: "/webhook_endpoints",
+  operationId: "createWebhookEndpoint",
   tags,
   summary: "Create a webhook endpoint; the signing secret is shown only in this answer",
   request: jsonBodyOf(CreateWebhookEndpointBody),
@@ -38,6 +39,7 @@ const create = createRoute({
 const list = createRoute({
   method: "get",
   path: "/webhook_endpoints",
+  operationId: "listWebhookEndpoints",
   tags,
   summary: "List webhook endpoints, newest first",
   request: { query: ListQuery },
@@ -47,6 +49,7 @@ const list = createRoute({
 const retrieve = createRoute({
   method: "get",
   path: "/webhook_endpoints/{id}",
+  operationId: "retrieveWebhookEndpoint",
   tags,
   summary: "Retrieve a webhook endpoint",
   request: { params: IdParam },
@@ -56,6 +59,7 @@ const retrieve = createRoute({
 const update = createRoute({
   method: "patch",
   path: "/webhook_endpoints/{id}",
+  operationId: "updateWebhookEndpoint",
   tags,
   summary: "Update a webhook endpoint (url, events, description, enabled)",
   request: { params: IdParam, ...jsonBodyOf(UpdateWebhookEndpointBody) },
@@ -65,6 +69,7 @@ const update = createRoute({
 const remove = createRoute({
   method: "delete",
   path: "/webhook_endpoints/{id}",
+  operationId: "deleteWebhookEndpoint",
   tags,
   summary: "Delete a webhook endpoint with its pending deliveries and log",
   request: { params: IdParam },
@@ -74,6 +79,7 @@ const remove = createRoute({
 const rotate = createRoute({
   method: "post",
   path: "/webhook_endpoints/{id}/rotate_secret",
+  operationId: "rotateWebhookEndpointSecret",
   tags,
   summary: "Replace the signing secret; the old one keeps signing alongside for expire_previous_in_hours (default 24)",
   request: { params: IdParam, ...jsonBodyOf(RotateSecretBody) },
@@ -83,6 +89,7 @@ const rotate = createRoute({
 const deliveries = createRoute({
   method: "get",
   path: "/webhook_endpoints/{id}/deliveries",
+  operationId: "listWebhookDeliveries",
   tags,
   summary: "The endpoint's deliveries, newest first, each with every attempt made",
   request: { params: IdParam, query: ListDeliveriesQuery },
@@ -92,6 +99,7 @@ const deliveries = createRoute({
 const retrieveDelivery = createRoute({
   method: "get",
   path: "/webhook_deliveries/{id}",
+  operationId: "retrieveWebhookDelivery",
   tags,
   summary: "Retrieve a delivery with its attempts",
   request: { params: IdParam },
@@ -101,6 +109,7 @@ const retrieveDelivery = createRoute({
 const resend = createRoute({
   method: "post",
   path: "/webhook_deliveries/{id}/resend",
+  operationId: "resendWebhookDelivery",
   tags,
   summary: "Send a delivery again now (same event id and body)",
   request: { params: IdParam },

@@ -30,15 +30,34 @@ export const Properties = ownRecord(PropertyValueSchema, {
   })
   .openapi({ description: "Flat map of strings, numbers and booleans", example: { endpoint: "/api/users", bytes: "5000" } });
 
+/** Each field of an event in our dialect, as given (EventInput says which are optional). */
+const EventFields = {
+  customer_id: z.string().min(1).max(255).openapi({ description: "The customer's id (or external_id)" }),
+  external_customer_id: z.string().min(1).max(255).openapi({ description: "The customer's external_id" }),
+  event_name: z.string().min(1).max(200).openapi({ example: "call_count" }),
+  idempotency_key: z.string().min(1).max(255).openapi({ description: "Generated when absent: a retry without one is not deduplicated" }),
+  timestamp: TimestampInput.openapi({ description: "Defaults to now; at most 1 hour in the future" }),
+  properties: Properties,
+};
+type EventField = keyof typeof EventFields;
+
+/** camelCase spellings the ingestion endpoints accept for our fields (the seeds' examples send them). */
+export const EVENT_ALIASES = {
+  customerId: "customer_id",
+  externalCustomerId: "external_customer_id",
+  eventName: "event_name",
+  idempotencyKey: "idempotency_key",
+} as const satisfies Record<string, EventField>;
+
 /** One event in our dialect; camelCase spellings are mapped before this schema runs. */
 export const EventInput = z
   .strictObject({
-    customer_id: z.string().min(1).max(255).optional().openapi({ description: "The customer's id (or external_id)" }),
-    external_customer_id: z.string().min(1).max(255).optional(),
-    event_name: z.string().min(1).max(200).openapi({ example: "call_count" }),
-    idempotency_key: z.string().min(1).max(255).optional().openapi({ description: "Generated when absent: a retry without one is not deduplicated" }),
-    timestamp: TimestampInput.optional().openapi({ description: "Defaults to now; at most 1 hour in the future" }),
-    properties: Properties.optional(),
+    customer_id: EventFields.customer_id.optional(),
+    external_customer_id: EventFields.external_customer_id.optional(),
+    event_name: EventFields.event_name,
+    idempotency_key: EventFields.idempotency_key.optional(),
+    timestamp: EventFields.timestamp.optional(),
+    properties: EventFields.properties.optional(),
   })
   .superRefine((e, ctx) => {
     if ((e.customer_id === undefined) === (e.external_customer_id === undefined)) {
@@ -48,22 +67,77 @@ export const EventInput = z
         message: "give exactly one of customer_id and external_customer_id",
       });
     }
-  })
-  .openapi("Event");
+  });
 
-export const EventBatchInput = z
-  .object({ events: z.array(z.unknown()).openapi({ type: "array", items: { $ref: "#/components/schemas/Event" } }) })
-  .openapi("EventBatch");
+const aliasOf = (field: EventField) => Object.entries(EVENT_ALIASES).find(([, f]) => f === field)?.[0];
+
+/** `field` under one of its spellings, as a schema that requires it (for saying "exactly one of these"). */
+const requiring = (field: EventField) => {
+  const alias = aliasOf(field);
+  return [z.object({ [field]: EventFields[field] }), ...(alias ? [z.object({ [alias]: EventFields[field] })] : [])];
+};
+
+function exactlyOne(fields: EventField[], description: string) {
+  const [first, ...rest] = fields.flatMap(requiring);
+  return z.union([first!, ...rest]).openapi({ description }, { unionPreferredType: "oneOf" });
+}
+
+const oneEvent = { customer_id: "a1b2c3d4-e5f6-7890-abcd-ef1234567890", event_name: "call_count", properties: { endpoint: "/api/users" } };
+
+/**
+ * The documented event: every field under both spellings, and which a request must give. Documentation only: the
+ * service maps the aliases and validates with EventInput, so a batch can report each bad event with its index.
+ */
+export const Event = z
+  .intersection(
+    z.strictObject({
+      ...Object.fromEntries(Object.entries(EventFields).map(([field, schema]) => [field, schema.optional()])),
+      ...Object.fromEntries(
+        Object.entries(EVENT_ALIASES).map(([alias, field]) => [
+          alias,
+          EventFields[field].optional().openapi({ description: `camelCase spelling of \`${field}\`; give one or the other, not both` }),
+        ]),
+      ),
+    }),
+    z.intersection(
+      exactlyOne(["customer_id", "external_customer_id"], "The customer: exactly one of customer_id and external_customer_id, in either spelling"),
+      exactlyOne(["event_name"], "The event's name, in either spelling"),
+    ),
+  )
+  .openapi("Event", { description: "One usage event in Meterline's dialect (also Orb's)", example: oneEvent });
+
+export const EventBatch = z
+  .object({ events: z.array(Event).min(1).max(MAX_BATCH) })
+  .openapi("EventBatch", { description: "1 to 10,000 events: all are stored, or none", example: { events: [oneEvent] } });
 
 export const MetronomeEvent = z
   .strictObject({
-    customer_id: z.string().min(1).max(255),
-    event_type: z.string().min(1).max(200),
+    customer_id: z.string().min(1).max(255).openapi({ description: "The customer's id or external_id" }),
+    event_type: z.string().min(1).max(200).openapi({ description: "The event's name" }),
     timestamp: TimestampInput,
-    transaction_id: z.string().min(1).max(255),
+    transaction_id: z.string().min(1).max(255).openapi({ description: "The idempotency key: a repeated transaction_id is ignored" }),
     properties: Properties.optional(),
   })
   .openapi("MetronomeEvent");
+
+const metronomeEvent = { customer_id: "cus_yourapp_123", event_type: "transfer", timestamp: "2026-03-01T12:34:56Z", transaction_id: "test1", properties: { bytes: "5000" } };
+
+export const MetronomeIngest = z
+  .array(MetronomeEvent)
+  .min(1)
+  .max(MAX_BATCH)
+  .openapi("MetronomeIngest", { description: "Metronome's ingest body: a JSON array of events", example: [metronomeEvent] });
+
+export const OrbIngest = z
+  .object({ events: z.array(Event).min(1).max(MAX_BATCH) })
+  .openapi("OrbIngest", { description: "Orb's ingest body: its events are in our dialect", example: { events: [oneEvent] } });
+
+export const OrbIngestAccepted = z
+  .object({
+    validation_failed: z.array(z.unknown()).openapi({ description: "Always empty: an invalid event fails the whole request with a 400 naming each one" }),
+    debug: z.null(),
+  })
+  .openapi("OrbIngestAccepted");
 
 export const IngestResponse = z.object({ id: Id, idempotency_key: z.string(), status: z.enum(["accepted", "duplicate", "replaced"]) }).openapi("EventAccepted");
 

@@ -7,7 +7,7 @@ export const PutStripeSettingsBody = z
     secret_key: z
       .string()
       .regex(/^(sk|rk)_(test|live)_[A-Za-z0-9]{8,247}$/, { message: "must be a Stripe secret key (sk_test_…, sk_live_…) or restricted key (rk_…)" })
-      .openapi({ example: "sk_test_51H…" }),
+      .openapi({ example: "sk_test_51HxYourKeyHere" }),
     webhook_secret: z
       .string()
       .regex(/^whsec_[A-Za-z0-9+/=_-]{8,250}$/, { message: "must be a Stripe webhook signing secret (whsec_…)" })

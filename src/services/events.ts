@@ -8,16 +8,9 @@ import { callerOf, type KeyRow, type PresentedKey } from "../http/auth";
 import { detailsOf } from "../http/validation";
 import { ledgerName, type DuplicatePolicy, type IngestEvent, type IngestResult } from "../ledger/customer-ledger";
 import { cachedCustomer, forgetCustomer, rememberCustomer, rememberKey, type CachedCustomer } from "./ingest-cache";
-import { EventInput, FUTURE_TOLERANCE_MS, MAX_BATCH, MetronomeEvent } from "../schemas/events";
+import { EVENT_ALIASES, EventInput, FUTURE_TOLERANCE_MS, MAX_BATCH, MetronomeEvent } from "../schemas/events";
 import { illFormedDetail } from "../schemas/common";
 import { findIllFormed } from "../domain/unicode";
-
-const EVENT_ALIASES: Record<string, string> = {
-  customerId: "customer_id",
-  externalCustomerId: "external_customer_id",
-  eventName: "event_name",
-  idempotencyKey: "idempotency_key",
-};
 
 type CustomerRef = { by: "id_or_external_id" | "external_id"; value: string };
 
