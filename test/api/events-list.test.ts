@@ -1,12 +1,13 @@
 // GET /v1/events: ledgers list their own events and D1's event_activity says which ledgers to ask across customers.
 // Every list is read-after-write, pages through the same newest-first order a full sort gives, honours its filters,
 // and never shows another account's or mode's events.
-import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ledgerName } from "../../src/ledger/customer-ledger";
 import { listEvents } from "../../src/services/event-reads";
 import { call, expectError, newAccount } from "../support/api";
+import { restartDurableObject } from "../support/durable-objects";
 
 const MINUTE = 60_000;
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -214,7 +215,7 @@ describe("a ledger from before event activity", () => {
       sql.exec("CREATE TABLE event_index_outbox (n INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL, event_name TEXT NOT NULL, ts INTEGER NOT NULL)");
       sql.exec("UPDATE ledger_meta SET value = '5' WHERE key = 'schema_version'");
     });
-    await abortAllDurableObjects();
+    await restartDurableObject(ledger());
     await env.DB.prepare("DELETE FROM event_activity WHERE account_id = ?").bind(acct.id).run();
     expect((await call("GET", "/v1/events", { key })).body.data).toEqual([]);
     // Its next ingest call (or its alarm) publishes what the migration found.

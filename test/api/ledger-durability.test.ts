@@ -1,12 +1,12 @@
 // The ledger's incremental aggregates equal a from-scratch recomputation, for every aggregation, after random
 // inserts, duplicates and replacements, and after the Durable Object restarts.
-import { abortAllDurableObjects } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import DecimalJs from "decimal.js";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ledgerName } from "../../src/ledger/customer-ledger";
 import { call, newAccount } from "../support/api";
+import { restartDurableObject } from "../support/durable-objects";
 
 const HOUR = 3_600_000;
 const Decimal = DecimalJs.clone({ precision: 40 });
@@ -94,7 +94,7 @@ describe("ledger durability", () => {
           expect(await ledger.auditAggregates()).toEqual([]);
         };
         await check();
-        await abortAllDurableObjects();
+        await restartDurableObject(env.LEDGER.get(env.LEDGER.idFromName(ledgerName(acct.id, "test", customer))));
         await check();
       }),
       { numRuns: 15 },

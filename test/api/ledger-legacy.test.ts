@@ -2,12 +2,13 @@
 // hourly rollups included) are taken back through the legacy path when they are replaced: every aggregation stays
 // equal to a recomputation, the draft shows the quantities worked out by hand, and the legacy rows of count, sum,
 // average and unique_count are gone once their event is replaced.
-import { abortAllDurableObjects, runInDurableObject } from "cloudflare:test";
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ledgerName } from "../../src/ledger/customer-ledger";
 import { hourBucket } from "../../src/ledger/usage";
 import { call, newAccount } from "../support/api";
+import { restartDurableObject } from "../support/durable-objects";
 
 const HOUR = 3_600_000;
 const MINUTE = 60_000;
@@ -52,7 +53,7 @@ async function setup() {
   const hour0 = Math.floor(Date.now() / HOUR) * HOUR;
   const contract = await call("POST", "/v1/contracts", { key, body: { customer_id: customer, plan_id: plan.body.id, start_date: iso(hour0 - 48 * HOUR) } });
   expect(contract.status, JSON.stringify(contract.body)).toBe(201);
-  // A fresh stub each time: one from before abortAllDurableObjects() stays broken.
+  // A fresh stub each time: one from before a restart stays broken.
   const ledger = (): unknown => env.LEDGER.get(env.LEDGER.idFromName(ledgerName(acct.id, "test", customer)));
   const body = (e: Ev) => ({
     customer_id: customer,
@@ -195,7 +196,7 @@ describe("ledger: events stored before events.contrib", () => {
     expect(legacy).toEqual({ added: 8 * 16 + 8, existed: 8 * 12, rows: 8 * 28 + 8 });
     expect(await audit()).toEqual([]);
     // A ledger is loaded fresh after a deploy.
-    await abortAllDurableObjects();
+    await restartDurableObject(ledger());
     expect(await audit()).toEqual([]);
     expect(await invoice()).toEqual(before);
     const legacyRows = await contributionsByKey(ledger());
@@ -296,7 +297,7 @@ describe("ledger: events stored before events.contrib", () => {
       n2: replaced,
     });
 
-    await abortAllDurableObjects();
+    await restartDurableObject(ledger());
     expect(await audit()).toEqual([]);
     expect(await invoice()).toEqual(after);
   }, 60_000);

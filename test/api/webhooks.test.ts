@@ -1,10 +1,12 @@
 // Outgoing webhooks through HTTP: endpoints API, signed deliveries to a real local receiver (verified with the
 // standardwebhooks library), retries, the attempt log, resend, restarts and the 3-day disable.
-import { abortAllDurableObjects, createScheduledController, runDurableObjectAlarm } from "cloudflare:test";
+import { createScheduledController, runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import worker from "../../src/index";
 import { describe, expect, it } from "vitest";
+import { ledgerName } from "../../src/ledger/customer-ledger";
 import { call, expectError, newAccount } from "../support/api";
+import { restartDurableObject } from "../support/durable-objects";
 import { runBilling } from "../support/billing";
 import { configureSink, deliveriesOf, dispatcherOf, endpointWithSink, eventually, received, sinkUrl, webhooksSettled } from "../support/webhooks";
 
@@ -186,7 +188,7 @@ describe("webhook deliveries", { timeout: 20_000 }, () => {
     const customer = (await call("POST", "/v1/customers", { key: acct.test, body: { name: "Before" } })).body;
     await call("PATCH", `/v1/customers/${customer.id}`, { key: acct.test, body: { name: "After" } });
     await eventually(async () => ((await deliveriesOf(acct.test, ep.id))[0]?.attempt_count === 1 ? true : undefined), "failed first attempt");
-    await abortAllDurableObjects();
+    await restartDurableObject(dispatcherOf(acct.id));
     await dispatcherOf(acct.id).deliverDue(Date.now() + 60_000);
     const [delivery] = await deliveriesOf(acct.test, ep.id);
     expect(delivery).toMatchObject({ status: "succeeded", attempt_count: 2 });
@@ -324,7 +326,8 @@ describe("webhook deliveries", { timeout: 20_000 }, () => {
     const draft = (await call("GET", `/v1/customers/${customer.id}/upcoming_invoice`, { key })).body;
     expect((await call("POST", `/v1/invoices/${draft.id}/void`, { key })).status).toBe(200);
     await eventually(async () => ((await deliveriesOf(key, ep.id))[0]?.attempt_count === 1 ? true : undefined), "failed first attempt");
-    await abortAllDurableObjects();
+    await restartDurableObject(dispatcherOf(acct.id));
+    await restartDurableObject(env.LEDGER.get(env.LEDGER.idFromName(ledgerName(acct.id, "test", customer.id))));
     await dispatcherOf(acct.id).deliverDue(Date.now() + 60_000);
     const got = await received(name);
     expect(got.map((m) => m.answered)).toEqual([500, 200]);
