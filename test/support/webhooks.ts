@@ -43,9 +43,13 @@ export async function eventually<T>(check: () => Promise<T | undefined>, what: s
     const v = await check();
     if (v !== undefined) return v;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
+    await pollPause();
   }
 }
+
+/** The pause between two looks at state that only changes on its own (an alarm workerd fires): not a wait for a result. */
+const POLL_INTERVAL_MS = 50;
+const pollPause = () => new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
 
 /** Creates an endpoint pointing at a new sink that knows its secret. */
 export async function endpointWithSink(key: string, name: string, events: string[] = ["*"], sink: { fail_first?: number; status?: number } = {}) {
