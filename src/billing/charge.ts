@@ -17,6 +17,14 @@ const DAY_MS = 86_400_000;
 /** Retries after the first auto-pay attempt, in days from it (SPEC §10). */
 export const RETRY_DAYS = [1, 3, 5, 7] as const;
 export const MAX_AUTO_PAY_ATTEMPTS = RETRY_DAYS.length + 1;
+
+/**
+ * NOTE: an amount no payment provider takes fails the same way on every retry (the invoice is finalized, so its
+ * amount never changes): auto-pay gives up at its first failure, as after its last retry (auto-pay switched off,
+ * `invoice.payment_failed`), instead of trying four more times over a week. Declines, a missing card and the like
+ * can change with the customer's card, so they keep the retry schedule.
+ */
+const RETRYABLE = (code: string) => code !== "amount_too_large";
 /** How long (real time) a claimer owns a pending attempt before another run may reconcile it. */
 const LEASE_MS = 60_000;
 
@@ -303,7 +311,7 @@ async function recordAnswer(env: Env, scope: StripeScope, inv: InvoiceRow, attem
       .bind(inv.id)
       .first<{ n: number; first_at: number }>();
     const made = row?.n ?? 1;
-    exhausted = made >= MAX_AUTO_PAY_ATTEMPTS;
+    exhausted = made >= MAX_AUTO_PAY_ATTEMPTS || !RETRYABLE(answer.error.code);
     next = exhausted ? null : (row?.first_at ?? asOf) + RETRY_DAYS[made - 1]! * DAY_MS;
   }
   await ledger.recordPayment(inv.id, {

@@ -310,10 +310,15 @@ describe("amounts the payment provider cannot take", () => {
       expectError(link, 422, "amount_too_large");
     });
 
-    it(`records auto-pay of ${amount} as a failure with amount_too_large`, async () => {
+    it(`records auto-pay of ${amount} as a failure with amount_too_large, and gives up at once (no retry can succeed)`, async () => {
       const { w, inv, run } = await bigInvoice(amount, true);
       expect(run.body).toMatchObject({ payments_attempted: 1, payments_succeeded: 0, payments_failed: 1 });
-      expect(await januaryInvoice(w, inv.customer_id)).toMatchObject({ payment_status: "failed", last_payment_error: { code: "amount_too_large" } });
+      const failed = await januaryInvoice(w, inv.customer_id);
+      expect(failed).toMatchObject({ payment_status: "failed", payment_attempts: 1, last_payment_error: { code: "amount_too_large" }, next_payment_attempt: null });
+      const contract = (await call("GET", `/v1/contracts/${inv.contract_id}`, { key: w.key })).body;
+      expect(contract.auto_pay).toBe(false);
+      // The day a retry would have come, nothing is attempted.
+      expect((await runAt(w, T0 + DAY)).body).toMatchObject({ payments_attempted: 0 });
     });
   }
 });
