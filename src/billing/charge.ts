@@ -5,7 +5,7 @@ import { minorUnitAmount } from "../domain/money";
 import type { Env } from "../env";
 import type { PaymentError } from "../ledger/customer-ledger";
 import { ensureStripeCustomer, stripeAccess, type StripeAccess, type StripeScope } from "../payments/stripe";
-import { ledgerName } from "../ledger/customer-ledger";
+import { ledgerStub } from "../ledger/stub";
 import { syncLedger } from "../services/ledger-sync";
 import { eq } from "drizzle-orm";
 import { database } from "../db/client";
@@ -133,7 +133,7 @@ export async function chargeInvoice(
     const amount = minorUnitAmount(inv.total ?? "0", inv.currency);
     if (amount === 0) {
       // NOTE: nothing to collect: a zero invoice is paid at once, without a PaymentIntent (Stripe does the same).
-      const done = await ledgerFor(env, scope, inv.customer_id).recordPayment(inv.id, { attempt: null, outcome: "succeeded", at: asOf });
+      const done = await ledgerStub(env, scope, inv.customer_id).recordPayment(inv.id, { attempt: null, outcome: "succeeded", at: asOf });
       return { kind: "succeeded", attempt: null, paymentIntentId: null, paidNow: done?.paidNow ?? false };
     }
     // NOTE: an amount no provider can take is still claimed as an attempt, so its failure is recorded (see unsendable).
@@ -173,10 +173,6 @@ function unsendable(inv: InvoiceRow): PaymentError {
     return { code: "amount_too_large", decline_code: null, message: `${inv.currency} ${inv.total} is more than a payment provider can charge in one payment` };
   }
   return { code: "payment_method_missing", decline_code: null, message: "The customer has no default payment method in Stripe" };
-}
-
-export function ledgerFor(env: Env, scope: StripeScope, customerId: string) {
-  return env.LEDGER.get(env.LEDGER.idFromName(ledgerName(scope.accountId, scope.mode, customerId)));
 }
 
 async function countAutoAttempts(env: Env, invoiceId: string): Promise<number> {
@@ -283,7 +279,7 @@ export async function settleAttemptFromWebhook(
 }
 
 async function recordAnswer(env: Env, scope: StripeScope, inv: InvoiceRow, attempt: AttemptRow, answer: StripeAnswer, asOf: number): Promise<ChargeOutcome> {
-  const ledger = ledgerFor(env, scope, inv.customer_id);
+  const ledger = ledgerStub(env, scope, inv.customer_id);
   const db = env.DB;
   const now = Date.now();
   if (answer.kind === "unknown") {
@@ -359,7 +355,7 @@ async function switchOffAutoPay(env: Env, scope: StripeScope, inv: InvoiceRow): 
     ...emitStatements(env.DB, scope, [event], now, { table: "contracts", id: row.id }),
   ]);
   if (updated!.meta.changes > 0) {
-    await syncLedger(env, { accountId: scope.accountId, mode: scope.mode, apiKeyId: "" }, inv.customer_id, now);
+    await syncLedger(env, scope, inv.customer_id, now);
   }
   await notifyWebhooks(env, scope);
 }

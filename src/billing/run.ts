@@ -1,6 +1,7 @@
 // The billing run (SPEC §10): which customers have work due, and handing each one's part to its ledger.
 import type { Env, Mode } from "../env";
-import { ledgerName, type BillingOutcome } from "../ledger/customer-ledger";
+import type { BillingOutcome } from "../ledger/customer-ledger";
+import { ledgerStub } from "../ledger/stub";
 import { serializeContract, type ContractRow } from "../services/contracts";
 import { emitStatements, notifyWebhooks, stableEventId } from "../webhooks/outbox";
 
@@ -135,7 +136,7 @@ export async function runCustomers(env: Env, customers: DueCustomer[], asOf: num
   for (let attempt = 1; pending.length > 0; attempt++) {
     const outcomes = await Promise.allSettled(
       pending.map((c) => {
-        const stub = env.LEDGER.get(env.LEDGER.idFromName(ledgerName(c.account_id, c.mode, c.customer_id)));
+        const stub = ledgerStub(env, { accountId: c.account_id, mode: c.mode }, c.customer_id);
         return stub.runBilling({ accountId: c.account_id, mode: c.mode, customerId: c.customer_id }, c.ledger_version, asOf);
       }),
     );

@@ -1,6 +1,6 @@
 // Per-day event counts of one customer over a period, for the customer page's chart (from the customer's ledger).
 import type { Caller, Env } from "../env";
-import { ledgerName } from "../ledger/customer-ledger";
+import { ledgerStub } from "../ledger/stub";
 import type { Bar } from "./chart";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -21,7 +21,7 @@ export async function dailyEventCounts(env: Env, caller: Caller, customerId: str
   }
   const start = Math.floor(from / DAY_MS) * DAY_MS;
   const days = Math.min(MAX_DAYS, Math.max(1, Math.ceil((to - start) / DAY_MS)));
-  const ledger = env.LEDGER.get(env.LEDGER.idFromName(ledgerName(caller.accountId, caller.mode, customerId)));
+  const ledger = ledgerStub(env, caller, customerId);
   const results = await ledger.dailyEventCounts(start, from, to, DAY_MS);
   const byDay = new Map(results.map((r) => [r.day, r.n]));
   return Array.from({ length: days }, (_, i) => ({

@@ -1,7 +1,8 @@
 // Inbound Stripe webhooks (SPEC §11): verify the signature with the account's signing secret, handle each Stripe
 // event id once, and apply payment_intent.*, checkout.session.completed and customer.created.
 import type Stripe from "stripe";
-import { ledgerFor, loadInvoiceForPayment, settleAttemptFromWebhook } from "../billing/charge";
+import { loadInvoiceForPayment, settleAttemptFromWebhook } from "../billing/charge";
+import { ledgerStub } from "../ledger/stub";
 import type { Env, Mode } from "../env";
 import { ApiError } from "../errors";
 import { linkCustomer, stripeAccess, webCrypto, type StripeScope } from "./stripe";
@@ -78,7 +79,7 @@ async function paymentIntentSucceeded(env: Env, scope: StripeScope, pi: Stripe.P
   if (!inv) return false;
   // One of our off-session attempts whose answer we have not recorded yet: settle the attempt itself.
   if (key && (await settleAttemptFromWebhook(env, scope, inv.id, key, { kind: "succeeded", paymentIntentId: pi.id }, now))) return true;
-  const done = await ledgerFor(env, scope, inv.customer_id).recordPayment(inv.id, { attempt: null, outcome: "succeeded", at: now });
+  const done = await ledgerStub(env, scope, inv.customer_id).recordPayment(inv.id, { attempt: null, outcome: "succeeded", at: now });
   return done !== null;
 }
 
@@ -93,7 +94,7 @@ async function paymentIntentFailed(env: Env, scope: StripeScope, pi: Stripe.Paym
   // card declined on the Checkout page) are recorded here, without counting an attempt.
   const ours = await env.DB.prepare("SELECT 1 FROM payment_attempts WHERE stripe_payment_intent_id = ?").bind(pi.id).first();
   if (ours) return false;
-  const done = await ledgerFor(env, scope, inv.customer_id).recordPayment(inv.id, { attempt: null, outcome: "failed", at: now, error });
+  const done = await ledgerStub(env, scope, inv.customer_id).recordPayment(inv.id, { attempt: null, outcome: "failed", at: now, error });
   return done !== null;
 }
 
@@ -107,7 +108,7 @@ async function checkoutCompleted(env: Env, scope: StripeScope, stripe: Stripe, s
   const customerId = typeof session.customer === "string" ? session.customer : (session.customer?.id ?? null);
   if (customerId) await linkCustomer(env, scope, inv.customer_id, customerId);
   if (session.payment_status === "paid") {
-    const done = await ledgerFor(env, scope, inv.customer_id).recordPayment(inv.id, { attempt: null, outcome: "succeeded", at: now });
+    const done = await ledgerStub(env, scope, inv.customer_id).recordPayment(inv.id, { attempt: null, outcome: "succeeded", at: now });
   }
   const piId = typeof session.payment_intent === "string" ? session.payment_intent : (session.payment_intent?.id ?? null);
   if (customerId && piId) {

@@ -5,6 +5,7 @@ import { newRouter } from "../http/router";
 import { ApiKey, ApiKeyWithSecret, CreateApiKeyBody } from "../schemas/api-keys";
 import { commonErrors, IdParam, jsonBodyOf, jsonContent, ListQuery, listOf } from "../schemas/common";
 import { createApiKey, listApiKeys, revokeApiKey } from "../services/api-keys";
+import { serviceContext } from "../services/context";
 
 const tags = ["API keys"];
 
@@ -41,12 +42,10 @@ const revoke = createRoute({
 export const apiKeyRoutes = newRouter()
   .openapi(create, async (c) => {
     const { name } = c.req.valid("json");
-    return c.json(await createApiKey(database(c.env.DB), c.get("caller"), name, c.get("now")), 201);
+    return c.json(await createApiKey(serviceContext(c), name), 201);
   })
   .openapi(list, async (c) => {
     const { cursor, limit } = c.req.valid("query");
     return c.json(await listApiKeys(database(c.env.DB), c.get("caller"), cursor, limit), 200);
   })
-  .openapi(revoke, async (c) => {
-    return c.json(await revokeApiKey(database(c.env.DB), c.get("caller"), c.req.valid("param").id, c.get("now")), 200);
-  });
+  .openapi(revoke, async (c) => c.json(await revokeApiKey(serviceContext(c), c.req.valid("param").id), 200));

@@ -1,10 +1,10 @@
 // /v1/billing_runs: start the billing run for the caller's account (test mode only; it runs in the background) and
 // follow it.
 import { createRoute } from "@hono/zod-openapi";
-import { ApiError } from "../errors";
 import { newRouter } from "../http/router";
 import { BillingRun, CreateBillingRunBody } from "../schemas/billing-runs";
 import { commonErrors, ErrorBody, IdParam, jsonBodyOf, jsonContent, ListQuery, listOf } from "../schemas/common";
+import { serviceContext } from "../services/context";
 import { createBillingRun, listBillingRuns, requireBillingRun, serializeBillingRun } from "../services/billing-runs";
 
 const tags = ["Billing runs"];
@@ -45,12 +45,8 @@ const retrieve = createRoute({
 
 export const billingRunRoutes = newRouter()
   .openapi(create, async (c) => {
-    const caller = c.get("caller");
-    if (caller.mode !== "test") {
-      throw new ApiError("testmode_required", "Billing runs can be triggered only with a test-mode key; live mode runs on the schedule");
-    }
-    const now = c.get("now");
-    const run = await createBillingRun(c.env, caller, c.req.valid("json").as_of ?? now, now);
+    const ctx = serviceContext(c);
+    const run = await createBillingRun(ctx, c.req.valid("json").as_of ?? ctx.now);
     return c.json(serializeBillingRun(run), 202, { Location: `/v1/billing_runs/${run.id}` });
   })
   .openapi(list, async (c) => c.json(await listBillingRuns(c.env, c.get("caller"), c.req.valid("query")), 200))

@@ -7,8 +7,7 @@ import { commonErrors, conflictError, IdParam, jsonBodyOf, jsonContent, listOf }
 import { AddPlanBody, AddPlanResponse, CancelContractBody, Contract, CreateContractBody, ListContractsQuery } from "../schemas/contracts";
 import { CustomerIdParam } from "../schemas/customers";
 import { cancelContract, createContract, getContract, listContracts, serializeContract } from "../services/contracts";
-import { syncLedger } from "../services/ledger-sync";
-import { notifyWebhooks } from "../webhooks/outbox";
+import { serviceContext } from "../services/context";
 
 const tags = ["Contracts"];
 
@@ -65,21 +64,14 @@ const addPlan = createRoute({
 export const contractRoutes = newRouter()
   .openapi(create, async (c) => {
     const body = c.req.valid("json");
-    const row = await createContract(
-      database(c.env.DB),
-      c.get("caller"),
-      {
-        customerRef: body.customer_id,
-        planId: body.plan_id,
-        startDate: body.start_date,
-        endDate: body.end_date,
-        autoPay: body.auto_pay,
-        billingAnchor: body.billing_anchor,
-      },
-      c.get("now"),
-    );
-    await syncLedger(c.env, c.get("caller"), row.customerId, c.get("now"));
-    await notifyWebhooks(c.env, c.get("caller"));
+    const row = await createContract(serviceContext(c), {
+      customerRef: body.customer_id,
+      planId: body.plan_id,
+      startDate: body.start_date,
+      endDate: body.end_date,
+      autoPay: body.auto_pay,
+      billingAnchor: body.billing_anchor,
+    });
     return c.json(serializeContract(row, c.get("now")), 201);
   })
   .openapi(list, async (c) =>
@@ -91,26 +83,17 @@ export const contractRoutes = newRouter()
     return c.json(serializeContract(row, c.get("now")), 200);
   })
   .openapi(cancel, async (c) => {
-    const row = await cancelContract(database(c.env.DB), c.get("caller"), c.req.valid("param").id, c.req.valid("json").at, c.get("now"));
-    await syncLedger(c.env, c.get("caller"), row.customerId, c.get("now"));
-    await notifyWebhooks(c.env, c.get("caller"));
+    const row = await cancelContract(serviceContext(c), c.req.valid("param").id, c.req.valid("json").at);
     return c.json(serializeContract(row, c.get("now")), 200);
   })
   .openapi(addPlan, async (c) => {
     const body = c.req.valid("json");
-    const row = await createContract(
-      database(c.env.DB),
-      c.get("caller"),
-      {
-        customerRef: c.req.valid("param").id,
-        planId: body.plan_id,
-        startDate: body.starting_on,
-        endDate: body.ending_before,
-        params: { customer: "id", start: "starting_on", end: "ending_before" },
-      },
-      c.get("now"),
-    );
-    await syncLedger(c.env, c.get("caller"), row.customerId, c.get("now"));
-    await notifyWebhooks(c.env, c.get("caller"));
+    const row = await createContract(serviceContext(c), {
+      customerRef: c.req.valid("param").id,
+      planId: body.plan_id,
+      startDate: body.starting_on,
+      endDate: body.ending_before,
+      params: { customer: "id", start: "starting_on", end: "ending_before" },
+    });
     return c.json({ data: { id: row.id } }, 200);
   });

@@ -12,8 +12,7 @@ import {
   serializeCustomer,
   updateCustomer,
 } from "../services/customers";
-import { notifyWebhooks } from "../webhooks/outbox";
-import { syncLedger } from "../services/ledger-sync";
+import { serviceContext } from "../services/context";
 
 const tags = ["Customers"];
 
@@ -69,8 +68,7 @@ const archive = createRoute({
 
 export const customerRoutes = newRouter()
   .openapi(create, async (c) => {
-    const row = await createCustomer(database(c.env.DB), c.get("caller"), c.req.valid("json"), c.get("now"));
-    await notifyWebhooks(c.env, c.get("caller"));
+    const row = await createCustomer(serviceContext(c), c.req.valid("json"));
     return c.json(serializeCustomer(row), 201);
   })
   .openapi(list, async (c) => c.json(await listCustomers(database(c.env.DB), c.get("caller"), c.req.valid("query")), 200))
@@ -79,17 +77,10 @@ export const customerRoutes = newRouter()
     return c.json(serializeCustomer(row), 200);
   })
   .openapi(update, async (c) => {
-    const db = database(c.env.DB);
-    const { customer, externalIdMoved } = await updateCustomer(db, c.get("caller"), c.req.valid("param").id, c.req.valid("json"), c.get("now"));
-    // A changed external_id reaches the ledger before the answer (see updateCustomer).
-    if (externalIdMoved) await syncLedger(c.env, c.get("caller"), customer.id, c.get("now"));
-    await notifyWebhooks(c.env, c.get("caller"));
+    const customer = await updateCustomer(serviceContext(c), c.req.valid("param").id, c.req.valid("json"));
     return c.json(serializeCustomer(customer), 200);
   })
   .openapi(archive, async (c) => {
-    const row = await archiveCustomer(database(c.env.DB), c.get("caller"), c.req.valid("param").id, c.get("now"));
-    // The ledger refuses events from now on, even from an edge whose cache still has the customer active.
-    await syncLedger(c.env, c.get("caller"), row.id, c.get("now"));
-    await notifyWebhooks(c.env, c.get("caller"));
+    const row = await archiveCustomer(serviceContext(c), c.req.valid("param").id);
     return c.json(serializeCustomer(row), 200);
   });

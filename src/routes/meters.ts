@@ -4,6 +4,7 @@ import { database } from "../db/client";
 import { newRouter } from "../http/router";
 import { commonErrors, conflictError, jsonBodyOf, jsonContent, listOf } from "../schemas/common";
 import { CreateMeterBody, ListMetersQuery, Meter, MeterIdParam, UpdateMeterBody } from "../schemas/meters";
+import { serviceContext } from "../services/context";
 import { createMeter, getMeter, listMeters, renameMeter, serializeMeter } from "../services/meters";
 
 const tags = ["Meters"];
@@ -50,13 +51,13 @@ const update = createRoute({
 
 export const meterRoutes = newRouter()
   .openapi(create, async (c) => {
-    const row = await createMeter(database(c.env.DB), c.get("caller"), c.req.valid("json"), c.get("now"));
+    const row = await createMeter(serviceContext(c), c.req.valid("json"));
     return c.json(serializeMeter(row), 201);
   })
   .openapi(list, async (c) => c.json(await listMeters(database(c.env.DB), c.get("caller"), c.req.valid("query")), 200))
   .openapi(retrieve, async (c) => c.json(serializeMeter(await getMeter(database(c.env.DB), c.get("caller"), c.req.valid("param").id)), 200))
   .openapi(update, async (c) => {
     const { display_name } = c.req.valid("json");
-    const row = await renameMeter(database(c.env.DB), c.get("caller"), c.req.valid("param").id, display_name, c.get("now"));
+    const row = await renameMeter(serviceContext(c), c.req.valid("param").id, display_name);
     return c.json(serializeMeter(row), 200);
   });

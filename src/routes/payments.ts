@@ -4,6 +4,7 @@ import { newRouter } from "../http/router";
 import { commonErrors, conflictError, ErrorBody, IdParam, jsonContent, wellFormedBody } from "../schemas/common";
 import { Invoice } from "../schemas/invoices";
 import { CreatePaymentLinkBody, PaymentLink } from "../schemas/payments";
+import { serviceContext } from "../services/context";
 import { createPaymentLink, payInvoice } from "../services/payments";
 
 const tags = ["Invoices"];
@@ -40,10 +41,10 @@ const link = createRoute({
 });
 
 export const paymentRoutes = newRouter()
-  .openapi(pay, async (c) => c.json((await payInvoice(c.env, c.get("caller"), c.req.valid("param").id, c.get("now"))) as never, 200))
+  .openapi(pay, async (c) => c.json((await payInvoice(serviceContext(c), c.req.valid("param").id)) as never, 200))
   .openapi(link, async (c) => {
     const body = c.req.valid("json") ?? {};
-    const out = await createPaymentLink(c.env, c.get("caller"), c.req.valid("param").id, c.get("now"), {
+    const out = await createPaymentLink(serviceContext(c), c.req.valid("param").id, {
       successUrl: body.success_url,
       cancelUrl: body.cancel_url,
       origin: new URL(c.req.url).origin,

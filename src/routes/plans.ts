@@ -5,6 +5,7 @@ import { newRouter } from "../http/router";
 import { commonErrors, conflictError, IdParam, jsonBodyOf, jsonContent, listOf } from "../schemas/common";
 import { PlanPreview, PlanPreviewBody } from "../schemas/plan-preview";
 import { CreatePlanBody, ListPlansQuery, Plan, UpdatePlanBody } from "../schemas/plans";
+import { serviceContext } from "../services/context";
 import { previewPlan } from "../services/plan-preview";
 import { archivePlan, createPlan, getPlan, listPlans, serializePlan, updatePlan } from "../services/plans";
 
@@ -76,7 +77,7 @@ const preview = createRoute({
 
 export const planRoutes = newRouter()
   .openapi(create, async (c) => {
-    const plan = await createPlan(database(c.env.DB), c.get("caller"), c.req.valid("json"), c.get("now"));
+    const plan = await createPlan(serviceContext(c), c.req.valid("json"));
     return c.json(serializePlan(plan), 201);
   })
   .openapi(list, async (c) => c.json(await listPlans(database(c.env.DB), c.get("caller"), c.req.valid("query")), 200))
@@ -85,12 +86,11 @@ export const planRoutes = newRouter()
     return c.json(serializePlan(plan), 200);
   })
   .openapi(update, async (c) => {
-    const db = database(c.env.DB);
-    const plan = await updatePlan(db, c.get("caller"), c.req.valid("param").id, c.req.valid("json"), c.get("now"));
+    const plan = await updatePlan(serviceContext(c), c.req.valid("param").id, c.req.valid("json"));
     return c.json(serializePlan(plan), 200);
   })
   .openapi(archive, async (c) => {
-    const plan = await archivePlan(database(c.env.DB), c.get("caller"), c.req.valid("param").id, c.get("now"));
+    const plan = await archivePlan(serviceContext(c), c.req.valid("param").id);
     return c.json(serializePlan(plan), 200);
   })
   .openapi(preview, async (c) => {

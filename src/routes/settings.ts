@@ -3,6 +3,7 @@ import { createRoute } from "@hono/zod-openapi";
 import { newRouter } from "../http/router";
 import { commonErrors, jsonBodyOf, jsonContent } from "../schemas/common";
 import { PutStripeSettingsBody, StripeSettings } from "../schemas/payments";
+import { serviceContext } from "../services/context";
 import { deleteStripeSettings, getStripeSettings, putStripeSettings } from "../services/stripe-settings";
 
 const tags = ["Settings"];
@@ -39,5 +40,5 @@ const origin = (url: string) => new URL(url).origin;
 
 export const settingsRoutes = newRouter()
   .openapi(retrieve, async (c) => c.json(await getStripeSettings(c.env, c.get("caller"), origin(c.req.url)), 200))
-  .openapi(put, async (c) => c.json(await putStripeSettings(c.env, c.get("caller"), c.req.valid("json"), c.get("now"), origin(c.req.url)), 200))
-  .openapi(remove, async (c) => c.json(await deleteStripeSettings(c.env, c.get("caller"), origin(c.req.url)), 200));
+  .openapi(put, async (c) => c.json(await putStripeSettings(serviceContext(c), c.req.valid("json"), origin(c.req.url)), 200))
+  .openapi(remove, async (c) => c.json(await deleteStripeSettings(serviceContext(c), origin(c.req.url)), 200));

@@ -23,6 +23,7 @@ import {
   serializeEndpoint,
   updateEndpoint,
 } from "../services/webhook-endpoints";
+import { serviceContext } from "../services/context";
 
 const tags = ["Webhooks"];
 
@@ -117,18 +118,18 @@ const resend = createRoute({
 });
 
 export const webhookEndpointRoutes = newRouter()
-  .openapi(create, async (c) => c.json(await createEndpoint(c.env, c.get("caller"), c.req.valid("json"), c.get("now")), 201))
+  .openapi(create, async (c) => c.json(await createEndpoint(serviceContext(c), c.req.valid("json")), 201))
   .openapi(list, async (c) => c.json(await listEndpoints(c.env, c.get("caller"), c.req.valid("query")), 200))
   .openapi(retrieve, async (c) => c.json(serializeEndpoint(await requireEndpoint(c.env, c.get("caller"), c.req.valid("param").id)), 200))
   .openapi(update, async (c) =>
-    c.json(await updateEndpoint(c.env, c.get("caller"), c.req.valid("param").id, c.req.valid("json"), c.get("now")), 200),
+    c.json(await updateEndpoint(serviceContext(c), c.req.valid("param").id, c.req.valid("json")), 200),
   )
-  .openapi(remove, async (c) => c.json(await deleteEndpoint(c.env, c.get("caller"), c.req.valid("param").id), 200))
+  .openapi(remove, async (c) => c.json(await deleteEndpoint(serviceContext(c), c.req.valid("param").id), 200))
   .openapi(rotate, async (c) =>
-    c.json(await rotateSecret(c.env, c.get("caller"), c.req.valid("param").id, c.req.valid("json"), c.get("now")), 200),
+    c.json(await rotateSecret(serviceContext(c), c.req.valid("param").id, c.req.valid("json")), 200),
   )
   .openapi(deliveries, async (c) =>
     c.json(await listDeliveries(c.env, c.get("caller"), c.req.valid("param").id, c.req.valid("query")), 200),
   )
   .openapi(retrieveDelivery, async (c) => c.json(await getDelivery(c.env, c.get("caller"), c.req.valid("param").id), 200))
-  .openapi(resend, async (c) => c.json(await resendDelivery(c.env, c.get("caller"), c.req.valid("param").id, c.get("now")), 202));
+  .openapi(resend, async (c) => c.json(await resendDelivery(serviceContext(c), c.req.valid("param").id), 202));

@@ -7,6 +7,7 @@ import { formatNullableTimestamp, formatTimestamp } from "../domain/time";
 import type { Caller, Mode } from "../env";
 import { notFound } from "../errors";
 import { randomToken, sha256Hex } from "../http/crypto";
+import type { ServiceContext } from "./context";
 import { forgetKeys } from "./ingest-cache";
 
 type ApiKeyRow = typeof apiKeys.$inferSelect;
@@ -59,7 +60,7 @@ export async function createAccount(db: Database, name: string, now: number) {
   };
 }
 
-export async function createApiKey(db: Database, caller: Caller, name: string | undefined, now: number) {
+export async function createApiKey({ db, caller, now }: ServiceContext, name: string | undefined) {
   const { row, secret } = await newKey(caller.accountId, caller.mode, name ?? null, now);
   await db.insert(apiKeys).values(row);
   return { ...serializeApiKey(row), secret };
@@ -77,7 +78,7 @@ export async function listApiKeys(db: Database, caller: Caller, cursor: string |
 }
 
 /** Revocation takes effect on the next request: authentication reads the key row every time. */
-export async function revokeApiKey(db: Database, caller: Caller, id: string, now: number) {
+export async function revokeApiKey({ db, caller, now }: ServiceContext, id: string) {
   const scope = and(eq(apiKeys.id, id), eq(apiKeys.accountId, caller.accountId), eq(apiKeys.mode, caller.mode));
   const [existing] = await db.select().from(apiKeys).where(scope);
   if (!existing) throw notFound("api_key", "id");

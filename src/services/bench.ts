@@ -1,6 +1,6 @@
 // The benchmark's ceiling for fanned-out ingest: the same fan-out as a batch over N customers, minus the ingestion.
 import type { Caller, Env } from "../env";
-import { ledgerName } from "../ledger/customer-ledger";
+import { ledgerStub } from "../ledger/stub";
 
 /**
  * One RPC to each of `count` ledgers of the caller's account and mode, each making one durable write, all at once:
@@ -11,7 +11,7 @@ import { ledgerName } from "../ledger/customer-ledger";
 export async function touchLedgers(env: Env, caller: Caller, count: number, rows: number): Promise<void> {
   await Promise.all(
     Array.from({ length: count }, (_, i) =>
-      env.LEDGER.get(env.LEDGER.idFromName(ledgerName(caller.accountId, caller.mode, `bench-${i}`))).touch(rows),
+      ledgerStub(env, caller, `bench-${i}`).touch(rows),
     ),
   );
 }

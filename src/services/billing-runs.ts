@@ -7,6 +7,7 @@ import { billingRuns } from "../db/schema";
 import { formatNullableTimestamp, formatTimestamp } from "../domain/time";
 import type { Caller, Env } from "../env";
 import { ApiError } from "../errors";
+import type { ServiceContext } from "./context";
 
 type BillingRunRow = typeof billingRuns.$inferSelect;
 
@@ -37,8 +38,10 @@ export function serializeBillingRun(row: BillingRunRow) {
  * the caller gets the row back at once. NOTE: the row comes first, so the coordinator always has one to update; if
  * the hand-over fails, the row is marked failed rather than left `running` with nobody working on it.
  */
-export async function createBillingRun(env: Env, caller: Caller, asOf: number, now: number): Promise<BillingRunRow> {
-  const db = database(env.DB);
+export async function createBillingRun({ env, db, caller, now }: ServiceContext, asOf: number): Promise<BillingRunRow> {
+  if (caller.mode !== "test") {
+    throw new ApiError("testmode_required", "Billing runs can be triggered only with a test-mode key; live mode runs on the schedule");
+  }
   const [row] = await db
     .insert(billingRuns)
     .values({ id: crypto.randomUUID(), accountId: caller.accountId, mode: caller.mode, status: "running", phase: "contracts", asOf, createdAt: now, updatedAt: now })

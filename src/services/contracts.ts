@@ -10,7 +10,9 @@ import { formatNullableTimestamp, formatTimestamp } from "../domain/time";
 import type { Caller } from "../env";
 import { ApiError, notFound } from "../errors";
 import type { ListContractsQuery } from "../schemas/contracts";
+import type { ServiceContext } from "./context";
 import { getCustomer } from "./customers";
+import { afterCustomerWrite } from "./ledger-sync";
 import { emitStatements, rawStatement } from "../webhooks/outbox";
 
 export type ContractRow = typeof contracts.$inferSelect;
@@ -73,7 +75,14 @@ async function coverageEndsToday(db: Database, caller: Caller, customerId: strin
   return rows.flatMap((r) => (r.end === null ? [] : [r.end]));
 }
 
-export async function createContract(db: Database, caller: Caller, input: NewContract, now: number): Promise<ContractRow> {
+/** Creates the contract, then refreshes the customer's ledger (which opens the first period's draft) before answering. */
+export async function createContract(ctx: ServiceContext, input: NewContract): Promise<ContractRow> {
+  const row = await insertContract(ctx, input);
+  await afterCustomerWrite(ctx, row.customerId);
+  return row;
+}
+
+async function insertContract({ db, caller, now }: ServiceContext, input: NewContract): Promise<ContractRow> {
   const p = { customer: "customer_id", plan: "plan_id", start: "start_date", end: "end_date", ...input.params };
   const customer = await getCustomer(db, caller, input.customerRef, p.customer);
   if (customer.archivedAt !== null) {
@@ -183,9 +192,16 @@ export async function listContracts(db: Database, caller: Caller, query: z.outpu
 
 /**
  * `now` ends coverage at once; `period_end` lets the period containing now run out.
- * NOTE: cancelling a contract that has not started yet leaves it covering nothing.
+ * NOTE: cancelling a contract that has not started yet leaves it covering nothing. The ledger is refreshed even when
+ * the contract already cancels by then (nothing written), as a repair for a ledger whose earlier refresh failed.
  */
-export async function cancelContract(db: Database, caller: Caller, id: string, at: "now" | "period_end", now: number) {
+export async function cancelContract(ctx: ServiceContext, id: string, at: "now" | "period_end"): Promise<ContractRow> {
+  const row = await markCancelled(ctx, id, at);
+  await afterCustomerWrite(ctx, row.customerId);
+  return row;
+}
+
+async function markCancelled({ db, caller, now }: ServiceContext, id: string, at: "now" | "period_end"): Promise<ContractRow> {
   const row = await requireContract(db, caller, id);
   const status = contractStatusAt(row, now);
   if (status === "cancelled" || status === "ended") {

@@ -11,7 +11,9 @@ import type { Caller } from "../env";
 import { ApiError, notFound } from "../errors";
 import type { CreateCustomerBody, ListCustomersQuery, UpdateCustomerBody } from "../schemas/customers";
 import { emitStatements, rawStatement } from "../webhooks/outbox";
+import type { ServiceContext } from "./context";
 import { forgetCustomers } from "./ingest-cache";
+import { afterCustomerWrite } from "./ledger-sync";
 
 export type CustomerRow = typeof customers.$inferSelect;
 
@@ -50,8 +52,9 @@ async function refuseOtherCustomersId(db: Database, caller: Caller, externalId: 
   }
 }
 
-/** Creates the customer and records customer.created in the same batch (callers then notifyWebhooks). */
-export async function createCustomer(db: Database, caller: Caller, input: z.output<typeof CreateCustomerBody>, now: number) {
+/** Creates the customer and records customer.created in the same batch, then wakes the webhook dispatcher. */
+export async function createCustomer(ctx: ServiceContext, input: z.output<typeof CreateCustomerBody>): Promise<CustomerRow> {
+  const { db, caller, now } = ctx;
   if (input.external_id != null) await refuseOtherCustomersId(db, caller, input.external_id, null);
   forgetCustomers(caller);
   const id = crypto.randomUUID();
@@ -77,11 +80,12 @@ export async function createCustomer(db: Database, caller: Caller, input: z.outp
       rawStatement(db.$client, db.insert(customers).values(values)),
       ...emitStatements(db.$client, caller, [{ type: "customer.created", object: serializeCustomer(values) }], now),
     ]);
-    return values;
   } catch (err) {
     if (isUniqueViolation(err)) throw externalIdTaken();
     throw err;
   }
+  await afterCustomerWrite(ctx, null);
+  return values;
 }
 
 /** By UUID or external_id within the caller's account and mode; an exact id match wins. */
@@ -126,13 +130,8 @@ export async function listCustomers(db: Database, caller: Caller, query: z.outpu
   return pageOf(rows, page.size, serializeCustomer);
 }
 
-export async function updateCustomer(
-  db: Database,
-  caller: Caller,
-  idOrExternalId: string,
-  input: z.output<typeof UpdateCustomerBody>,
-  now: number,
-): Promise<{ customer: CustomerRow; externalIdMoved: boolean }> {
+export async function updateCustomer(ctx: ServiceContext, idOrExternalId: string, input: z.output<typeof UpdateCustomerBody>): Promise<CustomerRow> {
+  const { db, caller, now } = ctx;
   const existing = await getCustomer(db, caller, idOrExternalId);
   if (existing.archivedAt !== null) throw new ApiError("customer_archived", "Archived customers cannot be changed");
   if (input.external_id != null) await refuseOtherCustomersId(db, caller, input.external_id, existing.id);
@@ -155,25 +154,37 @@ export async function updateCustomer(
     metadata,
     updatedAt: now,
   };
+  const updated: CustomerRow = { ...existing, ...changes };
+  // NOTE: the ledger keeps the external_id to refuse events routed by an outdated one (CustomerLedger.ingest): a new
+  // one bumps ledger_version, and the ledger is refreshed before the caller answers, so no event sent after the
+  // answer is routed by the old one.
+  const externalIdMoved = input.external_id !== undefined && input.external_id !== existing.externalId;
+  const set = externalIdMoved ? { ...changes, ledgerVersion: sql`${customers.ledgerVersion} + 1` } : changes;
   try {
-    const updated: CustomerRow = { ...existing, ...changes };
-    // NOTE: the ledger keeps the external_id to refuse events routed by an outdated one (CustomerLedger.ingest): a new
-    // one bumps ledger_version, and the caller refreshes the ledger (syncLedger) before answering when told it moved.
-    const externalIdMoved = input.external_id !== undefined && input.external_id !== existing.externalId;
-    const set = externalIdMoved ? { ...changes, ledgerVersion: sql`${customers.ledgerVersion} + 1` } : changes;
     await db.$client.batch([
       rawStatement(db.$client, db.update(customers).set(set).where(eq(customers.id, existing.id))),
       ...emitStatements(db.$client, caller, [{ type: "customer.updated", object: serializeCustomer(updated) }], now),
     ]);
-    return { customer: updated, externalIdMoved };
   } catch (err) {
     if (isUniqueViolation(err)) throw externalIdTaken();
     throw err;
   }
+  await afterCustomerWrite(ctx, externalIdMoved ? existing.id : null);
+  return updated;
 }
 
-/** Archiving stops new events and contracts; the customer, its contracts and invoices stay readable. */
-export async function archiveCustomer(db: Database, caller: Caller, idOrExternalId: string, now: number) {
+/**
+ * Archiving stops new events and contracts; the customer, its contracts and invoices stay readable.
+ * NOTE: the ledger is refreshed even when the customer was already archived, so archiving again repairs a ledger
+ * whose earlier refresh failed; it refuses events from now on, even from an edge whose cache has the customer active.
+ */
+export async function archiveCustomer(ctx: ServiceContext, idOrExternalId: string): Promise<CustomerRow> {
+  const archived = await markArchived(ctx, idOrExternalId);
+  await afterCustomerWrite(ctx, archived.id);
+  return archived;
+}
+
+async function markArchived({ db, caller, now }: ServiceContext, idOrExternalId: string): Promise<CustomerRow> {
   const existing = await getCustomer(db, caller, idOrExternalId);
   if (existing.archivedAt !== null) return existing;
   const archived = { ...existing, archivedAt: now, updatedAt: now };

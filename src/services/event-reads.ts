@@ -9,13 +9,10 @@ import { ACTIVITY_MINUTE_MS, activityMinuteRange, newestFirst } from "../domain/
 import { customerHintOf, customerRangeOf } from "../domain/event-ids";
 import type { Caller, Env } from "../env";
 import { ApiError, notFound } from "../errors";
-import { ledgerName, type EventView, type LedgerEventQuery, type ListedEvent } from "../ledger/customer-ledger";
+import type { EventView, LedgerEventQuery, ListedEvent } from "../ledger/customer-ledger";
+import { ledgerStub } from "../ledger/stub";
 import type { ListEventsQuery } from "../schemas/events";
 import { getCustomer } from "./customers";
-
-function ledger(env: Env, caller: Caller, customerId: string) {
-  return env.LEDGER.get(env.LEDGER.idFromName(ledgerName(caller.accountId, caller.mode, customerId)));
-}
 
 /**
  * NOTE: read-after-write without the event index, which the ledger fills after the response: the id's customer hint
@@ -41,7 +38,7 @@ export async function getEvent(env: Env, caller: Caller, id: string): Promise<Ev
     candidates = rows.map((r) => r.customerId);
   }
   for (const customerId of candidates) {
-    const view = await ledger(env, caller, customerId).getEvent(id);
+    const view = await ledgerStub(env, caller, customerId).getEvent(id);
     if (view) return view;
   }
   throw notFound("event", "id");
@@ -82,7 +79,7 @@ export async function listEvents(env: Env, caller: Caller, q: z.output<typeof Li
   const base = { eventName: q.event_name, from: q.from, to: q.to, after };
   const found =
     customerId !== undefined
-      ? await ledger(env, caller, customerId).listEvents({ ...base, limit: size + 1 })
+      ? await ledgerStub(env, caller, customerId).listEvents({ ...base, limit: size + 1 })
       : await listAcrossCustomers(env, caller, base, size + 1, activityPage);
   const hasMore = found.length > size;
   const page = found.slice(0, size);
@@ -128,7 +125,7 @@ async function listAcrossCustomers(
     const customers = [...new Set(rows.map((r) => r.customerId))];
     const merged: ListedEvent[] = [];
     for (let i = 0; i < customers.length; i += FAN_OUT) {
-      const pages = await Promise.all(customers.slice(i, i + FAN_OUT).map((cid) => ledger(env, caller, cid).listEvents(window)));
+      const pages = await Promise.all(customers.slice(i, i + FAN_OUT).map((cid) => ledgerStub(env, caller, cid).listEvents(window)));
       merged.push(...pages.flat());
     }
     merged.sort((a, b) => newestFirst([a.ts, a.event.id], [b.ts, b.event.id]));

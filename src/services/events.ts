@@ -6,7 +6,8 @@ import { ApiError, ERROR_CODES, type ErrorCode, type ErrorDetail } from "../erro
 import type { Caller, Env } from "../env";
 import { callerOf, type KeyRow, type PresentedKey } from "../http/auth";
 import { detailsOf } from "../http/validation";
-import { ledgerName, type DuplicatePolicy, type IngestEvent, type IngestResult } from "../ledger/customer-ledger";
+import type { DuplicatePolicy, IngestEvent, IngestResult } from "../ledger/customer-ledger";
+import { ledgerStub } from "../ledger/stub";
 import { cachedCustomer, forgetCustomer, rememberCustomer, rememberKey, type CachedCustomer } from "./ingest-cache";
 import { EVENT_ALIASES, EventInput, FUTURE_TOLERANCE_MS, MAX_BATCH, MetronomeEvent } from "../schemas/events";
 import { illFormedDetail } from "../schemas/common";
@@ -209,7 +210,7 @@ export async function ingest(
     for (const p of items) errors.push({ index: p.index, param: p.ref.by === "external_id" ? "external_customer_id" : "customer_id", code, message });
   };
   const send = async (hit: CustomerHit, items: Parsed[], resolvedAgain: boolean): Promise<void> => {
-    const stub = env.LEDGER.get(env.LEDGER.idFromName(ledgerName(caller.accountId, caller.mode, hit.id)));
+    const stub = ledgerStub(env, caller, hit.id);
     const who = { accountId: caller.accountId, mode: caller.mode, customerId: hit.id };
     const outcome = await stub.ingest(who, hit.ledger_version, items.map((p) => p.event), policy, now, externalIdsOf(hit, items));
     if (outcome.ok) {

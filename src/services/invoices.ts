@@ -7,9 +7,10 @@ import { invoices } from "../db/schema";
 import type { Caller, Env } from "../env";
 import { ApiError, notFound } from "../errors";
 import type { InvoiceView } from "../ledger/customer-ledger";
+import { ledgerStub } from "../ledger/stub";
 import type { ListInvoicesQuery } from "../schemas/invoices";
+import type { ServiceContext } from "./context";
 import { getCustomer } from "./customers";
-import { ledgerOf } from "./ledger-sync";
 
 /** The ledger holding an invoice of the caller's account and mode. */
 async function ledgerOfInvoice(env: Env, caller: Caller, id: string) {
@@ -18,7 +19,7 @@ async function ledgerOfInvoice(env: Env, caller: Caller, id: string) {
     .from(invoices)
     .where(and(eq(invoices.id, id), eq(invoices.accountId, caller.accountId), eq(invoices.mode, caller.mode)));
   if (!row) throw notFound("invoice", "id");
-  return ledgerOf(env, caller, row.customerId);
+  return ledgerStub(env, caller, row.customerId);
 }
 
 export async function getInvoice(env: Env, caller: Caller, id: string): Promise<InvoiceView> {
@@ -33,14 +34,11 @@ const ACTION_MESSAGES = {
   invoice_not_finalized: (status: string) => `Only finalized invoices can be marked paid; this one is ${status}`,
 };
 
-/** finalize, void or mark_paid: the ledger applies it atomically with respect to ingestion. */
-export async function invoiceAction(
-  env: Env,
-  caller: Caller,
-  id: string,
-  action: "finalize" | "void" | "mark_paid",
-  now: number,
-): Promise<InvoiceView> {
+/**
+ * finalize, void or mark_paid: the ledger applies it atomically with respect to ingestion, and publishes the invoice
+ * and flushes its webhooks itself after its commit, so nothing is left for the caller to do.
+ */
+export async function invoiceAction({ env, caller, now }: ServiceContext, id: string, action: "finalize" | "void" | "mark_paid"): Promise<InvoiceView> {
   const ledger = await ledgerOfInvoice(env, caller, id);
   const result =
     action === "finalize" ? await ledger.finalizeInvoice(id, now) : action === "void" ? await ledger.voidInvoice(id, now) : await ledger.markPaid(id, now);
@@ -74,7 +72,7 @@ export async function listInvoices(env: Env, caller: Caller, q: z.output<typeof 
   const views = new Map<string, InvoiceView>();
   await Promise.all(
     [...byCustomer].map(async ([cid, ids]) => {
-      for (const v of await ledgerOf(env, caller, cid).getInvoices(ids)) views.set(v.id, v);
+      for (const v of await ledgerStub(env, caller, cid).getInvoices(ids)) views.set(v.id, v);
     }),
   );
   const listed = pageOf(rows, page.size, (r) => views.get(r.id) ?? null);
@@ -83,7 +81,7 @@ export async function listInvoices(env: Env, caller: Caller, q: z.output<typeof 
 
 export async function upcomingInvoice(env: Env, caller: Caller, customerRef: string, now: number): Promise<InvoiceView> {
   const customer = await getCustomer(database(env.DB), caller, customerRef);
-  const view = await ledgerOf(env, caller, customer.id).upcomingInvoice(now);
+  const view = await ledgerStub(env, caller, customer.id).upcomingInvoice(now);
   if (!view) throw notFound("invoice");
   return view;
 }
@@ -91,7 +89,7 @@ export async function upcomingInvoice(env: Env, caller: Caller, customerRef: str
 /** Metronome's `GET /customers/{id}/invoices?status=DRAFT` shape (SPEC §9). */
 export async function metronomeInvoices(env: Env, caller: Caller, customerRef: string, status: string | undefined) {
   const customer = await getCustomer(database(env.DB), caller, customerRef);
-  const views = await ledgerOf(env, caller, customer.id).listInvoices(status?.toLowerCase());
+  const views = await ledgerStub(env, caller, customer.id).listInvoices(status?.toLowerCase());
   return {
     data: views.map((v) => ({
       id: v.id,

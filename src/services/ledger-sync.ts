@@ -1,22 +1,31 @@
-// Tells a customer's ledger that its contracts changed, so it reloads them and opens first-period drafts now.
-import type { Caller, Env } from "../env";
-import { ledgerName } from "../ledger/customer-ledger";
+// What a service does after its D1 write commits: tell the customer's ledger (it reloads the customer and contracts and
+// opens first-period drafts now), then wake the webhook dispatcher for the events the write recorded.
+import type { Env } from "../env";
+import { ledgerStub, type LedgerScope } from "../ledger/stub";
+import type { ServiceContext } from "./context";
 import { forgetCustomers } from "./ingest-cache";
-
-export function ledgerOf(env: Env, caller: Caller, customerId: string) {
-  return env.LEDGER.get(env.LEDGER.idFromName(ledgerName(caller.accountId, caller.mode, customerId)));
-}
+import { notifyWebhooks } from "../webhooks/outbox";
 
 /**
  * NOTE: the D1 change has already bumped customers.ledger_version; if this call fails, the next event for the
  * customer carries the new version and the ledger catches up then.
  */
-export async function syncLedger(env: Env, caller: Caller, customerId: string, now: number): Promise<void> {
+export async function syncLedger(env: Env, scope: LedgerScope, customerId: string, now: number): Promise<void> {
   // The cached ledger_version (and archived flag) of the customer is now behind.
-  forgetCustomers(caller);
+  forgetCustomers(scope);
   const row = await env.DB.prepare("SELECT ledger_version FROM customers WHERE id = ? AND account_id = ? AND mode = ?")
-    .bind(customerId, caller.accountId, caller.mode)
+    .bind(customerId, scope.accountId, scope.mode)
     .first<{ ledger_version: number }>();
   if (!row) return;
-  await ledgerOf(env, caller, customerId).refresh({ accountId: caller.accountId, mode: caller.mode, customerId }, row.ledger_version, now);
+  await ledgerStub(env, scope, customerId).refresh({ accountId: scope.accountId, mode: scope.mode, customerId }, row.ledger_version, now);
+}
+
+/**
+ * `refreshLedgerOf` is the customer whose ledger reads what the write changed, or null when it reads nothing of it.
+ * NOTE: the ledger is refreshed before the service returns, so an answer the caller gets already holds for events
+ * and reads sent after it (e.g. a moved external_id); webhooks come second because they may describe that state.
+ */
+export async function afterCustomerWrite(ctx: ServiceContext, refreshLedgerOf: string | null): Promise<void> {
+  if (refreshLedgerOf !== null) await syncLedger(ctx.env, ctx.caller, refreshLedgerOf, ctx.now);
+  await notifyWebhooks(ctx.env, ctx.caller);
 }

@@ -10,6 +10,7 @@ import { formatTimestamp } from "../domain/time";
 import type { Caller } from "../env";
 import { ApiError, notFound } from "../errors";
 import type { CreateMeterBody, ListMetersQuery, MeterFilter } from "../schemas/meters";
+import type { ServiceContext } from "./context";
 
 export type MeterRow = typeof meters.$inferSelect;
 
@@ -29,7 +30,7 @@ export function serializeMeter(row: MeterRow) {
   };
 }
 
-export async function createMeter(db: Database, caller: Caller, input: z.output<typeof CreateMeterBody>, now: number) {
+export async function createMeter({ db, caller, now }: ServiceContext, input: z.output<typeof CreateMeterBody>) {
   try {
     const [row] = await db
       .insert(meters)
@@ -106,7 +107,7 @@ export async function listMeters(db: Database, caller: Caller, query: z.output<t
   return pageOf(rows, page.size, serializeMeter);
 }
 
-export async function renameMeter(db: Database, caller: Caller, idOrCode: string, displayName: string, now: number) {
+export async function renameMeter({ db, caller, now }: ServiceContext, idOrCode: string, displayName: string) {
   const existing = await getMeter(db, caller, idOrCode);
   const [row] = await db.update(meters).set({ displayName, updatedAt: now }).where(eq(meters.id, existing.id)).returning();
   return row!;

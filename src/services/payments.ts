@@ -7,6 +7,7 @@ import type { Caller, Env } from "../env";
 import { ApiError, notFound } from "../errors";
 import type { InvoiceView } from "../ledger/customer-ledger";
 import { ensureStripeCustomer, requireStripe } from "../payments/stripe";
+import type { ServiceContext } from "./context";
 import { getInvoice } from "./invoices";
 
 async function payableInvoice(env: Env, caller: Caller, invoiceId: string) {
@@ -34,7 +35,7 @@ function stripeFailure(err: unknown): never {
  * Charges the customer's default Stripe payment method now. Counts as a payment attempt (same idempotency rules as
  * auto-pay) but does not move the auto-pay retry schedule. A decline is `402 payment_failed`, recorded on the invoice.
  */
-export async function payInvoice(env: Env, caller: Caller, invoiceId: string, now: number): Promise<InvoiceView> {
+export async function payInvoice({ env, caller, now }: ServiceContext, invoiceId: string): Promise<InvoiceView> {
   await payableInvoice(env, caller, invoiceId);
   const access = await requireStripe(env, caller);
   const outcome = await chargeInvoice(env, caller, invoiceId, "manual", now, access).catch(stripeFailure);
@@ -67,7 +68,7 @@ export interface PaymentLinkOptions {
  * A Stripe Checkout Session (payment mode) for the invoice's total that also saves the card for off-session use
  * (setup_future_usage), so later invoices can be auto-paid. The checkout.session.completed webhook marks it paid.
  */
-export async function createPaymentLink(env: Env, caller: Caller, invoiceId: string, now: number, options: PaymentLinkOptions = {}) {
+export async function createPaymentLink({ env, caller, now }: ServiceContext, invoiceId: string, options: PaymentLinkOptions = {}) {
   const inv = await payableInvoice(env, caller, invoiceId);
   const { client } = await requireStripe(env, caller);
   const origin = options.origin ?? "https://meterline.invalid";

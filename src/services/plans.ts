@@ -12,6 +12,7 @@ import { formatNullableTimestamp, formatTimestamp } from "../domain/time";
 import type { Caller } from "../env";
 import { ApiError, notFound } from "../errors";
 import type { CreatePlanBody, ListPlansQuery, PriceInputValue, PriceValue, UpdatePlanBody } from "../schemas/plans";
+import type { ServiceContext } from "./context";
 import { metersByCode } from "./meters";
 
 export type PlanRow = typeof plans.$inferSelect;
@@ -135,7 +136,7 @@ function priceRows(caller: Caller, planId: string, specs: PriceSpec[], now: numb
   }));
 }
 
-export async function createPlan(db: Database, caller: Caller, input: z.output<typeof CreatePlanBody>, now: number): Promise<PlanWithPrices> {
+export async function createPlan({ db, caller, now }: ServiceContext, input: z.output<typeof CreatePlanBody>): Promise<PlanWithPrices> {
   const currency = requireCurrency(input.currency);
   const specs = await priceSpecs(db, caller, input.prices);
   const id = crypto.randomUUID();
@@ -268,14 +269,8 @@ function insertIf<T extends SQLiteTable>(db: Database, table: T, row: T["$inferI
  * to it through superseded_by, so existing contracts keep billing exactly what they signed up for.
  * Fields sent with their current value are no change (same prices sent back do not make a version).
  */
-export async function updatePlan(
-  db: Database,
-  caller: Caller,
-  id: string,
-  input: z.output<typeof UpdatePlanBody>,
-  now: number,
-  attempt = 0,
-): Promise<PlanWithPrices> {
+export async function updatePlan(ctx: ServiceContext, id: string, input: z.output<typeof UpdatePlanBody>, attempt = 0): Promise<PlanWithPrices> {
+  const { db, caller, now } = ctx;
   const current = await getPlan(db, caller, id);
   const { plan } = current;
   await assertEditable(db, plan);
@@ -299,7 +294,7 @@ export async function updatePlan(
   // archive or other edit that lands between our reads and our write is never overwritten; we re-plan instead.
   const retry = () => {
     if (attempt >= 2) throw new ApiError("plan_superseded", "The plan changed while it was being edited; retry the request", { param: "id" });
-    return updatePlan(db, caller, id, input, now, attempt + 1);
+    return updatePlan(ctx, id, input, attempt + 1);
   };
   const stillCurrent = sql`EXISTS (SELECT 1 FROM plans WHERE id = ${plan.id} AND archived_at IS NULL AND superseded_by IS NULL)`;
 
@@ -371,7 +366,7 @@ export async function updatePlan(
  * Archiving applies to the whole plan (every version): no new contract may use any of them, while contracts
  * already on it keep billing. The version asked for is returned.
  */
-export async function archivePlan(db: Database, caller: Caller, id: string, now: number): Promise<PlanWithPrices> {
+export async function archivePlan({ db, caller, now }: ServiceContext, id: string): Promise<PlanWithPrices> {
   const current = await getPlan(db, caller, id);
   if (current.plan.archivedAt !== null) throw new ApiError("plan_archived", "This plan is already archived", { param: "id" });
   await db

@@ -6,6 +6,7 @@ import { ApiError } from "../errors";
 import { seal } from "../http/sealing";
 import { stripeSeal } from "../payments/stripe";
 import type { PutStripeSettingsBody } from "../schemas/payments";
+import type { ServiceContext } from "./context";
 
 interface SettingsRow {
   secret_key_last4: string;
@@ -36,7 +37,7 @@ export async function getStripeSettings(env: Env, caller: Caller, origin: string
  * NOTE: test mode takes only Stripe test keys and live mode only live keys (SPEC §3), so test data can never move
  * real money and live invoices never go to a Stripe sandbox.
  */
-export async function putStripeSettings(env: Env, caller: Caller, body: z.output<typeof PutStripeSettingsBody>, now: number, origin: string) {
+export async function putStripeSettings({ env, caller, now }: ServiceContext, body: z.output<typeof PutStripeSettingsBody>, origin: string) {
   const keyMode = body.secret_key.slice(3, 7) === "live" ? "live" : "test";
   if (keyMode !== caller.mode) {
     throw new ApiError(
@@ -63,7 +64,7 @@ export async function putStripeSettings(env: Env, caller: Caller, body: z.output
   return getStripeSettings(env, caller, origin);
 }
 
-export async function deleteStripeSettings(env: Env, caller: Caller, origin: string) {
+export async function deleteStripeSettings({ env, caller }: ServiceContext, origin: string) {
   await env.DB.prepare("DELETE FROM stripe_settings WHERE account_id = ? AND mode = ?").bind(caller.accountId, caller.mode).run();
   return getStripeSettings(env, caller, origin);
 }

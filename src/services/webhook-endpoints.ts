@@ -7,6 +7,7 @@ import { webhookAttempts, webhookDeliveries, webhookEndpoints } from "../db/sche
 import { formatNullableTimestamp, formatTimestamp } from "../domain/time";
 import { webhookUrlProblem } from "../domain/webhook-urls";
 import type { Caller, Env } from "../env";
+import type { ServiceContext } from "./context";
 import { ApiError } from "../errors";
 import { UnsealError } from "../http/sealing";
 import type { CreateWebhookEndpointBody, ListDeliveriesQuery, RotateSecretBody, UpdateWebhookEndpointBody } from "../schemas/webhooks";
@@ -74,11 +75,11 @@ function checkUrl(env: Env, caller: Caller, url: string): void {
   if (problem) throw new ApiError("parameter_invalid", `url: ${problem}`, { param: "url" });
 }
 
-export async function createEndpoint(env: Env, caller: Caller, input: z.output<typeof CreateWebhookEndpointBody>, now: number) {
+export async function createEndpoint({ env, db, caller, now }: ServiceContext, input: z.output<typeof CreateWebhookEndpointBody>) {
   checkUrl(env, caller, input.url);
   const secret = newSigningSecret();
   const id = crypto.randomUUID();
-  const [row] = await database(env.DB)
+  const [row] = await db
     .insert(webhookEndpoints)
     .values({
       id,
@@ -107,12 +108,12 @@ export async function listEndpoints(env: Env, caller: Caller, query: { limit?: n
   return pageOf(rows, page.size, serializeEndpoint);
 }
 
-export async function updateEndpoint(env: Env, caller: Caller, id: string, input: z.output<typeof UpdateWebhookEndpointBody>, now: number) {
+export async function updateEndpoint({ env, db, caller, now }: ServiceContext, id: string, input: z.output<typeof UpdateWebhookEndpointBody>) {
   const existing = await requireEndpoint(env, caller, id);
   if (input.url !== undefined) checkUrl(env, caller, input.url);
   // NOTE: enabling (again) forgets why Meterline disabled it and the failure streak, so it gets a fresh 3 days.
   const reenabled = input.enabled === true && !existing.enabled;
-  const [row] = await database(env.DB)
+  const [row] = await db
     .update(webhookEndpoints)
     .set({
       ...(input.url !== undefined ? { url: input.url } : {}),
@@ -129,13 +130,13 @@ export async function updateEndpoint(env: Env, caller: Caller, id: string, input
 }
 
 /** Deletes the endpoint with its pending deliveries and log; nothing more is sent to it. */
-export async function deleteEndpoint(env: Env, caller: Caller, id: string) {
+export async function deleteEndpoint({ env, caller }: ServiceContext, id: string) {
   const existing = await requireEndpoint(env, caller, id);
-  const db = env.DB;
-  await db.batch([
-    db.prepare("DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM webhook_deliveries WHERE endpoint_id = ?)").bind(existing.id),
-    db.prepare("DELETE FROM webhook_deliveries WHERE endpoint_id = ?").bind(existing.id),
-    db.prepare("DELETE FROM webhook_endpoints WHERE id = ?").bind(existing.id),
+  const d1 = env.DB;
+  await d1.batch([
+    d1.prepare("DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM webhook_deliveries WHERE endpoint_id = ?)").bind(existing.id),
+    d1.prepare("DELETE FROM webhook_deliveries WHERE endpoint_id = ?").bind(existing.id),
+    d1.prepare("DELETE FROM webhook_endpoints WHERE id = ?").bind(existing.id),
   ]);
   return { id: existing.id, deleted: true as const };
 }
@@ -144,12 +145,12 @@ export async function deleteEndpoint(env: Env, caller: Caller, id: string) {
  * A new secret, shown once. NOTE: the old one keeps signing alongside it (a second `v1,` signature in the header)
  * for `expire_previous_in_hours` (default 24), so receivers can switch without dropping deliveries.
  */
-export async function rotateSecret(env: Env, caller: Caller, id: string, input: z.output<typeof RotateSecretBody>, now: number) {
+export async function rotateSecret({ env, db, caller, now }: ServiceContext, id: string, input: z.output<typeof RotateSecretBody>) {
   const existing = await requireEndpoint(env, caller, id);
   const secret = newSigningSecret();
   const hours = input.expire_previous_in_hours ?? 24;
   const previous = hours > 0 ? await resealAsPrevious(env, existing) : null;
-  const [row] = await database(env.DB)
+  const [row] = await db
     .update(webhookEndpoints)
     .set({
       secretCiphertext: await sealSigningSecret(env, existing.id, "current", secret),
@@ -230,13 +231,13 @@ export async function getDelivery(env: Env, caller: Caller, id: string) {
  * Sends one delivery again now (same event id and body, so receivers can deduplicate), whatever its status, and
  * gives it a fresh 3-day retry window. Its earlier attempts stay in the log.
  */
-export async function resendDelivery(env: Env, caller: Caller, id: string, now: number) {
+export async function resendDelivery({ env, db, caller, now }: ServiceContext, id: string) {
   const delivery = await requireDelivery(env, caller, id);
   const endpoint = await requireEndpoint(env, caller, delivery.endpointId);
   if (!endpoint.enabled) {
     throw new ApiError("webhook_endpoint_disabled", "The delivery's endpoint is disabled; enable it first (PATCH enabled: true)");
   }
-  await database(env.DB)
+  await db
     .update(webhookDeliveries)
     .set({ status: "pending", nextAttemptAt: now, giveUpAt: now + RETRY_WINDOW_MS, updatedAt: now })
     .where(eq(webhookDeliveries.id, delivery.id));

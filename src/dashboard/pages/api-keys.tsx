@@ -1,6 +1,7 @@
 // Settings → API Keys: the keys of the current mode, create (the secret is shown once), revoke.
 import { CreateApiKeyBody } from "../../schemas/api-keys";
 import { createApiKey, listApiKeys, revokeApiKey } from "../../services/api-keys";
+import { serviceContext } from "../../services/context";
 import { ListQuery } from "../../schemas/common";
 import { dateTime } from "../format";
 import { attempt, bodyFromForm, fieldErrors, parseWith } from "../forms";
@@ -87,7 +88,7 @@ apiKeyPages.post("/", async (c) => {
   const values = await postedForm(c);
   const result = await attempt(async () => {
     const { name } = parseWith(CreateApiKeyBody, bodyFromForm(values));
-    return createApiKey(db(c), callerIn(c), name, c.get("now"));
+    return createApiKey(serviceContext(c), name);
   });
   if (!result.ok) return listPage(c, { values, errors: fieldErrors(result.error, ["name"]) }, null, errorStatus(result.error.status));
   // NOTE: rendered, not redirected: the secret must not land in a URL or in anything stored; it is shown this once.
@@ -123,6 +124,6 @@ apiKeyPages.get("/:id/revoke", async (c) => {
 });
 
 apiKeyPages.post("/:id/revoke", async (c) => {
-  await revokeApiKey(db(c), callerIn(c), c.req.param("id"), c.get("now"));
+  await revokeApiKey(serviceContext(c), c.req.param("id"));
   return c.redirect("/dashboard/api-keys", 303);
 });

@@ -2,7 +2,7 @@
 import { CONTRACT_STATUSES, CreateContractBody, ListContractsQuery, CancelContractBody } from "../../schemas/contracts";
 import { cancelContract, createContract, listContracts, requireContract, serializeContract } from "../../services/contracts";
 import { listInvoices } from "../../services/invoices";
-import { syncLedger } from "../../services/ledger-sync";
+import { serviceContext } from "../../services/context";
 import { date, dateTime } from "../format";
 import { attempt, bodyFromForm, fieldErrors, parseWith } from "../forms";
 import { Badge, Csrf, emptyForm, Field, FormError, Pager, SelectField, type FormState, TitleBar } from "../layout";
@@ -85,21 +85,18 @@ contractPages.get("/", (c) => listPage(c, emptyForm()));
 
 contractPages.post("/", async (c) => {
   const values = await postedForm(c);
-  const caller = callerIn(c);
-  const now = c.get("now");
   const result = await attempt(async () => {
     const raw = bodyFromForm(values, { skip: ["auto_pay"] });
     if (values.auto_pay === "true" || values.auto_pay === "false") raw.auto_pay = values.auto_pay === "true";
     const body = parseWith(CreateContractBody, raw);
-    // Exactly what POST /v1/contracts does: the service, then tell the customer's ledger.
-    const row = await createContract(
-      db(c),
-      caller,
-      { customerRef: body.customer_id, planId: body.plan_id, startDate: body.start_date, endDate: body.end_date, autoPay: body.auto_pay, billingAnchor: body.billing_anchor },
-      now,
-    );
-    await syncLedger(c.env, caller, row.customerId, now);
-    return row;
+    return createContract(serviceContext(c), {
+      customerRef: body.customer_id,
+      planId: body.plan_id,
+      startDate: body.start_date,
+      endDate: body.end_date,
+      autoPay: body.auto_pay,
+      billingAnchor: body.billing_anchor,
+    });
   });
   if (!result.ok) return listPage(c, { values, errors: fieldErrors(result.error, FIELDS) }, errorStatus(result.error.status));
   return c.redirect(`/dashboard/contracts/${result.value.id}`, 303);
@@ -205,13 +202,9 @@ contractPages.get("/:id/cancel", async (c) => {
 
 contractPages.post("/:id/cancel", async (c) => {
   const values = await postedForm(c);
-  const caller = callerIn(c);
-  const now = c.get("now");
   const result = await attempt(async () => {
     const { at } = parseWith(CancelContractBody, { at: values.at });
-    const row = await cancelContract(db(c), caller, c.req.param("id"), at, now);
-    await syncLedger(c.env, caller, row.customerId, now);
-    return row;
+    return cancelContract(serviceContext(c), c.req.param("id"), at);
   });
   if (!result.ok) {
     if (result.error.status === 404) throw result.error;

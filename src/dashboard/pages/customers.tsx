@@ -13,7 +13,7 @@ import { callerIn, db, errorStatus, newPages, postedForm, queryOf, render, type 
 import { ContractTable, InvoiceTable } from "../tables";
 import { dailyEventCounts } from "../usage";
 import { parseTimestamp } from "../../domain/time";
-import { syncLedger } from "../../services/ledger-sync";
+import { serviceContext } from "../../services/context";
 
 const FIELDS = ["name", "email", "external_id", "payment_provider_id"];
 
@@ -99,7 +99,7 @@ customerPages.post("/", async (c) => {
   const values = await postedForm(c);
   const result = await attempt(async () => {
     const input = parseWith(CreateCustomerBody, bodyFromForm(values));
-    return createCustomer(db(c), callerIn(c), input, c.get("now"));
+    return createCustomer(serviceContext(c), input);
   });
   if (!result.ok) return listPage(c, { values, errors: fieldErrors(result.error, FIELDS) }, errorStatus(result.error.status));
   return c.redirect(`/dashboard/customers/${result.value.id}`, 303);
@@ -236,9 +236,7 @@ customerPages.get("/:id/archive", async (c) => {
 });
 
 customerPages.post("/:id/archive", async (c) => {
-  const row = await archiveCustomer(db(c), callerIn(c), c.req.param("id"), c.get("now"));
-  // As the API does: the ledger refuses the customer's events from now on (services/ingest-cache.ts).
-  await syncLedger(c.env, callerIn(c), row.id, c.get("now"));
+  const row = await archiveCustomer(serviceContext(c), c.req.param("id"));
   return c.redirect(`/dashboard/customers/${row.id}`, 303);
 });
 
@@ -291,14 +289,11 @@ customerPages.post("/:id/edit", async (c) => {
       external_id: orNull(values.external_id),
       payment_provider_id: orNull(values.payment_provider_id),
     };
-    return updateCustomer(db(c), callerIn(c), c.req.param("id"), parseWith(UpdateCustomerBody, body), c.get("now"));
+    return updateCustomer(serviceContext(c), c.req.param("id"), parseWith(UpdateCustomerBody, body));
   });
   if (!result.ok) {
     if (result.error.code === "customer_not_found") throw result.error;
     return editPage(c, { values, errors: fieldErrors(result.error, FIELDS) }, errorStatus(result.error.status));
   }
-  const { customer, externalIdMoved } = result.value;
-  // As the API does: a changed external_id reaches the ledger before the answer (services/customers.ts).
-  if (externalIdMoved) await syncLedger(c.env, callerIn(c), customer.id, c.get("now"));
-  return c.redirect(`/dashboard/customers/${customer.id}`, 303);
+  return c.redirect(`/dashboard/customers/${result.value.id}`, 303);
 });

@@ -1,8 +1,8 @@
 // Usage-based → Invoices: list with filters, an invoice's lines with their tier breakdown, and the actions on it
 // (finalize / void / mark paid), each behind a confirmation step.
-import type { Env, Caller } from "../../env";
 import type { InvoiceView } from "../../ledger/customer-ledger";
 import { INVOICE_STATUSES, ListInvoicesQuery } from "../../schemas/invoices";
+import { serviceContext, type ServiceContext } from "../../services/context";
 import { getInvoice, invoiceAction, listInvoices } from "../../services/invoices";
 import { createPaymentLink, payInvoice } from "../../services/payments";
 import { date, dateTime, money, quantity, rate } from "../format";
@@ -23,28 +23,28 @@ export const INVOICE_ACTIONS: {
   shows: (inv: InvoiceView) => boolean;
   confirm: string;
   danger?: boolean;
-  run: (env: Env, caller: Caller, id: string, now: number, origin: string) => Promise<{ redirect?: string; link?: string } | void>;
+  run: (ctx: ServiceContext, id: string, origin: string) => Promise<{ redirect?: string; link?: string } | void>;
 }[] = [
   {
     action: "finalize",
     label: "Finalize",
     shows: (inv) => inv.status === "draft",
     confirm: "Finalizing locks the amounts and assigns the next invoice number. Events that arrive later for this period are not billed.",
-    run: async (env, caller, id, now) => void (await invoiceAction(env, caller, id, "finalize", now)),
+    run: async (ctx, id) => void (await invoiceAction(ctx, id, "finalize")),
   },
   {
     action: "mark_paid",
     label: "Mark paid",
     shows: (inv) => inv.status === "finalized",
     confirm: "Record that this invoice was paid outside Meterline (bank transfer, cheque…).",
-    run: async (env, caller, id, now) => void (await invoiceAction(env, caller, id, "mark_paid", now)),
+    run: async (ctx, id) => void (await invoiceAction(ctx, id, "mark_paid")),
   },
   {
     action: "pay",
     label: "Charge now",
     shows: (inv) => inv.status === "finalized",
     confirm: "Charges the customer's saved Stripe payment method now for the invoice total. A decline is recorded on the invoice.",
-    run: async (env, caller, id, now) => void (await payInvoice(env, caller, id, now)),
+    run: async (ctx, id) => void (await payInvoice(ctx, id)),
   },
   {
     action: "payment_link",
@@ -53,7 +53,7 @@ export const INVOICE_ACTIONS: {
     confirm: "Creates a Stripe Checkout link (valid 23 hours) to send to the customer; paying through it also saves the card for auto-pay.",
     // NOTE: the link is shown on the invoice page, not redirected to: the CSP's form-action 'self' blocks a
     // cross-site redirect after a form post, and the person usually wants to copy it to the customer anyway.
-    run: async (env, caller, id, now, origin) => ({ link: (await createPaymentLink(env, caller, id, now, { origin })).url }),
+    run: async (ctx, id, origin) => ({ link: (await createPaymentLink(ctx, id, { origin })).url }),
   },
   {
     action: "void",
@@ -61,7 +61,7 @@ export const INVOICE_ACTIONS: {
     shows: (inv) => inv.status === "draft" || inv.status === "finalized",
     confirm: "Voiding cancels the invoice for good. It stays listed (with its number) but nothing is owed.",
     danger: true,
-    run: async (env, caller, id, now) => void (await invoiceAction(env, caller, id, "void", now)),
+    run: async (ctx, id) => void (await invoiceAction(ctx, id, "void")),
   },
 ];
 
@@ -229,7 +229,7 @@ for (const a of INVOICE_ACTIONS) {
 
   invoicePages.post(`/:id/${a.action}`, async (c) => {
     const id = c.req.param("id");
-    const result = await attempt(() => a.run(c.env, callerIn(c), id, c.get("now"), new URL(c.req.url).origin));
+    const result = await attempt(() => a.run(serviceContext(c), id, new URL(c.req.url).origin));
     if (!result.ok) {
       if (result.error.status === 404) throw result.error;
       return detailPage(c, result.error.message, errorStatus(result.error.status));

@@ -1,5 +1,6 @@
 // Products → Meters: list (filter by event name), "Create meter", and a meter's page.
 import { AGGREGATIONS, CreateMeterBody, ListMetersQuery, UpdateMeterBody } from "../../schemas/meters";
+import { serviceContext } from "../../services/context";
 import { createMeter, getMeter, listMeters, renameMeter, serializeMeter } from "../../services/meters";
 import { dateTime } from "../format";
 import { attempt, bodyFromForm, fieldErrors, parseWith } from "../forms";
@@ -110,7 +111,7 @@ meterPages.post("/", async (c) => {
   const values = await postedForm(c);
   const result = await attempt(async () => {
     const input = parseWith(CreateMeterBody, bodyFromForm(values, { lists: ["group_by"] }));
-    return createMeter(db(c), callerIn(c), input, c.get("now"));
+    return createMeter(serviceContext(c), input);
   });
   if (!result.ok) {
     // group_by[1] and the like belong to the group_by field.
@@ -187,7 +188,7 @@ meterPages.post("/:id/rename", async (c) => {
   const values = await postedForm(c);
   const result = await attempt(async () => {
     const { display_name } = parseWith(UpdateMeterBody, { display_name: (values.display_name ?? "").trim() });
-    return renameMeter(db(c), callerIn(c), c.req.param("id"), display_name, c.get("now"));
+    return renameMeter(serviceContext(c), c.req.param("id"), display_name);
   });
   if (!result.ok) {
     if (result.error.code === "meter_not_found") throw result.error;

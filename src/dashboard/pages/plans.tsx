@@ -5,6 +5,7 @@ import { PlanPreviewBody, type PlanPreviewValue } from "../../schemas/plan-previ
 import { ApiError } from "../../errors";
 import { listContracts } from "../../services/contracts";
 import { metersByCode, listMeters } from "../../services/meters";
+import { serviceContext } from "../../services/context";
 import { previewPlan } from "../../services/plan-preview";
 import { archivePlan, createPlan, getPlan, listPlans, serializePlan } from "../../services/plans";
 import { dateTime, money, priceInWords, quantity, rate, unitOf, type Unit } from "../format";
@@ -258,7 +259,7 @@ planPages.post("/", async (c) => {
   const { body, rows, jsonError } = planBody(values);
   if (jsonError) return listPage(c, { values, errors: { prices_json: jsonError } }, 400);
   const usedJson = Boolean(values.prices_json?.trim());
-  const result = await attempt(async () => createPlan(db(c), callerIn(c), parseWith(CreatePlanBody, body), c.get("now")));
+  const result = await attempt(async () => createPlan(serviceContext(c), parseWith(CreatePlanBody, body)));
   if (!result.ok) return listPage(c, { values, errors: planErrors(result.error, rows, usedJson) }, errorStatus(result.error.status));
   return c.redirect(`/dashboard/plans/${result.value.plan.id}`, 303);
 });
@@ -432,7 +433,7 @@ planPages.get("/:id/archive", async (c) => {
 });
 
 planPages.post("/:id/archive", async (c) => {
-  const result = await attempt(() => archivePlan(db(c), callerIn(c), c.req.param("id"), c.get("now")));
+  const result = await attempt(() => archivePlan(serviceContext(c), c.req.param("id")));
   if (!result.ok && result.error.status === 404) throw result.error;
   // Already archived (a double submit) is not an error worth a page: the plan page shows its state.
   return c.redirect(`/dashboard/plans/${c.req.param("id")}`, 303);

@@ -16,6 +16,7 @@ import {
   serializeEndpoint,
   updateEndpoint,
 } from "../../services/webhook-endpoints";
+import { serviceContext } from "../../services/context";
 import { WEBHOOK_EVENT_TYPES } from "../../webhooks/event-types";
 import { dateTime } from "../format";
 import { attempt, bodyFromForm, fieldErrors, parseWith, type FormValues } from "../forms";
@@ -356,7 +357,7 @@ webhookPages.get("/", (c) => listPage(c, emptyForm()));
 webhookPages.post("/", async (c) => {
   const values = await postedForm(c);
   const result = await attempt(() =>
-    createEndpoint(c.env, callerIn(c), parseWith(CreateWebhookEndpointBody, endpointBody(values, { clearDescription: false })), c.get("now")),
+    createEndpoint(serviceContext(c), parseWith(CreateWebhookEndpointBody, endpointBody(values, { clearDescription: false }))),
   );
   if (!result.ok) return listPage(c, { values, errors: fieldErrors(result.error, FORM_FIELDS, toFormField) }, errorStatus(result.error.status));
   // NOTE: rendered, not redirected: the secret must not land in a URL or in anything stored; it is shown this once.
@@ -369,7 +370,7 @@ webhookPages.post("/:id/edit", async (c) => {
   const id = c.req.param("id");
   const values = await postedForm(c);
   const result = await attempt(() =>
-    updateEndpoint(c.env, callerIn(c), id, parseWith(UpdateWebhookEndpointBody, endpointBody(values, { clearDescription: true })), c.get("now")),
+    updateEndpoint(serviceContext(c), id, parseWith(UpdateWebhookEndpointBody, endpointBody(values, { clearDescription: true }))),
   );
   if (!result.ok) {
     if (result.error.status === 404) throw result.error;
@@ -382,7 +383,7 @@ webhookPages.post("/:id/enabled", async (c) => {
   const id = c.req.param("id");
   const values = await postedForm(c);
   const input = parseWith(UpdateWebhookEndpointBody, bodyFromForm(values, { booleans: ["enabled"] }));
-  await updateEndpoint(c.env, callerIn(c), id, input, c.get("now"));
+  await updateEndpoint(serviceContext(c), id, input);
   return c.redirect(`${BASE}/${id}`, 303);
 });
 
@@ -418,7 +419,7 @@ webhookPages.post("/:id/rotate", async (c) => {
   const id = c.req.param("id");
   const values = await postedForm(c);
   const result = await attempt(() =>
-    rotateSecret(c.env, callerIn(c), id, parseWith(RotateSecretBody, bodyFromForm(values, { integers: ["expire_previous_in_hours"] })), c.get("now")),
+    rotateSecret(serviceContext(c), id, parseWith(RotateSecretBody, bodyFromForm(values, { integers: ["expire_previous_in_hours"] }))),
   );
   if (!result.ok) {
     if (result.error.status === 404) throw result.error;
@@ -452,7 +453,7 @@ webhookPages.get("/:id/delete", async (c) => {
 });
 
 webhookPages.post("/:id/delete", async (c) => {
-  await deleteEndpoint(c.env, callerIn(c), c.req.param("id"));
+  await deleteEndpoint(serviceContext(c), c.req.param("id"));
   return c.redirect(BASE, 303);
 });
 
@@ -496,7 +497,7 @@ webhookPages.get("/:id/deliveries/:deliveryId/resend", async (c) => {
 
 webhookPages.post("/:id/deliveries/:deliveryId/resend", async (c) => {
   const { endpoint, delivery } = await deliveryOf(c);
-  const result = await attempt(() => resendDelivery(c.env, callerIn(c), delivery.id, c.get("now")));
+  const result = await attempt(() => resendDelivery(serviceContext(c), delivery.id));
   if (!result.ok) {
     if (result.error.status === 404) throw result.error;
     const page = <ResendPage endpoint={endpoint} delivery={delivery} csrf={c.get("page").csrf} error={result.error.message} />;

@@ -1,0 +1,12 @@
+// The one way to reach a customer's CustomerLedger: its Durable Object stub, named by account, mode and customer.
+import type { Env, Mode } from "../env";
+import { ledgerName } from "./customer-ledger";
+
+export interface LedgerScope {
+  accountId: string;
+  mode: Mode;
+}
+
+export function ledgerStub(env: Env, scope: LedgerScope, customerId: string) {
+  return env.LEDGER.get(env.LEDGER.idFromName(ledgerName(scope.accountId, scope.mode, customerId)));
+}

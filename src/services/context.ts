@@ -1,0 +1,17 @@
+// What every mutating service is handed: the bindings, a database handle, who acts and the request's instant.
+import type { Context } from "hono";
+import { database, type Database } from "../db/client";
+import type { AppVariables, Caller, Env } from "../env";
+
+export interface ServiceContext {
+  env: Env;
+  db: Database;
+  caller: Caller;
+  /** Read once per request, so every rule and every row the operation writes sees the same instant. */
+  now: number;
+}
+
+/** From an API route's or a dashboard page's context; both carry the caller and `now` the middleware set. */
+export function serviceContext<E extends { Bindings: Env; Variables: AppVariables }>(c: Context<E>): ServiceContext {
+  return { env: c.env, db: database(c.env.DB), caller: c.get("caller"), now: c.get("now") };
+}
