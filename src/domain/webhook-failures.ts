@@ -53,7 +53,7 @@ export function endpointAddress(url: URL): string {
  */
 export function describeFetchError(err: FetchFailure, url: URL, probe: ConnectProbe, timeoutMs: number): string {
   const address = endpointAddress(url);
-  if (err.name === "TimeoutError") return `timeout: no answer within ${Math.round(timeoutMs / 1000)} s`;
+  if (err.name === "TimeoutError") return `timeout: no answer within ${timeoutMs / 1000} s`;
   const detail = err.message.slice(0, 200);
   if (probe === "timeout") return `host unreachable: no TCP connection to ${address} (${detail})`;
   if (probe === "failed") {

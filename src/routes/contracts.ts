@@ -6,7 +6,7 @@ import { newRouter } from "../http/router";
 import { commonErrors, conflictError, IdParam, jsonBodyOf, jsonContent, listOf } from "../schemas/common";
 import { AddPlanBody, AddPlanResponse, CancelContractBody, Contract, CreateContractBody, ListContractsQuery } from "../schemas/contracts";
 import { CustomerIdParam } from "../schemas/customers";
-import { cancelContract, createContract, getContract, listContracts, serializeContract } from "../services/contracts";
+import { cancelContract, createContract, getContract, listContracts, newContractFrom, serializeContract } from "../services/contracts";
 import { serviceContext } from "../services/context";
 
 const tags = ["Contracts"];
@@ -63,15 +63,7 @@ const addPlan = createRoute({
 
 export const contractRoutes = newRouter()
   .openapi(create, async (c) => {
-    const body = c.req.valid("json");
-    const row = await createContract(serviceContext(c), {
-      customerRef: body.customer_id,
-      planId: body.plan_id,
-      startDate: body.start_date,
-      endDate: body.end_date,
-      autoPay: body.auto_pay,
-      billingAnchor: body.billing_anchor,
-    });
+    const row = await createContract(serviceContext(c), newContractFrom(c.req.valid("json")));
     return c.json(serializeContract(row, c.get("now")), 201);
   })
   .openapi(list, async (c) =>

@@ -9,7 +9,7 @@ import { anchorProblem, firstPeriod, periodContaining, type BillingInterval } fr
 import { formatNullableTimestamp, formatTimestamp } from "../domain/time";
 import type { Caller } from "../env";
 import { ApiError, notFound } from "../errors";
-import type { ListContractsQuery } from "../schemas/contracts";
+import type { CreateContractBody, ListContractsQuery } from "../schemas/contracts";
 import type { ServiceContext } from "./context";
 import { getCustomer } from "./customers";
 import { afterCustomerWrite } from "./ledger-sync";
@@ -26,6 +26,18 @@ export interface NewContract {
   billingAnchor?: number | undefined;
   /** Field names to blame in errors (the Metronome alias names them differently). */
   params?: { customer?: string; plan?: string; start?: string; end?: string };
+}
+
+/** A `POST /v1/contracts` body (API or dashboard form) as the contract to create. */
+export function newContractFrom(body: z.output<typeof CreateContractBody>): NewContract {
+  return {
+    customerRef: body.customer_id,
+    planId: body.plan_id,
+    startDate: body.start_date,
+    endDate: body.end_date,
+    autoPay: body.auto_pay,
+    billingAnchor: body.billing_anchor,
+  };
 }
 
 export function serializeContract(row: ContractRow, now: number) {

@@ -1,6 +1,6 @@
 // Usage-based → Contracts: list with filters, "Create contract" (customer, plan, start date), a contract's page, cancel.
 import { CONTRACT_STATUSES, CreateContractBody, ListContractsQuery, CancelContractBody } from "../../schemas/contracts";
-import { cancelContract, createContract, listContracts, requireContract, serializeContract } from "../../services/contracts";
+import { cancelContract, createContract, listContracts, newContractFrom, requireContract, serializeContract } from "../../services/contracts";
 import { listInvoices } from "../../services/invoices";
 import { serviceContext } from "../../services/context";
 import { date, dateTime } from "../format";
@@ -88,15 +88,7 @@ contractPages.post("/", async (c) => {
   const result = await attempt(async () => {
     const raw = bodyFromForm(values, { skip: ["auto_pay"] });
     if (values.auto_pay === "true" || values.auto_pay === "false") raw.auto_pay = values.auto_pay === "true";
-    const body = parseWith(CreateContractBody, raw);
-    return createContract(serviceContext(c), {
-      customerRef: body.customer_id,
-      planId: body.plan_id,
-      startDate: body.start_date,
-      endDate: body.end_date,
-      autoPay: body.auto_pay,
-      billingAnchor: body.billing_anchor,
-    });
+    return createContract(serviceContext(c), newContractFrom(parseWith(CreateContractBody, raw)));
   });
   if (!result.ok) return listPage(c, { values, errors: fieldErrors(result.error, FIELDS) }, errorStatus(result.error.status));
   return c.redirect(`/dashboard/contracts/${result.value.id}`, 303);
