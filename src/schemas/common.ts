@@ -59,7 +59,7 @@ export function ownRecord<V extends z.ZodTypeAny>(value: V, opts: { maxKeyLength
           continue;
         }
         const parsed = value.safeParse(input[key]);
-        if (!parsed.success) for (const issue of parsed.error.issues) ctx.addIssue({ ...issue, path: [key, ...issue.path] } as never);
+        if (!parsed.success) for (const issue of parsed.error.issues) ctx.addIssue({ ...issue, path: [key, ...issue.path] });
       }
     })
     .openapi({ type: "object", additionalProperties: opts.valueDoc });

@@ -24,7 +24,7 @@ interface Parsed {
 export type Dialect = "meterline" | "metronome";
 
 function issueDetails(error: z.ZodError, input: unknown, index: number): ErrorDetail[] {
-  return error.issues.flatMap((issue) => detailsOf(issue as never, input)).map((d) => ({ index, ...d }));
+  return error.issues.flatMap((issue) => detailsOf(issue, input)).map((d) => ({ index, ...d }));
 }
 
 function renameAliases(raw: Record<string, unknown>, index: number, errors: ErrorDetail[]): Record<string, unknown> {
