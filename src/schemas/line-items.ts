@@ -1,5 +1,7 @@
-// Response schema of an invoice line item (SPEC §9), shared by invoices and plan previews; mirrors src/domain/pricing/types.ts.
+// Response schema of an invoice line item (SPEC §9), shared by invoices and plan previews; exactly src/domain/pricing/types.ts's LineItem (checked at the end).
 import { z } from "@hono/zod-openapi";
+import type * as pricing from "../domain/pricing/types";
+import type { Assert, Equal } from "./same-type";
 
 const Amount = z.string().openapi({ format: "decimal", example: "50.80" });
 const DecimalText = z.string().openapi({ format: "decimal" });
@@ -51,3 +53,12 @@ export const LineItem = z
   .openapi("LineItem");
 
 export type LineItemValue = z.output<typeof LineItem>;
+
+/**
+ * The pricing engine (src/domain, which imports no zod) declares its lines by hand; they are stored and shown as they
+ * are, so a field that differs on either side fails to compile here.
+ */
+type _LinesAreTheEnginesLines = [
+  Assert<Equal<z.output<typeof LineItemTier>, pricing.LineItemTier>>,
+  Assert<Equal<LineItemValue, pricing.LineItem>>,
+];

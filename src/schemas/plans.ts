@@ -1,8 +1,10 @@
 // Request/response schemas for plans and their prices (SPEC §6).
 import { z } from "@hono/zod-openapi";
 import Decimal from "decimal.js";
+import type * as pricing from "../domain/pricing/types";
 import { decimalString, Id, Livemode, ListQuery, ownRecord, Timestamp, withAliases } from "./common";
 import { MeterCode } from "./meters";
+import type { Assert, Equal } from "./same-type";
 
 export const BILLING_INTERVALS = ["week", "month", "year"] as const;
 export const USAGE_MODELS = ["per_unit", "graduated", "volume", "package", "percentage", "dimensional"] as const;
@@ -218,22 +220,33 @@ export const PriceTier = z
   .object({ up_to: z.string().nullable(), unit_price: z.string(), flat_price: z.string().nullable() })
   .openapi("PriceTier");
 
+/** Each price as the API shows it, by model: the same JSON as the pricing engine's own types (checked below). */
+const shownPrice = {
+  fixed: z.object({ id: Id, type: z.literal("fixed"), name: z.string(), amount: z.string() }),
+  per_unit: z.object({ ...usageOutCommon, model: z.literal("per_unit"), unit_price: z.string() }),
+  graduated: z.object({ ...usageOutCommon, model: z.literal("graduated"), tiers: z.array(PriceTier) }),
+  volume: z.object({ ...usageOutCommon, model: z.literal("volume"), tiers: z.array(PriceTier) }),
+  package: z.object({ ...usageOutCommon, model: z.literal("package"), package_size: z.string(), package_price: z.string() }),
+  percentage: z.object({ ...usageOutCommon, model: z.literal("percentage"), percent: z.string(), fixed_fee_per_event: z.string().nullable() }),
+  dimensional: z.object({
+    ...usageOutCommon,
+    model: z.literal("dimensional"),
+    dimension: z.string(),
+    rates: z.record(z.string(), z.string()),
+    default_rate: z.string().nullable(),
+  }),
+};
+
 export const Price = z
   .discriminatedUnion("type", [
-    z.object({ id: Id, type: z.literal("fixed"), name: z.string(), amount: z.string() }),
+    shownPrice.fixed,
     z.discriminatedUnion("model", [
-      z.object({ ...usageOutCommon, model: z.literal("per_unit"), unit_price: z.string() }),
-      z.object({ ...usageOutCommon, model: z.literal("graduated"), tiers: z.array(PriceTier) }),
-      z.object({ ...usageOutCommon, model: z.literal("volume"), tiers: z.array(PriceTier) }),
-      z.object({ ...usageOutCommon, model: z.literal("package"), package_size: z.string(), package_price: z.string() }),
-      z.object({ ...usageOutCommon, model: z.literal("percentage"), percent: z.string(), fixed_fee_per_event: z.string().nullable() }),
-      z.object({
-        ...usageOutCommon,
-        model: z.literal("dimensional"),
-        dimension: z.string(),
-        rates: z.record(z.string(), z.string()),
-        default_rate: z.string().nullable(),
-      }),
+      shownPrice.per_unit,
+      shownPrice.graduated,
+      shownPrice.volume,
+      shownPrice.package,
+      shownPrice.percentage,
+      shownPrice.dimensional,
     ]),
   ])
   .openapi("Price");
@@ -241,6 +254,23 @@ export const Price = z
 /** A price as the API shows it. */
 export type PriceValue = z.output<typeof Price>;
 export type UsagePriceValue = Extract<PriceValue, { type: "usage" }>;
+
+/**
+ * The pricing engine (src/domain, which imports no zod) declares these shapes by hand; a field added, dropped, renamed,
+ * made optional or nullable on either side fails to compile here, so an API price is always exactly a domain price.
+ */
+type _PricesAreTheEnginesPrices = [
+  Assert<Equal<z.output<typeof PriceTier>, pricing.PriceTier>>,
+  Assert<Equal<z.output<typeof shownPrice.fixed>, pricing.FixedPrice>>,
+  Assert<Equal<z.output<typeof shownPrice.per_unit>, pricing.PerUnitPrice>>,
+  Assert<Equal<z.output<typeof shownPrice.graduated>, pricing.GraduatedPrice>>,
+  Assert<Equal<z.output<typeof shownPrice.volume>, pricing.VolumePrice>>,
+  Assert<Equal<z.output<typeof shownPrice.package>, pricing.PackagePrice>>,
+  Assert<Equal<z.output<typeof shownPrice.percentage>, pricing.PercentagePrice>>,
+  Assert<Equal<z.output<typeof shownPrice.dimensional>, pricing.DimensionalPrice>>,
+  Assert<Equal<UsagePriceValue, pricing.UsagePrice>>,
+  Assert<Equal<PriceValue, pricing.Price>>,
+];
 
 export const Plan = z
   .object({

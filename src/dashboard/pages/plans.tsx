@@ -148,7 +148,7 @@ async function listPage(c: DashboardContext, form: FormState, status: 200 | 400 
                 <td>
                   <ul class="price-list" style="margin:0;padding-left:18px">
                     {p.prices.map((price) => (
-                      <li>{priceInWords(price as PriceValue, p.currency, unitLabel(price as PriceValue, unitOf))}</li>
+                      <li>{priceInWords(price, p.currency, unitLabel(price, unitOf))}</li>
                     ))}
                   </ul>
                 </td>
@@ -271,7 +271,7 @@ async function detailPage(
 ) {
   const caller = callerIn(c);
   const plan = serializePlan(await getPlan(db(c), caller, c.req.param("id")!));
-  const prices = plan.prices as PriceValue[];
+  const prices = plan.prices;
   const codes = [...new Set(prices.flatMap((p) => (p.type === "usage" ? [p.meter_code] : [])))];
   const meters = await metersByCode(db(c), caller, codes);
   const units = new Map([...meters].map(([code, m]) => [code, m.displayName]));

@@ -1,4 +1,6 @@
 // The pricing engine's own types: prices (structurally the API's price shape), usage input and invoice line items.
+// NOTE: the prices and lines here are the API's JSON; src/schemas/plans.ts and line-items.ts check at compile time that
+// their zod schemas' outputs are exactly these types, so the two cannot drift (the domain imports no zod).
 
 /** One tier of a graduated or volume price. `up_to` is inclusive; null on the last (open) tier. */
 export interface PriceTier {
@@ -19,7 +21,7 @@ interface UsageCommon {
   type: "usage";
   name: string;
   meter_code: string;
-  meter_id?: string;
+  meter_id: string;
   included_units: string | null;
   minimum_amount: string | null;
   maximum_amount: string | null;
