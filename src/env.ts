@@ -1,4 +1,5 @@
 // The Worker's bindings and secrets, as declared in wrangler.toml and .dev.vars.
+import type { BenchFloor } from "./bench/floor";
 import type { BillingCoordinator } from "./billing/coordinator";
 import type { PresentedKey } from "./http/auth";
 import type { CustomerLedger } from "./ledger/customer-ledger";
@@ -10,6 +11,8 @@ export interface Env {
   BILLING: DurableObjectNamespace<BillingCoordinator>;
   /** One outgoing-webhook dispatcher per (account, mode). */
   WEBHOOKS: DurableObjectNamespace<WebhookDispatcher>;
+  /** `npm run bench`'s write-only objects (bench/floor.ts); only POST /_bench/fanout reaches them. */
+  BENCH_FLOOR: DurableObjectNamespace<BenchFloor>;
   /** Bearer token for /admin/*; when unset the admin routes answer 404. */
   ADMIN_TOKEN?: string;
   /** Base64 of 32 random bytes: every sealing key (Stripe keys, webhook secrets, dashboard cookie) derives from it (http/sealing.ts). */

@@ -7,6 +7,7 @@ import { sweepWebhooks } from "./webhooks/dispatcher";
 /** The cron that wakes webhook dispatchers left behind by a crash (see wrangler.toml); every other cron is the billing run. */
 const WEBHOOK_SWEEP_CRON = "*/5 * * * *";
 
+export { BenchFloor } from "./bench/floor";
 export { BillingCoordinator } from "./billing/coordinator";
 export { CustomerLedger } from "./ledger/customer-ledger";
 export { WebhookDispatcher } from "./webhooks/dispatcher";

@@ -34,12 +34,10 @@ const NEEDS_ROWS = new Set<Aggregation>(["max", "min", "latest"]);
  * The aggregates one ingest call touches, read once and written back once at the end (flush) instead of after
  * every event.
  * NOTE: count, sum, average and unique_count are reversed from the value the event itself recorded (events.contrib),
- * so they cost no row per event; max, min and latest keep a contributions row. Events stored before events.contrib
- * existed (contrib NULL) have a contributions row for every aggregation and are reversed from those (legacy path).
+ * so they cost no row per event; max, min and latest keep a contributions row.
  */
 export class AggregateBook {
   private readonly byKey = new Map<string, AggregateRow>();
-  private readonly byId = new Map<number, AggregateRow>();
   private readonly dirty = new Set<AggregateRow>();
 
   /** Buckets read whole (see bucket): every one of their aggregates is in byKey, and listed here. */
@@ -49,7 +47,6 @@ export class AggregateBook {
 
   private keep(row: AggregateRow): AggregateRow {
     this.byKey.set(JSON.stringify([row.invoice_id, row.meter_code, row.group_key]), row);
-    this.byId.set(row.id, row);
     this.wholeBuckets.get(row.invoice_id)?.push(row);
     return row;
   }
@@ -100,23 +97,8 @@ export class AggregateBook {
     return row ? this.keep(row) : null;
   }
 
-  /** Legacy path: the aggregates an event stored without events.contrib contributed to (every one has a row). */
-  contributedBy(eventSeq: number): AggregateRow[] {
-    const ids = this.sql.exec<{ agg_id: number }>("SELECT agg_id FROM contributions WHERE event_seq = ?", eventSeq).toArray();
-    return ids.map(({ agg_id }) => this.byId.get(agg_id) ?? this.keep(this.sql.exec<AggregateRow>("SELECT * FROM aggregates WHERE id = ?", agg_id).one()));
-  }
-
   add(agg: AggregateRow, eventSeq: number, value: string, ts: number): void {
     addContribution(this.sql, agg, eventSeq, value, ts, NEEDS_ROWS.has(agg.aggregation));
-    this.dirty.add(agg);
-  }
-
-  /**
-   * Legacy path: adds a contribution of an event without events.contrib, always with its row, since that row is the
-   * only record a later replacement can take it back from.
-   */
-  addLegacy(agg: AggregateRow, eventSeq: number, value: string, ts: number): void {
-    addContribution(this.sql, agg, eventSeq, value, ts, true);
     this.dirty.add(agg);
   }
 
@@ -124,12 +106,6 @@ export class AggregateBook {
   removeRecorded(agg: AggregateRow, eventSeq: number, value: string): void {
     if (NEEDS_ROWS.has(agg.aggregation)) removeContribution(this.sql, agg, eventSeq);
     else reverseArithmetic(this.sql, agg, value);
-    this.dirty.add(agg);
-  }
-
-  /** Legacy path: takes back a contribution kept as a contributions row. */
-  remove(agg: AggregateRow, eventSeq: number): void {
-    removeContribution(this.sql, agg, eventSeq);
     this.dirty.add(agg);
   }
 
@@ -255,11 +231,6 @@ function removeContribution(sql: Sql, agg: AggregateRow, eventSeq: number): void
     .exec<{ value: string; ts: number }>("DELETE FROM contributions WHERE agg_id = ? AND event_seq = ? RETURNING value, ts", agg.id, eventSeq)
     .toArray()[0];
   if (!row) return;
-  if (!NEEDS_ROWS.has(agg.aggregation)) {
-    // Legacy rows of count/sum/average/unique_count: the same arithmetic as for a recorded value.
-    reverseArithmetic(sql, agg, row.value);
-    return;
-  }
   agg.event_count -= 1;
   switch (agg.aggregation) {
     case "max":

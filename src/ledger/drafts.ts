@@ -1,9 +1,15 @@
-// Prices a draft invoice from its aggregates with the pricing engine: O(lines), never a scan of events.
+// Draft invoices: opening the draft of a contract period, repricing it from its aggregates with the pricing engine
+// (O(lines), never a scan of events), and keeping drafts consistent with contracts that changed.
 import { setOwn } from "../domain/own";
-import { periodContaining, type Period } from "../domain/periods";
+import { nextPeriod, periodContaining, type Period } from "../domain/periods";
 import { invoiceTotals, priceLines, type LineItem, type PricingOptions, type UsageInput } from "../domain/pricing";
 import { quantityOf, type AggregateRow } from "./aggregates";
-import type { ContractSnapshot } from "./snapshot";
+import type { ContractSnapshot, LedgerSnapshot } from "./snapshot";
+import type { LedgerState } from "./state";
+import type { InvoiceRow } from "./types";
+import { invoiceView } from "./views";
+
+const HOUR_MS = 3_600_000;
 
 export interface PricedInvoice {
   lineItems: LineItem[];
@@ -61,4 +67,119 @@ export function priceInvoice(contract: ContractSnapshot, aggregates: AggregateRo
   });
   const totals = invoiceTotals(lineItems, contract.currency);
   return { lineItems, subtotal: totals.subtotal, total: totals.total };
+}
+
+/** When the billing run may finalize a period's draft: its end plus the plan's grace period. */
+export function finalizeAfter(contract: ContractSnapshot, period: Period): number {
+  return period.end + contract.gracePeriodHours * HOUR_MS;
+}
+
+export function scheduleOf(c: ContractSnapshot) {
+  return { startDate: c.startDate, billingAnchor: c.billingAnchor, interval: c.interval, coverageEnd: c.coverageEnd };
+}
+
+export function invoiceRow(state: LedgerState, id: string): InvoiceRow | null {
+  return state.sql.exec<InvoiceRow>("SELECT * FROM invoices WHERE id = ?", id).toArray()[0] ?? null;
+}
+
+/**
+ * The invoice of a contract period, opening its draft if the period is still open (invoice.created).
+ * NOTE: a period earlier than one already finalized is closed: no draft is opened for it (null).
+ */
+export function draftFor(state: LedgerState, contract: ContractSnapshot, period: Period, now: number): InvoiceRow | null {
+  const { sql } = state;
+  const existing = sql.exec<InvoiceRow>("SELECT * FROM invoices WHERE contract_id = ? AND period_start = ?", contract.id, period.start).toArray()[0];
+  if (existing) return existing;
+  const closedLater = sql
+    .exec("SELECT 1 FROM invoices WHERE contract_id = ? AND period_start > ? AND status != 'draft' LIMIT 1", contract.id, period.start)
+    .toArray().length;
+  if (closedLater) return null;
+  const row = sql
+    .exec<InvoiceRow>(
+      `INSERT INTO invoices (id, contract_id, period_start, period_end, finalize_after, status, currency, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, 'draft', ?, ?, ?) RETURNING *`,
+      crypto.randomUUID(),
+      contract.id,
+      period.start,
+      period.end,
+      finalizeAfter(contract, period),
+      contract.currency,
+      now,
+      now,
+    )
+    .one();
+  reprice(state, row.id, contract, now);
+  const opened = invoiceRow(state, row.id)!;
+  state.emit("invoice.created", invoiceView(state, opened), now);
+  return opened;
+}
+
+/**
+ * Recomputes a draft's lines and totals from its aggregates (O(lines)). `known` spares reading the invoice's period,
+ * `current` its aggregates, when the caller holds them.
+ */
+export function reprice(
+  state: LedgerState,
+  invoiceId: string,
+  contract: ContractSnapshot,
+  now: number,
+  known?: Pick<InvoiceRow, "period_start" | "period_end">,
+  current?: AggregateRow[],
+): void {
+  const aggregates = current ?? state.sql.exec<AggregateRow>("SELECT * FROM aggregates WHERE invoice_id = ?", invoiceId).toArray();
+  const inv = known ?? invoiceRow(state, invoiceId)!;
+  const priced = priceInvoice(contract, aggregates, { start: inv.period_start, end: inv.period_end });
+  state.sql.exec(
+    "UPDATE invoices SET line_items = ?, subtotal = ?, total = ?, updated_at = ? WHERE id = ? AND status = 'draft'",
+    JSON.stringify(priced.lineItems),
+    priced.subtotal,
+    priced.total,
+    now,
+    invoiceId,
+  );
+}
+
+/**
+ * Keeps open drafts consistent with contracts that changed: a cancellation clips the period; a draft whose
+ * period no longer exists (the contract covers nothing there any more) is voided.
+ * NOTE: voiding is only done to drafts, never to a finalized invoice.
+ */
+export function reconcileDrafts(state: LedgerState, s: LedgerSnapshot, now: number): void {
+  const { sql } = state;
+  const byId = new Map(s.contracts.map((c) => [c.id, c]));
+  for (const inv of sql.exec<InvoiceRow>("SELECT * FROM invoices WHERE status = 'draft'").toArray()) {
+    const contract = byId.get(inv.contract_id);
+    const period = contract ? periodContaining(scheduleOf(contract), inv.period_start) : null;
+    if (!contract || !period || period.start !== inv.period_start) {
+      sql.exec("UPDATE invoices SET status = 'void', indexed = 0, updated_at = ? WHERE id = ?", now, inv.id);
+      state.emit("invoice.voided", invoiceView(state, invoiceRow(state, inv.id)!), now);
+    } else if (period.end !== inv.period_end) {
+      sql.exec(
+        "UPDATE invoices SET period_end = ?, finalize_after = ?, indexed = 0, updated_at = ? WHERE id = ?",
+        period.end,
+        finalizeAfter(contract, period),
+        now,
+        inv.id,
+      );
+    }
+    if (contract) reprice(state, inv.id, contract, now);
+  }
+}
+
+/** Opens the draft of every period of a contract that has started by `at`, after its latest invoice; returns how many. */
+export function openPeriodsUpTo(state: LedgerState, contract: ContractSnapshot, at: number): number {
+  const schedule = scheduleOf(contract);
+  const last = state.sql
+    .exec<{ period_start: number; period_end: number }>(
+      "SELECT period_start, period_end FROM invoices WHERE contract_id = ? ORDER BY period_start DESC LIMIT 1",
+      contract.id,
+    )
+    .toArray()[0];
+  let period = last ? nextPeriod(schedule, { start: last.period_start, end: last.period_end }) : periodContaining(schedule, contract.startDate);
+  let opened = 0;
+  while (period && period.start <= at) {
+    if (draftFor(state, contract, period, at)) opened += 1;
+    period = nextPeriod(schedule, period);
+  }
+  return opened;
 }

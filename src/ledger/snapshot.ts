@@ -1,10 +1,13 @@
-// What a CustomerLedger needs to know about its customer's contracts, plans and meters, loaded from D1.
+// What a CustomerLedger knows about its customer's contracts, plans and meters: loaded from D1, kept in the ledger's
+// own tables (so a restarted object bills without D1), and adopted inside the transaction of the call that needed it.
 import { and, eq, inArray } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { contracts, customers, meters, plans, prices } from "../db/schema";
 import type { MeterDefinition } from "../domain/events";
-import type { BillingInterval } from "../domain/periods";
+import { periodContaining, type BillingInterval } from "../domain/periods";
 import type { PriceValue } from "../schemas/plans";
+import { draftFor, reconcileDrafts, scheduleOf } from "./drafts";
+import type { LedgerState } from "./state";
 
 export interface ContractSnapshot {
   id: string;
@@ -28,9 +31,9 @@ export interface LedgerSnapshot {
   archived: boolean;
   /**
    * The customer's external_id, so the ledger can refuse events an edge routed here by an external_id the customer no
-   * longer has (CustomerLedger.ingest). Undefined in a snapshot stored before the ledger kept it: read D1 again.
+   * longer has (CustomerLedger.ingest).
    */
-  externalId?: string | null;
+  externalId: string | null;
   contracts: ContractSnapshot[];
   meters: MeterDefinition[];
 }
@@ -90,4 +93,58 @@ export async function loadSnapshot(db: Database, who: LedgerIdentity): Promise<L
       groupBy: m.groupBy,
     })),
   };
+}
+
+/**
+ * Whether the ledger's snapshot is older than `version` (customers.ledger_version): then D1's, read before the
+ * transaction that adopts it, else null.
+ * NOTE: the version travels with every ingest call, so a ledger that missed a push (a crash between the D1 write and the
+ * refresh call) catches up before it bills the next event.
+ */
+export async function staleSnapshot(state: LedgerState, db: Database, who: LedgerIdentity, version: number): Promise<LedgerSnapshot | null> {
+  const held = state.meta("snapshot_version");
+  if (held !== null && Number(held) >= version) return null;
+  return loadSnapshot(db, who);
+}
+
+/** The snapshot to bill with: `fresh` (from staleSnapshot) stored first if given. Call inside the transaction. */
+export function adoptSnapshot(state: LedgerState, who: LedgerIdentity, fresh: LedgerSnapshot | null, now: number): LedgerSnapshot {
+  state.remember(who);
+  if (fresh) {
+    storeSnapshot(state, fresh, now);
+    state.snapshot = fresh;
+  }
+  return currentSnapshot(state);
+}
+
+export function currentSnapshot(state: LedgerState): LedgerSnapshot {
+  if (state.snapshot) return state.snapshot;
+  const { sql } = state;
+  const stored = state.meta("external_id");
+  state.snapshot = {
+    version: Number(state.meta("snapshot_version") ?? "0"),
+    archived: state.meta("archived") === "1",
+    externalId: stored === null ? null : (JSON.parse(stored) as string | null),
+    contracts: sql.exec<{ body: string }>("SELECT body FROM contracts").toArray().map((r) => JSON.parse(r.body) as ContractSnapshot),
+    meters: sql.exec<{ body: string }>("SELECT body FROM meters").toArray().map((r) => JSON.parse(r.body) as MeterDefinition),
+  };
+  return state.snapshot;
+}
+
+function storeSnapshot(state: LedgerState, s: LedgerSnapshot, now: number): void {
+  const { sql } = state;
+  state.snapshot = null;
+  sql.exec("DELETE FROM contracts");
+  sql.exec("DELETE FROM meters");
+  for (const c of s.contracts) sql.exec("INSERT INTO contracts (id, body) VALUES (?, ?)", c.id, JSON.stringify(c));
+  for (const m of s.meters) sql.exec("INSERT INTO meters (code, event_name, body) VALUES (?, ?, ?)", m.code, m.eventName, JSON.stringify(m));
+  state.setMeta("snapshot_version", String(s.version));
+  state.setMeta("archived", s.archived ? "1" : "0");
+  state.setMeta("external_id", JSON.stringify(s.externalId));
+  // Creating a contract creates the draft of its first period (SPEC §7).
+  for (const c of s.contracts) {
+    const first = periodContaining(scheduleOf(c), c.startDate);
+    if (first) draftFor(state, c, first, now);
+  }
+  reconcileDrafts(state, s, now);
 }

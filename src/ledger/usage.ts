@@ -87,9 +87,6 @@ interface EdgeContribution {
 export const CUT_HOUR_EVENTS =
   "SELECT seq, ts, contrib FROM events WHERE event_name = ? AND ts >= ? AND ts < ? AND billing_status = 'billed' AND invoice_id IS NOT NULL";
 
-/** Legacy events' seqs are bound as one JSON array, kept well under the SQLite bound-string limit. */
-const LEGACY_CHUNK = 10_000;
-
 /**
  * The queried meter's contributions from the billed events with a timestamp in [from, to), a range inside one UTC
  * hour: exactly what those events added to that hour's rollups. Reads the events by (event_name, ts) index.
@@ -98,32 +95,16 @@ const LEGACY_CHUNK = 10_000;
  */
 function edgeContributions(sql: SqlStorage, q: UsageQuery, from: number, to: number, wanted: (key: string) => boolean): EdgeContribution[] {
   const out: EdgeContribution[] = [];
-  const legacy: number[] = [];
-  const events = sql.exec<{ seq: number; ts: number; contrib: string | null }>(
+  const events = sql.exec<{ seq: number; ts: number; contrib: string }>(
     CUT_HOUR_EVENTS,
     q.eventName,
     from,
     to,
   );
   for (const e of events) {
-    if (e.contrib === null) {
-      legacy.push(e.seq);
-      continue;
-    }
     for (const [code, groupKey, value] of JSON.parse(e.contrib) as Contribution[]) {
       if (code === q.meterCode && wanted(groupKey)) out.push({ groupKey, value, ts: e.ts, seq: e.seq });
     }
-  }
-  // Events stored before events.contrib kept a contributions row for every aggregate, the hour's included.
-  for (let i = 0; i < legacy.length; i += LEGACY_CHUNK) {
-    const rows = sql.exec<{ seq: number; ts: number; value: string; group_key: string }>(
-      `SELECT c.event_seq AS seq, c.ts, c.value, a.group_key FROM contributions AS c JOIN aggregates AS a ON a.id = c.agg_id
-       WHERE c.event_seq IN (SELECT value FROM json_each(?1)) AND a.invoice_id = ?2 AND a.meter_code = ?3`,
-      JSON.stringify(legacy.slice(i, i + LEGACY_CHUNK)),
-      hourBucket(from),
-      q.meterCode,
-    );
-    for (const r of rows) if (wanted(r.group_key)) out.push({ groupKey: r.group_key, value: r.value, ts: r.ts, seq: r.seq });
   }
   return out;
 }

@@ -1,14 +1,13 @@
 // POST /_bench/fanout (`npm run bench`'s ceiling and storage floor for fanned-out ingest): absent unless BENCH_ROUTES
 // is "true"; keyed; validated; one durable write (with rows, that many rows too) in each of the caller's own bench
-// ledgers, never another account's or mode's.
+// floors (BenchFloor objects, never a CustomerLedger), never another account's or mode's.
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { ledgerName } from "../../src/ledger/customer-ledger";
 import worker from "../../src/index";
 import { call, expectError, newAccount } from "../support/api";
 
-// Loosely typed: runInDurableObject over the CustomerLedger RPC type is too deep for tsc.
+// Loosely typed: runInDurableObject over a Durable Object RPC type is too deep for tsc.
 const runIn = runInDurableObject as unknown as (stub: unknown, fn: (instance: any, state: DurableObjectState) => unknown) => Promise<any>;
 
 /** The Worker with BENCH_ROUTES on (the test pool's bindings leave it unset, like a deployment). */
@@ -22,10 +21,13 @@ async function bench(query: string, key: string | null) {
   return { status: res.status, body: (await res.json()) as any };
 }
 
+function floor(accountId: string, mode: string, i: number) {
+  return env.BENCH_FLOOR.get(env.BENCH_FLOOR.idFromName(`${accountId}:${mode}:bench-${i}`));
+}
+
 /** bench_rows' row count and distinct keys in one bench ledger (0, 0 before the table exists). */
 async function benchRows(accountId: string, mode: string, i: number): Promise<{ rows: number; keys: number }> {
-  const stub = env.LEDGER.get(env.LEDGER.idFromName(ledgerName(accountId, mode, `bench-${i}`)));
-  return runIn(stub, (_instance, state) => {
+  return runIn(floor(accountId, mode, i), (_instance, state) => {
     const sql = state.storage.sql;
     if (sql.exec("SELECT 1 FROM sqlite_master WHERE name = 'bench_rows'").toArray().length === 0) return { rows: 0, keys: 0 };
     return sql.exec<{ rows: number; keys: number }>("SELECT COUNT(*) AS rows, COUNT(DISTINCT key) AS keys FROM bench_rows").one();
@@ -33,10 +35,9 @@ async function benchRows(accountId: string, mode: string, i: number): Promise<{ 
 }
 
 async function touches(accountId: string, mode: string, i: number): Promise<number> {
-  const stub = env.LEDGER.get(env.LEDGER.idFromName(ledgerName(accountId, mode, `bench-${i}`)));
-  return runIn(stub, (_instance, state) => {
-    const row = state.storage.sql.exec<{ value: string }>("SELECT value FROM ledger_meta WHERE key = 'bench_touches'").toArray()[0];
-    return row ? Number(row.value) : 0;
+  return runIn(floor(accountId, mode, i), (_instance, state) => {
+    const row = state.storage.sql.exec<{ n: number }>("SELECT n FROM touches").toArray()[0];
+    return row ? row.n : 0;
   });
 }
 

@@ -206,23 +206,6 @@ describe("the ledger's external_id check", () => {
     expect(await stub.ingest(who, 0, [event("f")], "latest_wins", Date.now(), ["ext-2"])).toEqual({ ok: false, code: "customer_moved" });
   });
 
-  it("a snapshot stored before the ledger kept external_ids is read again once, then checked", async () => {
-    const { acct, key, customer } = await setup();
-    const stub = env.LEDGER.get(env.LEDGER.idFromName(ledgerName(acct.id, "test", customer.id)));
-    const who = { accountId: acct.id, mode: "test" as const, customerId: customer.id };
-    expect((await stub.ingest(who, 0, [event("a")], "latest_wins", Date.now())).ok).toBe(true);
-    await env.DB.prepare("UPDATE customers SET external_id = 'ext-9' WHERE id = ?").bind(customer.id).run();
-    await runIn(stub, (instance, state) => {
-      state.storage.sql.exec("DELETE FROM ledger_meta WHERE key = 'external_id'");
-      instance.metaCache.clear();
-      instance.snapshot = null;
-    });
-    expect(await stub.ingest(who, 0, [event("b")], "latest_wins", Date.now(), ["ext-1"])).toEqual({ ok: false, code: "customer_moved" });
-    expect((await stub.ingest(who, 0, [event("c")], "latest_wins", Date.now(), ["ext-9"])).ok).toBe(true);
-    const kept = await runIn(stub, (_instance, state) => state.storage.sql.exec("SELECT value FROM ledger_meta WHERE key = 'external_id'").one().value);
-    expect(kept).toBe(JSON.stringify("ext-9"));
-    expect(await upcomingQuantity(key, customer.id)).toBe("2");
-  });
 });
 
 describe("event ids and lists", () => {

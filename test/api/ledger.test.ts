@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ledgerName } from "../../src/ledger/customer-ledger";
-import { SCHEMA_VERSION } from "../../src/ledger/storage";
+import { SCHEMA_VERSION } from "../../src/ledger/schema";
 
 describe("CustomerLedger", () => {
   it("is reachable per (account, mode, customer) and migrates its storage", async () => {

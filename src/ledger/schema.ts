@@ -1,13 +1,15 @@
-// The CustomerLedger's SQLite schema as numbered migrations: a ledger applies the ones it has not applied yet.
-import { ACTIVITY_MINUTE_MS } from "../domain/event-activity";
+// The CustomerLedger's SQLite schema: one baseline, then numbered migrations a ledger applies once each.
+// NOTE: the product has never been deployed, so the migrations of its development were squashed into BASELINE.
 import { LEDGER_WEBHOOK_OUTBOX } from "../webhooks/outbox";
+import type { LedgerState } from "./state";
 
-const V1 = [
+const BASELINE = [
   `CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
   // The snapshot of the customer's contracts (with their plan and prices) and of the meters they price.
   `CREATE TABLE IF NOT EXISTS contracts (id TEXT PRIMARY KEY, body TEXT NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS meters (code TEXT PRIMARY KEY, event_name TEXT NOT NULL, body TEXT NOT NULL)`,
   `CREATE INDEX IF NOT EXISTS meters_event_name ON meters (event_name)`,
+  // The customer's invoices; D1's invoices table is their published copy (see projections.ts).
   `CREATE TABLE IF NOT EXISTS invoices (
      id TEXT PRIMARY KEY,
      contract_id TEXT NOT NULL,
@@ -28,13 +30,18 @@ const V1 = [
      finalized_at INTEGER,
      created_at INTEGER NOT NULL,
      updated_at INTEGER NOT NULL,
-     -- 0 while D1's copy of this row is behind (see CustomerLedger.syncInvoiceIndex)
+     -- 0 while D1's copy of this row is behind
      indexed INTEGER NOT NULL DEFAULT 0,
+     payment_attempts INTEGER NOT NULL DEFAULT 0,
+     -- JSON { code, decline_code, message } of the last failed attempt; null once paid
+     last_payment_error TEXT,
+     next_payment_attempt_at INTEGER,
      UNIQUE (contract_id, period_start)
    )`,
   `CREATE INDEX IF NOT EXISTS invoices_unindexed ON invoices (indexed) WHERE indexed = 0`,
   `CREATE INDEX IF NOT EXISTS invoices_due ON invoices (status, finalize_after)`,
   // One row per idempotency key: the version that counts. Earlier versions move to event_versions.
+  // contrib: JSON [meter, group, value][] this version added, so a replacement takes exactly that back out.
   `CREATE TABLE IF NOT EXISTS events (
      seq INTEGER PRIMARY KEY AUTOINCREMENT,
      id TEXT NOT NULL UNIQUE,
@@ -49,10 +56,12 @@ const V1 = [
      billing_status TEXT NOT NULL,
      billing_reason TEXT,
      invoice_id TEXT,
-     meters TEXT NOT NULL DEFAULT '[]'
+     meters TEXT NOT NULL DEFAULT '[]',
+     contrib TEXT NOT NULL DEFAULT '[]'
    )`,
-  `CREATE INDEX IF NOT EXISTS events_ts ON events (ts DESC, seq DESC)`,
-  `CREATE INDEX IF NOT EXISTS events_name_ts ON events (event_name, ts DESC, seq DESC)`,
+  // Event lists, newest first, with and without a name (views.ts).
+  `CREATE INDEX IF NOT EXISTS events_list ON events (ts, id)`,
+  `CREATE INDEX IF NOT EXISTS events_list_name ON events (event_name, ts, id)`,
   `CREATE TABLE IF NOT EXISTS event_versions (
      event_id TEXT NOT NULL,
      version INTEGER NOT NULL,
@@ -63,7 +72,8 @@ const V1 = [
      replaced_at INTEGER NOT NULL,
      PRIMARY KEY (event_id, version)
    )`,
-  // Aggregates per (invoice, meter, group): "" is the whole meter, '{"region":"us"}' one group_by value.
+  // Aggregates per (bucket, meter, group): a bucket is an invoice id or an hour "h:<hour>" (usage.ts); group "" is the
+  // whole meter, '{"region":"us"}' one group_by value.
   `CREATE TABLE IF NOT EXISTS aggregates (
      id INTEGER PRIMARY KEY AUTOINCREMENT,
      invoice_id TEXT NOT NULL,
@@ -78,7 +88,8 @@ const V1 = [
      latest_seq INTEGER,
      UNIQUE (invoice_id, meter_code, group_key)
    )`,
-  // What each event gave each aggregate, so a replaced event can be taken back out exactly.
+  `CREATE INDEX IF NOT EXISTS aggregates_meter_range ON aggregates (meter_code, invoice_id)`,
+  // max/min/latest contributions, so taking the extreme (or latest) back out finds the next one (aggregates.ts).
   `CREATE TABLE IF NOT EXISTS contributions (
      agg_id INTEGER NOT NULL,
      event_seq INTEGER NOT NULL,
@@ -87,64 +98,16 @@ const V1 = [
      ts INTEGER NOT NULL,
      PRIMARY KEY (agg_id, event_seq)
    ) WITHOUT ROWID`,
-  `CREATE INDEX IF NOT EXISTS contributions_event ON contributions (event_seq)`,
   `CREATE INDEX IF NOT EXISTS contributions_value ON contributions (agg_id, value_real)`,
   `CREATE INDEX IF NOT EXISTS contributions_latest ON contributions (agg_id, ts, event_seq)`,
+  // unique_count's reference count per distinct value.
   `CREATE TABLE IF NOT EXISTS distinct_values (
      agg_id INTEGER NOT NULL,
      value TEXT NOT NULL,
      refs INTEGER NOT NULL,
      PRIMARY KEY (agg_id, value)
    ) WITHOUT ROWID`,
-];
-
-/** Payment state of an invoice (issue 6: auto-pay, /pay, payment links, Stripe webhooks). */
-const PAYMENTS = [
-  `ALTER TABLE invoices ADD COLUMN payment_attempts INTEGER NOT NULL DEFAULT 0`,
-  // JSON { code, decline_code, message } of the last failed attempt; null once paid.
-  `ALTER TABLE invoices ADD COLUMN last_payment_error TEXT`,
-  `ALTER TABLE invoices ADD COLUMN next_payment_attempt_at INTEGER`,
-];
-
-/**
- * Outgoing webhooks and usage queries (issue 8): the ledger's webhook outbox, and an index to read a meter's hourly
- * rollups (aggregates whose invoice_id is "h:<hour>", see ledger/usage.ts) by range.
- */
-const WEBHOOKS_AND_USAGE = [
-  ...LEDGER_WEBHOOK_OUTBOX,
-  `CREATE INDEX IF NOT EXISTS aggregates_meter_range ON aggregates (meter_code, invoice_id)`,
-];
-
-/**
- * Ingest throughput (issue 3): each event records its own count/sum/average/unique_count contributions (events.contrib),
- * so only max/min/latest still write a contributions row; and the two events indexes no query used are dropped.
- */
-const LEANER_INGEST = [
-  `ALTER TABLE events ADD COLUMN contrib TEXT`,
-  `DROP INDEX IF EXISTS events_ts`,
-  `DROP INDEX IF EXISTS events_name_ts`,
-];
-
-/**
- * (Superseded by EVENT_ACTIVITY.) The ledger wrote D1's per-event index itself, after the response: accepted and
- * replaced events waited here until D1 had them.
- */
-const EVENT_INDEX_OUTBOX = [
-  `CREATE TABLE IF NOT EXISTS event_index_outbox (
-     n INTEGER PRIMARY KEY AUTOINCREMENT,
-     event_id TEXT NOT NULL,
-     event_name TEXT NOT NULL,
-     ts INTEGER NOT NULL
-   )`,
-];
-
-/**
- * Listing from the ledger (issue 3): the ledger answers event lists itself, newest first (events_list*), and tells D1
- * only which (minute, event name) it holds events in (event_activity, published = 0 until D1 has the row) instead of
- * every event. Pending rows of the old per-event outbox become activity rows; every minute the ledger already holds
- * is marked unpublished, and D1's upsert of a row it has is a no-op.
- */
-const EVENT_ACTIVITY = [
+  // The (minute, event name) pairs this ledger holds events in; published = 0 until D1's event_activity has the row.
   `CREATE TABLE IF NOT EXISTS event_activity (
      minute INTEGER NOT NULL,
      event_name TEXT NOT NULL,
@@ -152,13 +115,21 @@ const EVENT_ACTIVITY = [
      PRIMARY KEY (minute, event_name)
    ) WITHOUT ROWID`,
   `CREATE INDEX IF NOT EXISTS event_activity_unpublished ON event_activity (published) WHERE published = 0`,
-  `INSERT OR IGNORE INTO event_activity (minute, event_name) SELECT DISTINCT ts / ${ACTIVITY_MINUTE_MS}, event_name FROM events`,
-  `DROP TABLE IF EXISTS event_index_outbox`,
-  `CREATE INDEX IF NOT EXISTS events_list ON events (ts, id)`,
-  `CREATE INDEX IF NOT EXISTS events_list_name ON events (event_name, ts, id)`,
+  ...LEDGER_WEBHOOK_OUTBOX,
 ];
 
-/** Migrations in order; never edit one that has shipped, append a new one. */
-export const LEDGER_MIGRATIONS: string[][] = [V1, PAYMENTS, WEBHOOKS_AND_USAGE, LEANER_INGEST, EVENT_INDEX_OUTBOX, EVENT_ACTIVITY];
+/** Migrations in order, BASELINE first; never edit one that has shipped, append a new one. */
+export const LEDGER_MIGRATIONS: string[][] = [BASELINE];
 
 export const SCHEMA_VERSION = LEDGER_MIGRATIONS.length;
+
+/** Applies the migrations this ledger has not applied yet, in one transaction (run before any request). */
+export function migrate(state: LedgerState): void {
+  state.sql.exec("CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+  const applied = Number(state.meta("schema_version") ?? "0");
+  if (applied >= LEDGER_MIGRATIONS.length) return;
+  state.transact(() => {
+    for (const statements of LEDGER_MIGRATIONS.slice(applied)) for (const statement of statements) state.sql.exec(statement);
+    state.setMeta("schema_version", String(LEDGER_MIGRATIONS.length));
+  });
+}

@@ -1,0 +1,257 @@
+// Storing one ingest call's events inside the ledger's transaction: dedup by idempotency key, replacement of a changed
+// payload, the billing decision, aggregates (the invoice's and the hour's) and repricing the drafts the call touched.
+import { decideBilling, type PeriodInvoice } from "../domain/billing-decision";
+import { eventIdMinter } from "../domain/event-ids";
+import { groupKeysOf, payloadIdentity } from "../domain/events";
+import { periodContaining, type Period } from "../domain/periods";
+import { chunksBySize } from "../db/chunks";
+import { AggregateBook, type Contribution } from "./aggregates";
+import { draftFor, reprice, scheduleOf } from "./drafts";
+import { noteActivity } from "./projections";
+import type { ContractSnapshot, LedgerSnapshot } from "./snapshot";
+import type { LedgerState } from "./state";
+import type { DuplicatePolicy, EventRow, IngestEvent, IngestResult, IngestStatus, InvoiceRow } from "./types";
+import { hourBucket } from "./usage";
+import { eventView } from "./views";
+
+type CallInvoice = Pick<InvoiceRow, "id" | "status" | "contract_id" | "period_start" | "period_end">;
+
+/** State shared by the events of one ingest call. */
+interface IngestCall {
+  state: LedgerState;
+  snapshot: LedgerSnapshot;
+  now: number;
+  /** Invoices whose aggregates changed: repriced at the end of the call. */
+  touched: Set<string>;
+  book: AggregateBook;
+  /** Per contract period: its invoice (the columns deciding and repricing need), or null when the period is closed. */
+  invoices: Map<string, CallInvoice | null>;
+  /** Per contract: the meter codes its usage prices name, and the last period an event fell in. */
+  priced: Map<string, Set<string>>;
+  periods: Map<string, Period>;
+  /** Keys stored before this call or earlier in it (see storedKeys). */
+  storedKeys: Set<string>;
+  /** New events not inserted yet (see insertPending). */
+  pending: EventRow[];
+  /** eventId for this ledger's customer. */
+  mintId: (seq: number, ms: number) => string;
+}
+
+/**
+ * NOTE: Durable Object SQLite refuses a bound string over 2 MB (SQLITE_TOOBIG), and a 10,000-event batch encodes to
+ * more than that; so JSON arrays bound to a statement are cut at about 1 MB (a single larger element goes alone).
+ */
+const JSON_CHUNK_CHARS = 1_000_000;
+/** Durable Object SQLite binds at most 100 parameters per statement. */
+const MAX_BOUND_KEYS = 100;
+/** storedKeys' statements by key count, so the SQL API's statement cache reuses them. */
+const storedKeysStatements: string[] = [];
+
+const INSERT_EVENT = `INSERT INTO events (seq, id, idempotency_key, event_name, ts, explicit_ts, properties, payload, version, received_at,
+   billing_status, billing_reason, invoice_id, meters, contrib) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+/** Stores the events of one call (inside the caller's transaction) and reprices the drafts they changed. */
+export function ingestEvents(state: LedgerState, snapshot: LedgerSnapshot, events: IngestEvent[], policy: DuplicatePolicy, now: number): IngestResult[] {
+  const call: IngestCall = {
+    state,
+    snapshot,
+    now,
+    touched: new Set(),
+    book: new AggregateBook(state.sql),
+    invoices: new Map(),
+    priced: new Map(),
+    periods: new Map(),
+    storedKeys: storedKeys(state.sql, events),
+    pending: [],
+    mintId: eventIdMinter(state.identity().customerId),
+  };
+  const results = events.map((e) => ingestOne(call, e, policy));
+  insertPending(call);
+  call.book.flush();
+  // The invoices this call decided on are known; others (a replaced version's earlier invoice) are read.
+  const known = new Map([...call.invoices.values()].flatMap((inv) => (inv ? [[inv.id, inv] as const] : [])));
+  for (const invoiceId of call.touched) {
+    // Only the columns repricing needs: the row's line_items are about to be rewritten anyway.
+    const inv =
+      known.get(invoiceId) ??
+      state.sql.exec<CallInvoice>("SELECT id, contract_id, status, period_start, period_end FROM invoices WHERE id = ?", invoiceId).toArray()[0];
+    const contract = inv && snapshot.contracts.find((c) => c.id === inv.contract_id);
+    if (inv && contract && inv.status === "draft") reprice(state, invoiceId, contract, now, inv, call.book.bucket(invoiceId));
+  }
+  return results;
+}
+
+/** The keys of `events` this ledger already stores (one statement, or one per JSON_CHUNK_CHARS of keys past 100). */
+function storedKeys(sql: SqlStorage, events: IngestEvent[]): Set<string> {
+  const stored = new Set<string>();
+  // NOTE: most calls carry a few events (a single event, or a batch spread over many customers): their keys are bound
+  // as parameters, which spares SQLite parsing a JSON array per call.
+  if (events.length <= MAX_BOUND_KEYS) {
+    const statement = (storedKeysStatements[events.length] ??=
+      `SELECT idempotency_key AS k FROM events WHERE idempotency_key IN (${Array(events.length).fill("?").join(", ")})`);
+    for (const r of sql.exec<{ k: string }>(statement, ...events.map((e) => e.idempotencyKey))) stored.add(r.k);
+    return stored;
+  }
+  const keys = chunksBySize(events.map((e) => JSON.stringify(e.idempotencyKey)), (k) => k.length + 1, JSON_CHUNK_CHARS);
+  for (const chunk of keys) {
+    const rows = sql
+      .exec<{ k: string }>("SELECT idempotency_key AS k FROM events WHERE idempotency_key IN (SELECT value FROM json_each(?))", `[${chunk.join(",")}]`)
+      .toArray();
+    for (const r of rows) stored.add(r.k);
+  }
+  return stored;
+}
+
+/**
+ * Inserts the call's new events waiting in `call.pending`.
+ * NOTE: their keys were checked absent (storedKeys, and the call's own earlier keys flush first), so a conflict
+ * here is a bug: the INSERT throws and the whole call rolls back rather than miscount.
+ * One row per statement, on purpose: a multi-row INSERT needs a statement journal (a later row's conflict must undo
+ * the earlier rows), which journals every page it touches a second time inside the call's savepoint. Measured on
+ * 100-customer batches (10 events per ledger call): about a fifth less CPU than 6-row statements, and less than one
+ * JSON-array statement, whose rows SQLite turns back into text and parses again.
+ */
+function insertPending(call: IngestCall): void {
+  const { sql } = call.state;
+  for (const r of call.pending) {
+    sql.exec(
+      INSERT_EVENT,
+      r.seq, r.id, r.idempotency_key, r.event_name, r.ts, r.explicit_ts, r.properties, r.payload, r.version, r.received_at,
+      r.billing_status, r.billing_reason, r.invoice_id, r.meters, r.contrib,
+    );
+  }
+  call.pending = [];
+}
+
+/** The seq the next new event gets; ids are derived from it (domain/event-ids.ts). */
+function takeSeq(state: LedgerState): number {
+  const seq = (state.nextSeq ??= state.sql.exec<{ n: number }>("SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM events").one().n);
+  state.nextSeq = seq + 1;
+  return seq;
+}
+
+function ingestOne(call: IngestCall, e: IngestEvent, policy: DuplicatePolicy): IngestResult {
+  const { state, book, touched, now } = call;
+  const { sql } = state;
+  const payload = payloadIdentity(e.eventName, e.explicitTimestamp ? e.timestamp : null, e.properties);
+  const result = (id: string, status: IngestStatus, ts: number, name: string): IngestResult => ({
+    id,
+    idempotency_key: e.idempotencyKey,
+    status,
+    event_name: name,
+    timestamp: ts,
+  });
+  let existing: EventRow | undefined;
+  if (call.storedKeys.has(e.idempotencyKey)) {
+    // A key seen before (stored earlier, or earlier in this call): the stored version decides.
+    insertPending(call);
+    existing = sql.exec<EventRow>("SELECT * FROM events WHERE idempotency_key = ?", e.idempotencyKey).one();
+    if (existing.payload === payload || policy === "first_wins") return result(existing.id, "duplicate", existing.ts, existing.event_name);
+  }
+  const decision = decideBilling(e, call.snapshot.contracts, call.snapshot.meters, {
+    pricedMeterCodes: (contract) => pricedMeterCodes(call, contract),
+    invoiceAt: (contract, ts) => invoiceAt(call, contract, ts),
+  });
+  // What this version adds, each to the invoice's aggregate and to its hour's (see aggregates.ts, Contribution).
+  const adds = decision.counted.flatMap(({ meter, value }) => groupKeysOf(meter, e.properties).map((key) => ({ meter, key, value })));
+  const contrib: Contribution[] = adds.map(({ meter, key, value }) => [meter.code, key, value]);
+  const version = {
+    event_name: e.eventName,
+    ts: e.timestamp,
+    explicit_ts: e.explicitTimestamp ? 1 : 0,
+    properties: JSON.stringify(e.properties),
+    payload,
+    received_at: now,
+    billing_status: decision.status,
+    billing_reason: decision.reason,
+    invoice_id: decision.invoiceId,
+    meters: JSON.stringify(decision.meters),
+    contrib: JSON.stringify(contrib),
+  };
+  let row: EventRow;
+  if (existing) {
+    // NOTE: the latest version wins; the earlier one is kept in event_versions and its contribution is taken
+    // back out of every aggregate before the new one is added, as if only the new version had been sent.
+    sql.exec(
+      "INSERT INTO event_versions (event_id, version, event_name, ts, properties, received_at, replaced_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      existing.id,
+      existing.version,
+      existing.event_name,
+      existing.ts,
+      existing.properties,
+      existing.received_at,
+      now,
+    );
+    takeBack(existing, book, touched);
+    row = { ...existing, ...version, version: existing.version + 1 };
+    sql.exec(
+      `UPDATE events SET event_name = ?, ts = ?, explicit_ts = ?, properties = ?, payload = ?, version = ?, received_at = ?,
+         billing_status = ?, billing_reason = ?, invoice_id = ?, meters = ?, contrib = ? WHERE seq = ?`,
+      row.event_name, row.ts, row.explicit_ts, row.properties, row.payload, row.version, row.received_at,
+      row.billing_status, row.billing_reason, row.invoice_id, row.meters, row.contrib, row.seq,
+    );
+  } else {
+    // A new key, the common case: it waits in call.pending and goes in with the call's other new events.
+    const seq = takeSeq(state);
+    row = { seq, id: call.mintId(seq, now), idempotency_key: e.idempotencyKey, version: 1, ...version };
+    call.pending.push(row);
+    call.storedKeys.add(e.idempotencyKey);
+  }
+  noteActivity(state, e.timestamp, e.eventName);
+  if (decision.status === "billed" && decision.invoiceId) {
+    touched.add(decision.invoiceId);
+    // The whole invoice is read once per call: it is repriced from these rows at the end.
+    book.bucket(decision.invoiceId);
+    const hour = hourBucket(e.timestamp);
+    for (const { meter, key, value } of adds) {
+      book.add(book.get(decision.invoiceId, meter.code, key, meter.aggregation), row.seq, value, e.timestamp);
+      // The hourly rollup behind usage queries, kept in the same transaction (ledger/usage.ts).
+      book.add(book.get(hour, meter.code, key, meter.aggregation), row.seq, value, e.timestamp);
+    }
+  }
+  // NOTE: event.rejected only for events no contract or meter can bill (not for late or value-less ones, which a
+  // contract does cover), once per accepted or replaced version; duplicates are no news.
+  if (decision.reason === "no_active_contract" || decision.reason === "no_matching_meter") {
+    state.emit("event.rejected", eventView(state, row), now);
+  }
+  return result(row.id, existing ? "replaced" : "accepted", e.timestamp, e.eventName);
+}
+
+/** Takes a stored version's contributions back out of every aggregate it counted in. */
+function takeBack(existing: EventRow, book: AggregateBook, touched: Set<string>): void {
+  if (existing.billing_status !== "billed" || existing.invoice_id === null) return;
+  touched.add(existing.invoice_id);
+  for (const [code, key, value] of JSON.parse(existing.contrib) as Contribution[]) {
+    for (const bucket of [existing.invoice_id, hourBucket(existing.ts)]) {
+      const agg = book.existing(bucket, code, key);
+      if (agg) book.removeRecorded(agg, existing.seq, value);
+    }
+  }
+}
+
+function pricedMeterCodes(call: IngestCall, contract: ContractSnapshot): Set<string> {
+  let priced = call.priced.get(contract.id);
+  if (!priced) {
+    priced = new Set(contract.prices.flatMap((p) => (p.type === "usage" ? [p.meter_code] : [])));
+    call.priced.set(contract.id, priced);
+  }
+  return priced;
+}
+
+/** The invoice of the contract period containing `ts`, opening its draft if need be; cached for the call. */
+function invoiceAt(call: IngestCall, contract: ContractSnapshot, ts: number): PeriodInvoice | null {
+  // Most events of a call fall in the same period as the one before.
+  const last = call.periods.get(contract.id);
+  const period = last && last.start <= ts && ts < last.end ? last : periodContaining(scheduleOf(contract), ts)!;
+  call.periods.set(contract.id, period);
+  const cacheKey = `${contract.id}:${period.start}`;
+  let invoice = call.invoices.get(cacheKey);
+  if (invoice === undefined) {
+    invoice =
+      call.state.sql
+        .exec<CallInvoice>("SELECT id, contract_id, status, period_start, period_end FROM invoices WHERE contract_id = ? AND period_start = ?", contract.id, period.start)
+        .toArray()[0] ?? draftFor(call.state, contract, period, call.now);
+    call.invoices.set(cacheKey, invoice);
+  }
+  return invoice;
+}

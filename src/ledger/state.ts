@@ -1,0 +1,97 @@
+// One ledger's in-memory state beside its SQLite: read-through caches and "may need work" flags, in one place, so a
+// rolled-back transaction forgets everything it may have changed (forgetUncommitted).
+import type { OutgoingEvent } from "../webhooks/event-types";
+import { recordLedgerWebhook } from "../webhooks/outbox";
+import type { LedgerIdentity, LedgerSnapshot } from "./snapshot";
+
+export class LedgerState {
+  /** The contracts and meters as stored in the ledger's tables (see snapshot.ts); null until read. */
+  snapshot: LedgerSnapshot | null = null;
+  /** The next events.seq; read once, then counted here. */
+  nextSeq: number | null = null;
+  /** ledger_meta read through: every ingest consults it several times. */
+  private readonly metaCache = new Map<string, string | null>();
+  /** "minute|name" pairs known to have an event_activity row, so ingest skips the statement. */
+  readonly activitySeen = new Set<string>();
+
+  // Flags that let after-commit work skip a query: false only once the thing is known done. A rollback sets them back.
+  /** The webhook outbox may hold rows. */
+  outboxMayHoldRows = true;
+  /** Some event_activity row may still wait for D1. */
+  activityMayBeUnpublished = true;
+  /** Some finalized invoice may still wait for its number from D1. */
+  finalizedMayBeUnpublished = true;
+
+  // Not reset on rollback: they describe work in flight and the armed alarm, not stored data.
+  /** Webhook outbox flushes between their first await and their end. */
+  flushesInFlight = 0;
+  /** Activity publishes between their first await and their end. */
+  activityPublishesInFlight = 0;
+  /** The armed alarm as last read or set (undefined: not read yet), so ingest does not ask storage every call. */
+  alarmAt: number | null | undefined = undefined;
+
+  readonly sql: SqlStorage;
+
+  constructor(readonly storage: DurableObjectStorage) {
+    this.sql = storage.sql;
+  }
+
+  /** One SQLite transaction; if it rolls back, the in-memory copies of what it may have changed are forgotten. */
+  transact<T>(fn: () => T): T {
+    try {
+      return this.storage.transactionSync(fn);
+    } catch (err) {
+      this.forgetUncommitted();
+      throw err;
+    }
+  }
+
+  /** After a rolled-back transaction: whatever it may have changed is read again from storage. */
+  forgetUncommitted(): void {
+    this.metaCache.clear();
+    this.snapshot = null;
+    this.nextSeq = null;
+    this.activitySeen.clear();
+    this.activityMayBeUnpublished = true;
+    this.outboxMayHoldRows = true;
+    this.finalizedMayBeUnpublished = true;
+  }
+
+  meta(key: string): string | null {
+    if (this.metaCache.has(key)) return this.metaCache.get(key)!;
+    const value = this.sql.exec<{ value: string }>("SELECT value FROM ledger_meta WHERE key = ?", key).toArray()[0]?.value ?? null;
+    this.metaCache.set(key, value);
+    return value;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.sql.exec("INSERT OR REPLACE INTO ledger_meta (key, value) VALUES (?, ?)", key, value);
+    this.metaCache.set(key, value);
+  }
+
+  /** Whether this ledger has served a customer yet (an object created by a read of an unknown name has not). */
+  get known(): boolean {
+    return this.meta("customer_id") !== null;
+  }
+
+  /** The first call names the customer; the name never changes. */
+  remember(who: LedgerIdentity): void {
+    if (this.known) return;
+    this.setMeta("account_id", who.accountId);
+    this.setMeta("mode", who.mode);
+    this.setMeta("customer_id", who.customerId);
+  }
+
+  identity(): LedgerIdentity {
+    return { accountId: this.meta("account_id")!, mode: this.meta("mode") as "test" | "live", customerId: this.meta("customer_id")! };
+  }
+
+  /**
+   * Records a webhook event in the ledger's outbox. Call only inside the transaction of the change it reports; the
+   * after-commit step moves it to D1.
+   */
+  emit(type: OutgoingEvent["type"], object: unknown, now: number): void {
+    recordLedgerWebhook(this.sql, this.identity(), { type, object }, now);
+    this.outboxMayHoldRows = true;
+  }
+}

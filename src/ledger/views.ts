@@ -1,0 +1,108 @@
+// Reads of a ledger: invoices and events as the API shows them, event lists and daily counts.
+import type { Properties } from "../domain/events";
+import type { PaymentError } from "../domain/invoice-lifecycle";
+import { formatTimestamp } from "../domain/time";
+import { currentSnapshot } from "./snapshot";
+import type { LedgerState } from "./state";
+import type { EventRow, EventView, InvoiceRow, InvoiceView, LedgerEventQuery, ListedEvent } from "./types";
+
+export function invoiceView(state: LedgerState, inv: InvoiceRow): InvoiceView {
+  const who = state.identity();
+  const contract = currentSnapshot(state).contracts.find((c) => c.id === inv.contract_id);
+  return {
+    id: inv.id,
+    number: inv.number,
+    customer_id: who.customerId,
+    contract_id: inv.contract_id,
+    status: inv.status,
+    payment_status: inv.payment_status,
+    currency: inv.currency,
+    period_start: formatTimestamp(inv.period_start),
+    period_end: formatTimestamp(inv.period_end),
+    invoice_date: inv.invoice_date === null ? null : formatTimestamp(inv.invoice_date),
+    due_date: inv.due_date === null ? null : formatTimestamp(inv.due_date),
+    line_items: JSON.parse(inv.line_items) as InvoiceView["line_items"],
+    subtotal: inv.subtotal,
+    total: inv.total,
+    auto_pay: contract?.autoPay ?? false,
+    payment_attempts: inv.payment_attempts,
+    last_payment_error: inv.last_payment_error === null ? null : (JSON.parse(inv.last_payment_error) as PaymentError),
+    next_payment_attempt: inv.next_payment_attempt_at === null ? null : formatTimestamp(inv.next_payment_attempt_at),
+    paid_at: inv.paid_at === null ? null : formatTimestamp(inv.paid_at),
+    livemode: who.mode === "live",
+    created_at: formatTimestamp(inv.created_at),
+    updated_at: formatTimestamp(inv.updated_at),
+  };
+}
+
+export function eventView(state: LedgerState, row: EventRow): EventView {
+  const who = state.identity();
+  return {
+    id: row.id,
+    customer_id: who.customerId,
+    event_name: row.event_name,
+    idempotency_key: row.idempotency_key,
+    timestamp: formatTimestamp(row.ts),
+    properties: JSON.parse(row.properties) as Properties,
+    version: row.version,
+    received_at: formatTimestamp(row.received_at),
+    billing: {
+      status: row.billing_status,
+      ...(row.billing_reason ? { reason: row.billing_reason } : {}),
+      ...(row.invoice_id ? { invoice_id: row.invoice_id } : {}),
+      meters: JSON.parse(row.meters) as string[],
+    },
+    livemode: who.mode === "live",
+  };
+}
+
+export function invoicesByStatus(state: LedgerState, status?: string): InvoiceView[] {
+  const rows = status
+    ? state.sql.exec<InvoiceRow>("SELECT * FROM invoices WHERE status = ? ORDER BY period_start DESC", status).toArray()
+    : state.sql.exec<InvoiceRow>("SELECT * FROM invoices ORDER BY period_start DESC").toArray();
+  return rows.map((r) => invoiceView(state, r));
+}
+
+/** The live draft: the one whose period contains now, else the latest open draft. */
+export function upcomingInvoice(state: LedgerState, now: number): InvoiceView | null {
+  const { sql } = state;
+  const current =
+    sql
+      .exec<InvoiceRow>("SELECT * FROM invoices WHERE status = 'draft' AND period_start <= ? AND period_end > ? ORDER BY period_start DESC LIMIT 1", now, now)
+      .toArray()[0] ?? sql.exec<InvoiceRow>("SELECT * FROM invoices WHERE status = 'draft' ORDER BY period_start DESC LIMIT 1").toArray()[0];
+  return current ? invoiceView(state, current) : null;
+}
+
+export function eventById(state: LedgerState, eventId: string): EventView | null {
+  const row = state.sql.exec<EventRow>("SELECT * FROM events WHERE id = ?", eventId).toArray()[0];
+  return row ? eventView(state, row) : null;
+}
+
+/** This ledger's events, newest first (by timestamp, then id), for GET /v1/events. */
+export function listEvents(state: LedgerState, q: LedgerEventQuery): ListedEvent[] {
+  const where: string[] = [];
+  const args: (string | number)[] = [];
+  if (q.eventName !== undefined) (where.push("event_name = ?"), args.push(q.eventName));
+  if (q.from !== undefined) (where.push("ts >= ?"), args.push(q.from));
+  if (q.to !== undefined) (where.push("ts < ?"), args.push(q.to));
+  // A row value comparison, so SQLite seeks the (ts, id) index instead of filtering.
+  if (q.after) (where.push("(ts, id) < (?, ?)"), args.push(q.after[0], q.after[1]));
+  const rows = state.sql
+    .exec<EventRow>(`SELECT * FROM events ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY ts DESC, id DESC LIMIT ?`, ...args, q.limit)
+    .toArray();
+  return rows.map((row) => ({ ts: row.ts, event: eventView(state, row) }));
+}
+
+/** Stored events per UTC day of their timestamp in [from, to), day 0 starting at `start` (the dashboard's chart). */
+export function dailyEventCounts(state: LedgerState, start: number, from: number, to: number, dayMs: number): Array<{ day: number; n: number }> {
+  return state.sql
+    .exec<{ day: number; n: number }>(
+      // NOTE: JS numbers may bind as REAL, so the day index is cast back to an integer.
+      "SELECT CAST((ts - ?) / ? AS INTEGER) AS day, count(*) AS n FROM events WHERE ts >= ? AND ts < ? GROUP BY day",
+      start,
+      dayMs,
+      from,
+      to,
+    )
+    .toArray();
+}
