@@ -66,12 +66,12 @@ const voidInvoice = action("void", "voidInvoice", "Void a draft or finalized inv
 const markPaid = action("mark_paid", "markInvoicePaid", "Record that a finalized invoice was paid outside Meterline");
 
 export const invoiceRoutes = newRouter()
-  .openapi(finalize, async (c) => c.json((await invoiceAction(serviceContext(c), c.req.valid("param").id, "finalize")) as never, 200))
-  .openapi(voidInvoice, async (c) => c.json((await invoiceAction(serviceContext(c), c.req.valid("param").id, "void")) as never, 200))
-  .openapi(markPaid, async (c) => c.json((await invoiceAction(serviceContext(c), c.req.valid("param").id, "mark_paid")) as never, 200))
-  .openapi(list, async (c) => c.json((await listInvoices(c.env, c.get("caller"), c.req.valid("query"))) as never, 200))
-  .openapi(retrieve, async (c) => c.json((await getInvoice(c.env, c.get("caller"), c.req.valid("param").id)) as never, 200))
-  .openapi(upcoming, async (c) => c.json((await upcomingInvoice(c.env, c.get("caller"), c.req.valid("param").id, c.get("now"))) as never, 200))
+  .openapi(finalize, async (c) => c.json(await invoiceAction(serviceContext(c), c.req.valid("param").id, "finalize"), 200))
+  .openapi(voidInvoice, async (c) => c.json(await invoiceAction(serviceContext(c), c.req.valid("param").id, "void"), 200))
+  .openapi(markPaid, async (c) => c.json(await invoiceAction(serviceContext(c), c.req.valid("param").id, "mark_paid"), 200))
+  .openapi(list, async (c) => c.json(await listInvoices(c.env, c.get("caller"), c.req.valid("query")), 200))
+  .openapi(retrieve, async (c) => c.json(await getInvoice(c.env, c.get("caller"), c.req.valid("param").id), 200))
+  .openapi(upcoming, async (c) => c.json(await upcomingInvoice(c.env, c.get("caller"), c.req.valid("param").id, c.get("now")), 200))
   .openapi(metronome, async (c) =>
     c.json(await metronomeInvoices(c.env, c.get("caller"), c.req.valid("param").id, c.req.valid("query").status), 200),
   );

@@ -41,7 +41,7 @@ const link = createRoute({
 });
 
 export const paymentRoutes = newRouter()
-  .openapi(pay, async (c) => c.json((await payInvoice(serviceContext(c), c.req.valid("param").id)) as never, 200))
+  .openapi(pay, async (c) => c.json(await payInvoice(serviceContext(c), c.req.valid("param").id), 200))
   .openapi(link, async (c) => {
     const body = c.req.valid("json") ?? {};
     const out = await createPaymentLink(serviceContext(c), c.req.valid("param").id, {
