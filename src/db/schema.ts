@@ -276,27 +276,6 @@ export const billingRuns = sqliteTable(
 );
 
 /**
- * Legacy: where events stored before event ids named their customer (domain/event-ids.ts) live, for GET
- * /v1/events/:id of those ids. Nothing writes it any more; listing reads event_activity.
- */
-export const eventIndex = sqliteTable(
-  "event_index",
-  {
-    id: text("id").primaryKey(),
-    accountId: text("account_id").notNull(),
-    mode: mode(),
-    customerId: text("customer_id").notNull(),
-    eventName: text("event_name").notNull(),
-    timestamp: integer("timestamp").notNull(),
-    createdAt: createdAt(),
-  },
-  (t) => [
-    index("event_index_list_idx").on(t.accountId, t.mode, t.timestamp, t.id),
-    index("event_index_customer_idx").on(t.accountId, t.mode, t.customerId, t.timestamp),
-  ],
-);
-
-/**
  * Which customers have events in which minute (by event timestamp) under which name: the cross-customer event list
  * walks this newest minute first and asks those customers' ledgers for the events themselves. A ledger adds a row
  * the first time it stores an event of a (minute, name), before it answers the ingest call, so listing is
