@@ -30,4 +30,4 @@ const metrics = createRoute({
 
 export const usageRoutes = newRouter()
   .openapi(usage, async (c) => c.json(await customerUsage(c.env, c.get("caller"), c.req.valid("param").id, c.req.valid("query")), 200))
-  .openapi(metrics, async (c) => c.json((await billableMetrics(c.env, c.get("caller"), c.req.valid("param").id)) as never, 200));
+  .openapi(metrics, async (c) => c.json(await billableMetrics(c.env, c.get("caller"), c.req.valid("param").id), 200));
