@@ -1,20 +1,16 @@
 // Tables several pages show: contracts and invoices (a customer page lists both).
+import type { z } from "@hono/zod-openapi";
 import type { FC } from "hono/jsx";
 import type { InvoiceView } from "../ledger/customer-ledger";
+import type { Contract } from "../schemas/contracts";
 import { date, money } from "./format";
 import { Badge } from "./layout";
 
-export interface ContractListItem {
-  id: string;
-  customer_id: string;
-  plan_id: string;
-  status: string;
-  start_date: string;
-  end_date: string | null;
-  current_period_start: string;
-  current_period_end: string;
-  auto_pay: boolean;
-}
+/** The fields of a contract (as the API shows it) that the table reads. */
+export type ContractListItem = Pick<
+  z.output<typeof Contract>,
+  "id" | "customer_id" | "plan_id" | "status" | "start_date" | "end_date" | "current_period_start" | "current_period_end" | "auto_pay"
+>;
 
 export const ContractTable: FC<{ contracts: ContractListItem[]; names: Map<string, string>; plans: Map<string, string> }> = ({
   contracts,

@@ -1,8 +1,16 @@
 // Settings → Webhooks: endpoints of the current mode, create (secret shown once), an endpoint's settings, enable/disable,
 // secret rotation, delete, and its delivery log with resend — all through the webhook-endpoint services.
+import type { z } from "@hono/zod-openapi";
 import type { FC } from "hono/jsx";
 import { ApiError } from "../../errors";
-import { ListDeliveriesQuery, CreateWebhookEndpointBody, RotateSecretBody, UpdateWebhookEndpointBody } from "../../schemas/webhooks";
+import {
+  ListDeliveriesQuery,
+  CreateWebhookEndpointBody,
+  RotateSecretBody,
+  UpdateWebhookEndpointBody,
+  type WebhookDelivery,
+  type WebhookEndpoint,
+} from "../../schemas/webhooks";
 import { ListQuery } from "../../schemas/common";
 import {
   createEndpoint,
@@ -33,8 +41,8 @@ const EVENT_FIELDS = EVENT_CHOICES.map(eventField);
 const FORM_FIELDS = ["url", "events", "description"];
 const DELIVERIES_PER_PAGE = 25;
 
-type Endpoint = ReturnType<typeof serializeEndpoint>;
-export type Delivery = Awaited<ReturnType<typeof getDelivery>>;
+type Endpoint = z.output<typeof WebhookEndpoint>;
+export type Delivery = z.output<typeof WebhookDelivery>;
 
 /** `events[2]` and the like belong next to the events checkboxes. */
 const toFormField = (param: string) => (param.startsWith("events") ? "events" : param);
