@@ -10,7 +10,7 @@ const calls: MeterDefinition = { code: "CALLS", eventName: "api_call", aggregati
 const bytes: MeterDefinition = { code: "BYTES", eventName: "api_call", aggregation: "sum", aggregationProperty: "bytes", filters: [], groupBy: [] };
 const draft: PeriodInvoice = { id: "inv_1", status: "draft" };
 
-function decide(opts: { contracts?: CoveringContract[]; priced?: string[]; invoice?: PeriodInvoice | null; properties?: Record<string, string | number | boolean>; name?: string }) {
+function decide(opts: { contracts?: readonly CoveringContract[]; priced?: readonly string[]; invoice?: PeriodInvoice | null; properties?: Record<string, string | number | boolean>; name?: string }) {
   return decideBilling(
     { eventName: opts.name ?? "api_call", timestamp: T, properties: opts.properties ?? {} },
     opts.contracts ?? [contract],
@@ -34,7 +34,7 @@ describe("decideBilling", () => {
     ["its period is closed without an invoice", { invoice: null }, "outside_open_period", null, ["CALLS"]],
     ["the only priced meter sums a property it lacks", { priced: ["BYTES"] }, "property_missing", "inv_1", ["BYTES"]],
     ["the property is not a usable number", { priced: ["BYTES"], properties: { bytes: "lots" } }, "property_missing", "inv_1", ["BYTES"]],
-  ] as const)("is unbilled when %s", (_name, opts, reason, invoiceId, meters) => {
+  ] as const)("is unbilled when %s", (_name, opts: Parameters<typeof decide>[0], reason, invoiceId, meters) => {
     expect(decide(opts)).toEqual({ status: "unbilled", reason, invoiceId, meters: [...meters], counted: [] });
   });
 
