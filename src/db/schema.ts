@@ -199,7 +199,9 @@ export const invoices = sqliteTable(
     accountId: text("account_id").notNull(),
     mode: mode(),
     customerId: text("customer_id").notNull(),
-    contractId: text("contract_id").notNull(),
+    /** null for an invoice outside any contract (a credit purchase). */
+    contractId: text("contract_id"),
+    kind: text("kind", { enum: ["period", "credit_purchase"] }).notNull().default("period"),
     status: text("status", { enum: ["draft", "finalized", "paid", "void"] }).notNull(),
     currency: text("currency").notNull(),
     periodStart: integer("period_start").notNull(),
@@ -214,6 +216,12 @@ export const invoices = sqliteTable(
     lineItems: text("line_items", { mode: "json" }).$type<unknown[]>(),
     subtotal: text("subtotal"),
     total: text("total"),
+    /** Credit grants covering the finalized invoice, in burn order (SPEC §15). */
+    creditsApplied: text("credits_applied", { mode: "json" }).$type<Array<{ grant_id: string; amount: string }>>(),
+    /** total − credits applied, never below 0: what a charge collects. */
+    amountDue: text("amount_due"),
+    /** A credit purchase's own auto-pay; null: the contract's. */
+    autoPay: integer("auto_pay", { mode: "boolean" }),
     paymentStatus: text("payment_status", { enum: ["none", "pending", "failed", "succeeded"] }).notNull().default("none"),
     paidAt: integer("paid_at"),
     voidedAt: integer("voided_at"),

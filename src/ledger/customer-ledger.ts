@@ -5,8 +5,27 @@ import { DurableObject } from "cloudflare:workers";
 import { database } from "../db/client";
 import type { InvoiceAction, PaymentRecord } from "../domain/invoice-lifecycle";
 import type { Env } from "../env";
+import type { CreditGrantView, CreditLedgerEntryView, CreditTopUpView } from "../schemas/credits";
 import { afterCommit, type OutboxTiming } from "./after-commit";
 import { auditAggregates } from "./audit";
+import {
+  adjustGrant,
+  createGrant,
+  deleteTopUp,
+  grantRow,
+  grantView,
+  listEntries,
+  listGrants,
+  putTopUp,
+  settleCredits,
+  topUps,
+  triggerTopUps,
+  voidGrant,
+  type GrantRefusal,
+  type GrantStatus,
+  type NewGrant,
+  type TopUpSettings,
+} from "./credits";
 import { openPeriodsUpTo, invoiceRow } from "./drafts";
 import { ingestEvents } from "./ingest";
 import { applyAction, lockDue, recordPayment } from "./invoices";
@@ -39,9 +58,16 @@ export class CustomerLedger extends DurableObject<Env> {
     ctx.blockConcurrencyWhile(async () => migrate(this.state));
   }
 
-  /** `fn` in one transaction, then the after-commit step (also when `fn` changed nothing: it retries what waits). */
-  private async mutate<T>(outbox: OutboxTiming, fn: () => T): Promise<T> {
-    const result = this.state.transact(fn);
+  /**
+   * `fn` in one transaction, credits applied again if it changed drafts or grants (so the answer is exact), then the
+   * after-commit step (also when `fn` changed nothing: it retries what waits).
+   */
+  private async mutate<T>(outbox: OutboxTiming, now: number, fn: () => T): Promise<T> {
+    const result = this.state.transact(() => {
+      const value = fn();
+      settleCredits(this.state, now);
+      return value;
+    });
     await afterCommit(this.state, this.env, outbox);
     return result;
   }
@@ -65,7 +91,7 @@ export class CustomerLedger extends DurableObject<Env> {
   /** Called after a contract of this customer changed in D1: reload, open first drafts, index them. */
   async refresh(who: LedgerIdentity, version: number, now: number): Promise<void> {
     const fresh = await this.stale(who, version);
-    await this.mutate("now", () => adoptSnapshot(this.state, who, fresh, now));
+    await this.mutate("now", now, () => adoptSnapshot(this.state, who, fresh, now));
   }
 
   /** `externalIds`: the external_ids the edge resolved to this customer for these events (none when named by id). */
@@ -78,14 +104,17 @@ export class CustomerLedger extends DurableObject<Env> {
     externalIds: string[] = [],
   ): Promise<IngestOutcome> {
     const fresh = await this.stale(who, version);
-    return this.mutate("alarm", (): IngestOutcome => {
+    return this.mutate("alarm", now, (): IngestOutcome => {
       const snapshot = adoptSnapshot(this.state, who, fresh, now);
       // NOTE: the edge checks these too, from a cache that can be seconds old; the ledger has the last word. Changing or
       // archiving a customer refreshes its ledger before the API answers, so an event routed by an outdated cache entry
       // (an external_id that has since moved to another customer) is refused here instead of billed to the wrong one.
       if (snapshot.archived) return { ok: false, code: "customer_archived" };
       if (externalIds.some((x) => x !== snapshot.externalId)) return { ok: false, code: "customer_moved" };
-      return { ok: true, results: ingestEvents(this.state, snapshot, events, policy, now) };
+      const results = ingestEvents(this.state, snapshot, events, policy, now);
+      // Auto top-up reads what is available after this call's events, so credits are applied first.
+      settleCredits(this.state, now);
+      return { ok: true, results, topUpInvoices: triggerTopUps(this.state, now) };
     });
   }
 
@@ -96,8 +125,10 @@ export class CustomerLedger extends DurableObject<Env> {
    */
   async runBilling(who: LedgerIdentity, version: number, asOf: number): Promise<BillingOutcome> {
     const fresh = await this.stale(who, version);
-    return this.mutate("now", () => {
+    return this.mutate("now", asOf, () => {
       const s = adoptSnapshot(this.state, who, fresh, asOf);
+      // Expiries that came due since the last call are recorded by the settle step after this.
+      this.state.creditsDirty = true;
       let opened = 0;
       for (const contract of s.contracts) opened += openPeriodsUpTo(this.state, contract, asOf);
       return { finalized: lockDue(this.state, s, asOf), opened };
@@ -117,15 +148,70 @@ export class CustomerLedger extends DurableObject<Env> {
   }
 
   private async invoiceAction(invoiceId: string, action: InvoiceAction, now: number): Promise<InvoiceActionResult> {
-    const refused = await this.mutate("now", () => applyAction(this.state, currentSnapshot(this.state), invoiceId, action, now));
+    const refused = await this.mutate("now", now, () => applyAction(this.state, currentSnapshot(this.state), invoiceId, action, now));
     // Read after the commit step, so a finalized invoice carries the number D1 gave it.
     return refused ?? { invoice: this.invoice(invoiceId)! };
   }
 
   /** Records a payment outcome on an invoice (see recordPayment in invoices.ts). */
   async recordPayment(invoiceId: string, p: PaymentRecord): Promise<PaymentRecorded> {
-    const recorded = await this.mutate("now", () => recordPayment(this.state, invoiceId, p));
+    const recorded = await this.mutate("now", p.at, () => recordPayment(this.state, invoiceId, p));
     return recorded && { invoice: this.invoice(invoiceId)!, paidNow: recorded.paidNow };
+  }
+
+  // ---- credits (SPEC §15) -------------------------------------------------------------------------------------
+
+  /** A new grant; a prepaid one comes with its purchase invoice, finalized (and numbered) before this answers. */
+  async createCreditGrant(who: LedgerIdentity, version: number, input: NewGrant, now: number): Promise<{ grant: CreditGrantView; invoice: InvoiceView | null }> {
+    const fresh = await this.stale(who, version);
+    const created = await this.mutate("now", now, () => {
+      adoptSnapshot(this.state, who, fresh, now);
+      const { grant, invoice } = createGrant(this.state, input, now);
+      return { grantId: grant.id, invoiceId: invoice?.id ?? null };
+    });
+    return { grant: this.grant(created.grantId)!, invoice: created.invoiceId ? this.invoice(created.invoiceId) : null };
+  }
+
+  async voidCreditGrant(id: string, now: number): Promise<{ grant: CreditGrantView } | GrantRefusal> {
+    const refused = await this.mutate("now", now, () => voidGrant(this.state, id, now));
+    return refused ?? { grant: this.grant(id)! };
+  }
+
+  async adjustCreditGrant(id: string, amount: string, reason: string, now: number): Promise<{ grant: CreditGrantView } | GrantRefusal> {
+    const refused = await this.mutate("now", now, () => adjustGrant(this.state, id, amount, reason, now));
+    return refused ?? { grant: this.grant(id)! };
+  }
+
+  async getCreditGrant(id: string): Promise<CreditGrantView | null> {
+    return this.grant(id);
+  }
+
+  async listCreditGrants(status?: GrantStatus): Promise<CreditGrantView[]> {
+    return this.state.known ? listGrants(this.state, status) : [];
+  }
+
+  async creditLedger(q: { grantId?: string; before?: number; limit: number }): Promise<Array<{ seq: number; entry: CreditLedgerEntryView }>> {
+    return this.state.known ? listEntries(this.state, q) : [];
+  }
+
+  async creditTopUps(): Promise<CreditTopUpView[]> {
+    return this.state.known ? topUps(this.state) : [];
+  }
+
+  async putCreditTopUp(who: LedgerIdentity, t: TopUpSettings, now: number): Promise<CreditTopUpView> {
+    return this.mutate("now", now, () => {
+      this.state.remember(who);
+      return putTopUp(this.state, t, now);
+    });
+  }
+
+  async deleteCreditTopUp(currency: string, now: number): Promise<boolean> {
+    return this.state.known ? this.mutate("now", now, () => deleteTopUp(this.state, currency)) : false;
+  }
+
+  private grant(id: string): CreditGrantView | null {
+    const row = grantRow(this.state, id);
+    return row ? grantView(this.state, row) : null;
   }
 
   // ---- reads ------------------------------------------------------------------------------------------------

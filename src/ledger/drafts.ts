@@ -129,14 +129,17 @@ export function reprice(
   const aggregates = current ?? state.sql.exec<AggregateRow>("SELECT * FROM aggregates WHERE invoice_id = ?", invoiceId).toArray();
   const inv = known ?? invoiceRow(state, invoiceId)!;
   const priced = priceInvoice(contract, aggregates, { start: inv.period_start, end: inv.period_end });
+  // Without live credits amount_due is the total; with them settleCredits works it out before the transaction ends.
   state.sql.exec(
-    "UPDATE invoices SET line_items = ?, subtotal = ?, total = ?, updated_at = ? WHERE id = ? AND status = 'draft'",
+    "UPDATE invoices SET line_items = ?, subtotal = ?, total = ?, credits_applied = '[]', amount_due = ?, updated_at = ? WHERE id = ? AND status = 'draft'",
     JSON.stringify(priced.lineItems),
     priced.subtotal,
+    priced.total,
     priced.total,
     now,
     invoiceId,
   );
+  if (state.hasLiveCredits()) state.creditsDirty = true;
 }
 
 /**
@@ -147,8 +150,8 @@ export function reprice(
 export function reconcileDrafts(state: LedgerState, s: LedgerSnapshot, now: number): void {
   const { sql } = state;
   const byId = new Map(s.contracts.map((c) => [c.id, c]));
-  for (const inv of sql.exec<InvoiceRow>("SELECT * FROM invoices WHERE status = 'draft'").toArray()) {
-    const contract = byId.get(inv.contract_id);
+  for (const inv of sql.exec<InvoiceRow>("SELECT * FROM invoices WHERE status = 'draft' AND contract_id IS NOT NULL").toArray()) {
+    const contract = byId.get(inv.contract_id!);
     const period = contract ? periodContaining(scheduleOf(contract), inv.period_start) : null;
     if (!contract || !period || period.start !== inv.period_start) {
       sql.exec("UPDATE invoices SET status = 'void', indexed = 0, updated_at = ? WHERE id = ?", now, inv.id);

@@ -1,6 +1,7 @@
 // The invoice lifecycle inside a ledger: locking a draft (finalization), voiding, marking paid and recording payment
 // outcomes, as the state machine in domain/invoice-lifecycle.ts decides. Each runs inside the caller's transaction.
 import { paymentTransition, refusalOf, type InvoiceAction, type PaymentRecord } from "../domain/invoice-lifecycle";
+import { lockCredits, purchasePaid, purchaseVoided, releaseCredits, settleCredits } from "./credits";
 import { invoiceRow, reprice } from "./drafts";
 import type { LedgerSnapshot } from "./snapshot";
 import type { LedgerState } from "./state";
@@ -23,6 +24,9 @@ export type ActionRefusal =
 export function lock(state: LedgerState, inv: InvoiceRow, s: LedgerSnapshot, at: number): void {
   const contract = s.contracts.find((c) => c.id === inv.contract_id);
   if (contract) reprice(state, inv.id, contract, at);
+  // The credits the draft takes as of now become entries: what it finalizes with is what the grants lose.
+  settleCredits(state, at);
+  lockCredits(state, invoiceRow(state, inv.id)!, at);
   const invoiceDate = Math.min(inv.period_end, at);
   const netDays = contract?.netTermsDays ?? 0;
   state.sql.exec(
@@ -63,6 +67,10 @@ export function applyAction(state: LedgerState, s: LedgerSnapshot, invoiceId: st
       break;
     case "void":
       sql.exec("UPDATE invoices SET status = 'void', voided_at = ?, indexed = 0, updated_at = ? WHERE id = ?", now, now, invoiceId);
+      // A draft's credits simply stop applying (settleCredits); a finalized invoice's locked ones come back.
+      if (inv.status === "finalized") releaseCredits(state, inv, now);
+      if (state.hasLiveCredits()) state.creditsDirty = true;
+      purchaseVoided(state, inv, now);
       state.emit("invoice.voided", invoiceView(state, invoiceRow(state, invoiceId)!), now);
       break;
     case "mark_paid":
@@ -73,9 +81,21 @@ export function applyAction(state: LedgerState, s: LedgerSnapshot, invoiceId: st
         invoiceId,
       );
       state.emit("invoice.paid", invoiceView(state, invoiceRow(state, invoiceId)!), now);
+      purchasePaid(state, inv, now);
       break;
   }
   return null;
+}
+
+/**
+ * An invoice that finalized with nothing to pay (credits covered it, or its total is 0) is paid at once, without a
+ * charge: called once its number is known, right after invoice.finalized.
+ */
+export function settleWithoutCharge(state: LedgerState, inv: InvoiceRow, at: number): void {
+  if (inv.status !== "finalized" || inv.payment_status === "succeeded" || !/^0(\.0+)?$/.test(inv.amount_due)) return;
+  state.sql.exec("UPDATE invoices SET status = 'paid', paid_at = ?, indexed = 0, updated_at = ? WHERE id = ? AND status = 'finalized'", at, at, inv.id);
+  state.emit("invoice.paid", invoiceView(state, invoiceRow(state, inv.id)!), at);
+  purchasePaid(state, inv, at);
 }
 
 /**
@@ -95,7 +115,10 @@ export function recordPayment(state: LedgerState, invoiceId: string, p: PaymentR
         p.at, t.attempts, p.at, invoiceId,
       );
       // NOTE: emitted only on the transition, so the webhook and the synchronous answer of one payment send one event.
-      if (t.paidNow) state.emit("invoice.paid", invoiceView(state, invoiceRow(state, invoiceId)!), p.at);
+      if (t.paidNow) {
+        state.emit("invoice.paid", invoiceView(state, invoiceRow(state, invoiceId)!), p.at);
+        purchasePaid(state, inv, p.at);
+      }
       return { paidNow: t.paidNow };
     case "unpaid":
       sql.exec(

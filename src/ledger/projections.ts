@@ -3,6 +3,8 @@
 // walks. Each keeps a local "not yet published" mark until D1 has the row, so a failed publish is retried later.
 // NOTE: the ledger is the only writer of D1's invoices and event_activity tables (see docs/internals.md).
 import { activityMinuteOf } from "../domain/event-activity";
+import { settleCredits } from "./credits";
+import { settleWithoutCharge } from "./invoices";
 import type { LedgerState } from "./state";
 import type { InvoiceRow } from "./types";
 import { invoiceView } from "./views";
@@ -20,15 +22,15 @@ export async function syncInvoiceIndex(state: LedgerState, db: D1Database): Prom
     pending.map((inv) =>
       db
         .prepare(
-          `INSERT INTO invoices (id, account_id, mode, customer_id, contract_id, status, currency, period_start, period_end,
+          `INSERT INTO invoices (id, account_id, mode, customer_id, contract_id, kind, auto_pay, status, currency, period_start, period_end,
              finalize_after, payment_status, paid_at, voided_at, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (id) DO UPDATE SET status = excluded.status, period_end = excluded.period_end,
              finalize_after = excluded.finalize_after, payment_status = excluded.payment_status, paid_at = excluded.paid_at,
              voided_at = excluded.voided_at, updated_at = excluded.updated_at`,
         )
         .bind(
-          inv.id, who.accountId, who.mode, who.customerId, inv.contract_id,
+          inv.id, who.accountId, who.mode, who.customerId, inv.contract_id, inv.kind, inv.auto_pay,
           // A locked invoice whose number is not yet published stays a draft in D1 until publishFinalized runs.
           inv.status === "finalized" && inv.number === null ? "draft" : inv.status,
           inv.currency, inv.period_start, inv.period_end, inv.finalize_after, inv.payment_status, inv.paid_at, inv.voided_at,
@@ -64,11 +66,11 @@ export async function publishFinalized(state: LedgerState, db: D1Database): Prom
       db.prepare("INSERT OR IGNORE INTO invoice_sequences (account_id, mode, last_number) VALUES (?, ?, 0)").bind(who.accountId, who.mode),
       db
         .prepare(
-          `INSERT OR IGNORE INTO invoices (id, account_id, mode, customer_id, contract_id, status, currency, period_start, period_end,
-             finalize_after, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'draft', ?, ?, ?, ?, ?, ?)`,
+          `INSERT OR IGNORE INTO invoices (id, account_id, mode, customer_id, contract_id, kind, auto_pay, status, currency, period_start,
+             period_end, finalize_after, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'draft', ?, ?, ?, ?, ?, ?)`,
         )
-        .bind(inv.id, who.accountId, who.mode, who.customerId, inv.contract_id, inv.currency, inv.period_start, inv.period_end,
-          inv.finalize_after, inv.created_at, inv.updated_at),
+        .bind(inv.id, who.accountId, who.mode, who.customerId, inv.contract_id, inv.kind, inv.auto_pay, inv.currency, inv.period_start,
+          inv.period_end, inv.finalize_after, inv.created_at, inv.updated_at),
       db
         .prepare(
           `UPDATE invoice_sequences SET last_number = last_number + 1
@@ -78,11 +80,11 @@ export async function publishFinalized(state: LedgerState, db: D1Database): Prom
       db
         .prepare(
           `UPDATE invoices SET status = ?, number = (SELECT last_number FROM invoice_sequences WHERE account_id = ? AND mode = ?),
-             invoice_date = ?, due_date = ?, line_items = ?, subtotal = ?, total = ?, period_end = ?, finalize_after = ?,
-             payment_status = ?, paid_at = ?, voided_at = ?, updated_at = ?
+             invoice_date = ?, due_date = ?, line_items = ?, subtotal = ?, total = ?, credits_applied = ?, amount_due = ?, period_end = ?,
+             finalize_after = ?, payment_status = ?, paid_at = ?, voided_at = ?, updated_at = ?
            WHERE id = ? AND number IS NULL`,
         )
-        .bind(inv.status, who.accountId, who.mode, inv.invoice_date, inv.due_date, inv.line_items, inv.subtotal, inv.total,
+        .bind(inv.status, who.accountId, who.mode, inv.invoice_date, inv.due_date, inv.line_items, inv.subtotal, inv.total, inv.credits_applied, inv.amount_due,
           inv.period_end, inv.finalize_after, inv.payment_status, inv.paid_at, inv.voided_at, inv.updated_at, inv.id),
       // The contract's current period is its earliest open draft.
       openDraft
@@ -98,7 +100,10 @@ export async function publishFinalized(state: LedgerState, db: D1Database): Prom
     state.transact(() => {
       sql.exec("UPDATE invoices SET number = ?, indexed = 0 WHERE id = ?", number, inv.id);
       const row = sql.exec<InvoiceRow>("SELECT * FROM invoices WHERE id = ?", inv.id).one();
-      state.emit("invoice.finalized", { ...invoiceView(state, row), status: "finalized" }, inv.finalized_at ?? inv.updated_at);
+      const at = inv.finalized_at ?? inv.updated_at;
+      state.emit("invoice.finalized", { ...invoiceView(state, row), status: "finalized" }, at);
+      settleWithoutCharge(state, row, at);
+      settleCredits(state, at);
     });
   }
 }

@@ -12,7 +12,10 @@ const BASELINE = [
   // The customer's invoices; D1's invoices table is their published copy (see projections.ts).
   `CREATE TABLE IF NOT EXISTS invoices (
      id TEXT PRIMARY KEY,
-     contract_id TEXT NOT NULL,
+     -- NULL for an invoice outside any contract (a credit purchase)
+     contract_id TEXT,
+     -- 'period' | 'credit_purchase'
+     kind TEXT NOT NULL DEFAULT 'period',
      period_start INTEGER NOT NULL,
      period_end INTEGER NOT NULL,
      status TEXT NOT NULL,
@@ -36,6 +39,14 @@ const BASELINE = [
      -- JSON { code, decline_code, message } of the last failed attempt; null once paid
      last_payment_error TEXT,
      next_payment_attempt_at INTEGER,
+     -- JSON [{ grant_id, amount }] in burn order: live on a draft, locked at finalization (credits.ts)
+     credits_applied TEXT NOT NULL DEFAULT '[]',
+     -- total − credits applied, never below 0
+     amount_due TEXT NOT NULL DEFAULT '0',
+     -- a credit purchase's own auto-pay (1: charge the saved card); NULL: the contract's
+     auto_pay INTEGER,
+     -- a credit purchase's grant
+     grant_id TEXT,
      UNIQUE (contract_id, period_start)
    )`,
   `CREATE INDEX IF NOT EXISTS invoices_unindexed ON invoices (indexed) WHERE indexed = 0`,
@@ -115,6 +126,53 @@ const BASELINE = [
      PRIMARY KEY (minute, event_name)
    ) WITHOUT ROWID`,
   `CREATE INDEX IF NOT EXISTS event_activity_unpublished ON event_activity (published) WHERE published = 0`,
+  // Credit grants (SPEC §15): balance is the sum of the grant's entries; available is balance − what open drafts take.
+  `CREATE TABLE IF NOT EXISTS credit_grants (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     id TEXT NOT NULL UNIQUE,
+     name TEXT NOT NULL,
+     type TEXT NOT NULL,
+     amount TEXT NOT NULL,
+     currency TEXT NOT NULL,
+     purchase_price TEXT,
+     priority INTEGER NOT NULL,
+     effective_at INTEGER NOT NULL,
+     expires_at INTEGER,
+     -- JSON array of meter codes, or NULL for every line
+     meter_codes TEXT,
+     status TEXT NOT NULL,
+     balance TEXT NOT NULL,
+     available TEXT NOT NULL,
+     invoice_id TEXT,
+     -- 1 when an auto top-up bought it
+     top_up INTEGER NOT NULL DEFAULT 0,
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL
+   )`,
+  `CREATE INDEX IF NOT EXISTS credit_grants_live ON credit_grants (status) WHERE status IN ('active', 'depleted', 'pending_payment')`,
+  // The credit ledger: every change of a grant's balance, signed, with the balance after it.
+  `CREATE TABLE IF NOT EXISTS credit_entries (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     id TEXT NOT NULL UNIQUE,
+     grant_id TEXT NOT NULL,
+     type TEXT NOT NULL,
+     amount TEXT NOT NULL,
+     invoice_id TEXT,
+     reason TEXT,
+     balance_after TEXT NOT NULL,
+     created_at INTEGER NOT NULL
+   )`,
+  `CREATE INDEX IF NOT EXISTS credit_entries_grant ON credit_entries (grant_id, seq)`,
+  // Auto top-up per currency.
+  `CREATE TABLE IF NOT EXISTS credit_top_ups (
+     currency TEXT PRIMARY KEY,
+     threshold TEXT NOT NULL,
+     amount TEXT NOT NULL,
+     purchase_price TEXT NOT NULL,
+     expires_after_days INTEGER,
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL
+   )`,
   ...LEDGER_WEBHOOK_OUTBOX,
 ];
 
@@ -123,13 +181,22 @@ export const LEDGER_MIGRATIONS: string[][] = [BASELINE];
 
 export const SCHEMA_VERSION = LEDGER_MIGRATIONS.length;
 
-/** Applies the migrations this ledger has not applied yet, in one transaction (run before any request). */
+/**
+ * Applies the migrations this ledger has not applied yet, in one transaction (run before any request).
+ * NOTE: a ledger written by a development build from before the baseline (schema_version set, no baseline mark) is
+ * refused rather than half-migrated: only local development data can be like that (`rm -rf .wrangler/state`).
+ */
 export function migrate(state: LedgerState): void {
   state.sql.exec("CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
-  const applied = Number(state.meta("schema_version") ?? "0");
+  const stored = state.meta("schema_version");
+  if (stored !== null && state.meta("baseline") === null) {
+    throw new Error("ledger storage predates the schema baseline (local development data): delete .wrangler/state and start again");
+  }
+  const applied = Number(stored ?? "0");
   if (applied >= LEDGER_MIGRATIONS.length) return;
   state.transact(() => {
     for (const statements of LEDGER_MIGRATIONS.slice(applied)) for (const statement of statements) state.sql.exec(statement);
     state.setMeta("schema_version", String(LEDGER_MIGRATIONS.length));
+    if (applied === 0) state.setMeta("baseline", "1");
   });
 }

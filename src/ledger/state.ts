@@ -21,6 +21,12 @@ export class LedgerState {
   activityMayBeUnpublished = true;
   /** Some finalized invoice may still wait for its number from D1. */
   finalizedMayBeUnpublished = true;
+  /** Drafts or grants changed: credits must be applied again before the transaction ends (credits.ts settleCredits). */
+  creditsDirty = false;
+  /** Whether a grant is active or depleted (undefined: not read yet), so repricing skips credits when none is. */
+  creditsLive: boolean | undefined = undefined;
+  /** Whether an auto top-up is configured (null: not read yet). */
+  topUpsConfigured: boolean | null = null;
 
   // Not reset on rollback: they describe work in flight and the armed alarm, not stored data.
   /** Webhook outbox flushes between their first await and their end. */
@@ -55,6 +61,15 @@ export class LedgerState {
     this.activityMayBeUnpublished = true;
     this.outboxMayHoldRows = true;
     this.finalizedMayBeUnpublished = true;
+    this.creditsDirty = false;
+    this.creditsLive = undefined;
+    this.topUpsConfigured = null;
+  }
+
+  /** Whether some grant can cover a draft now (read once, then kept current by credits.ts). */
+  hasLiveCredits(): boolean {
+    this.creditsLive ??= this.sql.exec("SELECT 1 FROM credit_grants WHERE status IN ('active', 'depleted') LIMIT 1").toArray().length > 0;
+    return this.creditsLive;
   }
 
   meta(key: string): string | null {

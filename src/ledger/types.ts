@@ -40,7 +40,9 @@ export interface IngestResult {
  * customer_archived, the customer takes no events; customer_moved, the call named the customer by an external_id it
  * no longer has (the edge's cache is older than the change).
  */
-export type IngestOutcome = { ok: true; results: IngestResult[] } | { ok: false; code: "customer_archived" | "customer_moved" };
+export type IngestOutcome =
+  | { ok: true; results: IngestResult[]; /** Auto top-up purchase invoices this call created, to charge now. */ topUpInvoices: string[] }
+  | { ok: false; code: "customer_archived" | "customer_moved" };
 
 export type DuplicatePolicy = "latest_wins" | "first_wins";
 
@@ -98,7 +100,9 @@ export type EventRow = {
 /** A row of the ledger's invoices table (the source of truth; D1's invoices is its published copy). */
 export type InvoiceRow = {
   id: string;
-  contract_id: string;
+  /** null for a credit purchase. */
+  contract_id: string | null;
+  kind: "period" | "credit_purchase";
   period_start: number;
   period_end: number;
   status: InvoiceStatus;
@@ -121,6 +125,13 @@ export type InvoiceRow = {
   payment_attempts: number;
   last_payment_error: string | null;
   next_payment_attempt_at: number | null;
+  /** JSON CreditApplied[] (domain/credits.ts). */
+  credits_applied: string;
+  amount_due: string;
+  /** A credit purchase's own auto-pay (1/0); null: the contract's. */
+  auto_pay: number | null;
+  /** A credit purchase's grant. */
+  grant_id: string | null;
 };
 
 /** The ledger of one (account, mode, customer); the name makes the object's identity explicit. */

@@ -31,6 +31,18 @@ export function decimalString(opts: { maxScale?: number; positive?: boolean; exa
     .openapi({ type: "string", format: "decimal", example: opts.example ?? "0.10" });
 }
 
+/** A decimal string that may be negative and is never zero (`"-5.00"`, `"12.5"`): an adjustment. */
+export function signedDecimalString(opts: { maxScale?: number; example?: string } = {}) {
+  const magnitude = decimalString({ maxScale: opts.maxScale, positive: true });
+  return z
+    .string({ error: (iss) => (typeof iss.input === "number" ? "must be a decimal string such as \"-5.00\", not a JSON number" : undefined) })
+    .superRefine((s, ctx) => {
+      const parsed = magnitude.safeParse(s.startsWith("-") ? s.slice(1) : s);
+      if (!parsed.success) ctx.addIssue({ code: "custom", message: parsed.error.issues[0]!.message.replace("non-negative ", "") });
+    })
+    .openapi({ type: "string", format: "decimal", example: opts.example ?? "-5.00" });
+}
+
 /** An RFC 3339 timestamp (or YYYY-MM-DD) parsed to epoch milliseconds. */
 export const TimestampInput = z
   .string()

@@ -4,13 +4,15 @@ import { Id, Livemode, ListQuery, Timestamp } from "./common";
 import { LineItem } from "./line-items";
 
 export const INVOICE_STATUSES = ["draft", "finalized", "paid", "void"] as const;
+export const INVOICE_KINDS = ["period", "credit_purchase"] as const;
 
 export const Invoice = z
   .object({
     id: Id,
     number: z.number().int().nullable().openapi({ description: "Sequential per account and mode, from 1; set at finalization" }),
     customer_id: Id,
-    contract_id: Id,
+    contract_id: Id.nullable().openapi({ description: "null for a credit purchase" }),
+    kind: z.enum(INVOICE_KINDS).openapi({ description: "period: a contract period; credit_purchase: a prepaid grant's purchase" }),
     status: z.enum(INVOICE_STATUSES),
     payment_status: z.enum(["none", "pending", "failed", "succeeded"]),
     currency: z.string(),
@@ -21,6 +23,10 @@ export const Invoice = z
     line_items: z.array(LineItem),
     subtotal: z.string(),
     total: z.string(),
+    credits_applied: z
+      .array(z.object({ grant_id: Id, amount: z.string() }))
+      .openapi({ description: "Credit grants covering this invoice, in burn order (live on a draft, locked at finalization)" }),
+    amount_due: z.string().openapi({ description: "total − credits applied, never below 0: what a charge collects" }),
     auto_pay: z.boolean(),
     payment_attempts: z.number().int().openapi({ description: "Charge attempts made so far (auto-pay and /pay)" }),
     last_payment_error: z

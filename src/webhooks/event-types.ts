@@ -1,4 +1,4 @@
-// The outgoing webhook event types of SPEC §12 and the envelope every delivery carries.
+// The outgoing webhook event types of SPEC §12 (and §15's credit events) and the envelope every delivery carries.
 
 export const WEBHOOK_EVENT_TYPES = [
   "customer.created",
@@ -13,6 +13,12 @@ export const WEBHOOK_EVENT_TYPES = [
   "invoice.payment_failed",
   "invoice.voided",
   "event.rejected",
+  "credit_grant.created",
+  "credit_grant.activated",
+  "credit_grant.depleted",
+  "credit_grant.expired",
+  "credit_grant.voided",
+  "credit_top_up.triggered",
 ] as const;
 
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
