@@ -1,5 +1,8 @@
 // Auto-pay in the billing run (SPEC §10): finalized invoices of auto-pay contracts whose invoice date (or next retry)
 // has come, a page at a time, each charged on its own (billing/charge.ts).
+import { sql } from "drizzle-orm";
+import { database } from "../db/client";
+import { contracts, invoices, paymentAttempts } from "../db/schema";
 import type { Env, Mode } from "../env";
 import { stripeAccess, type StripeAccess } from "../payments/stripe";
 import { chargeInvoice } from "./charge";
@@ -24,22 +27,21 @@ interface DueInvoice {
  * reconciles them: an invoice paid another way meanwhile still gets its attempt looked up and closed.
  */
 export async function dueForAutoPay(env: Env, asOf: number, scope: RunScope | null, after: string | null, limit: number): Promise<DueInvoice[]> {
-  const { results } = await env.DB.prepare(
-    `SELECT id, account_id, mode FROM (
-       SELECT i.id, i.account_id, i.mode FROM invoices i JOIN contracts c ON c.id = i.contract_id
-       WHERE i.status = 'finalized' AND c.auto_pay = 1 AND i.invoice_date <= ?1
-         AND COALESCE(i.next_payment_attempt_at, i.invoice_date) <= ?1
-         AND (?2 IS NULL OR (i.account_id = ?2 AND i.mode = ?3))
+  const invoiceInScope = scope ? sql`i.account_id = ${scope.accountId} AND i.mode = ${scope.mode}` : sql`1`;
+  const attemptInScope = scope ? sql`a.account_id = ${scope.accountId} AND a.mode = ${scope.mode}` : sql`1`;
+  return database(env.DB).all<DueInvoice>(
+    sql`SELECT id, account_id, mode FROM (
+       SELECT i.id, i.account_id, i.mode FROM ${invoices} i JOIN ${contracts} c ON c.id = i.contract_id
+       WHERE i.status = 'finalized' AND c.auto_pay = 1 AND i.invoice_date <= ${asOf}
+         AND COALESCE(i.next_payment_attempt_at, i.invoice_date) <= ${asOf}
+         AND ${invoiceInScope}
        UNION
-       SELECT a.invoice_id AS id, a.account_id, a.mode FROM payment_attempts a
-       WHERE a.status = 'pending' AND a.lease_until < ?6 AND (?2 IS NULL OR (a.account_id = ?2 AND a.mode = ?3))
+       SELECT a.invoice_id AS id, a.account_id, a.mode FROM ${paymentAttempts} a
+       WHERE a.status = 'pending' AND a.lease_until < ${Date.now()} AND ${attemptInScope}
      )
-     WHERE ?4 IS NULL OR id > ?4
-     ORDER BY id LIMIT ?5`,
-  )
-    .bind(asOf, scope?.accountId ?? null, scope?.mode ?? null, after, limit, Date.now())
-    .all<DueInvoice>();
-  return results;
+     WHERE ${after === null ? sql`1` : sql`id > ${after}`}
+     ORDER BY id LIMIT ${limit}`,
+  );
 }
 
 /** Charges one page of due invoices concurrently; one invoice failing does not stop the others. */

@@ -6,12 +6,10 @@ import type { Env } from "../env";
 import type { PaymentError } from "../ledger/customer-ledger";
 import { ensureStripeCustomer, stripeAccess, type StripeAccess, type StripeScope } from "../payments/stripe";
 import { ledgerStub } from "../ledger/stub";
-import { syncLedger } from "../services/ledger-sync";
-import { eq } from "drizzle-orm";
-import { database } from "../db/client";
-import { contracts } from "../db/schema";
-import { serializeContract } from "../services/contracts";
-import { emitStatements, notifyWebhooks, stableEventId } from "../webhooks/outbox";
+import { and, count, desc, eq, min, sql } from "drizzle-orm";
+import { database, type Database, type Statement } from "../db/client";
+import { invoices, paymentAttempts } from "../db/schema";
+import { switchOffAutoPay } from "../services/contracts";
 
 const DAY_MS = 86_400_000;
 /** Retries after the first auto-pay attempt, in days from it (SPEC §10). */
@@ -41,23 +39,14 @@ interface InvoiceRow {
   account_id: string;
   mode: "test" | "live";
   customer_id: string;
-  contract_id: string;
+  contract_id: string | null;
   status: string;
   currency: string;
   total: string | null;
   number: number | null;
 }
 
-interface AttemptRow {
-  id: string;
-  attempt: number;
-  trigger: ChargeTrigger;
-  idempotency_key: string;
-  status: "pending" | "succeeded" | "failed";
-  request: string | null;
-  lease_until: number;
-  attempted_at: number;
-}
+type AttemptRow = typeof paymentAttempts.$inferSelect;
 
 export type StripeAnswer =
   | { kind: "succeeded"; paymentIntentId: string }
@@ -65,11 +54,22 @@ export type StripeAnswer =
   | { kind: "unknown"; error: PaymentError };
 
 export async function loadInvoiceForPayment(env: Env, scope: StripeScope, invoiceId: string): Promise<InvoiceRow | null> {
-  return env.DB.prepare(
-    "SELECT id, account_id, mode, customer_id, contract_id, status, currency, total, number FROM invoices WHERE id = ? AND account_id = ? AND mode = ?",
-  )
-    .bind(invoiceId, scope.accountId, scope.mode)
-    .first<InvoiceRow>();
+  const row = await database(env.DB)
+    .select({
+      id: invoices.id,
+      account_id: invoices.accountId,
+      mode: invoices.mode,
+      customer_id: invoices.customerId,
+      contract_id: invoices.contractId,
+      status: invoices.status,
+      currency: invoices.currency,
+      total: invoices.total,
+      number: invoices.number,
+    })
+    .from(invoices)
+    .where(and(eq(invoices.id, invoiceId), eq(invoices.accountId, scope.accountId), eq(invoices.mode, scope.mode)))
+    .get();
+  return row ?? null;
 }
 
 /**
@@ -91,42 +91,45 @@ export async function chargeInvoice(
   if (!inv) return { kind: "skipped", reason: "not_payable" };
   const stripe = access === undefined ? await stripeAccess(env, scope) : access;
   if (!stripe) return { kind: "skipped", reason: "not_configured" };
-  const db = env.DB;
-  const latest = await db
-    .prepare("SELECT * FROM payment_attempts WHERE invoice_id = ? ORDER BY attempt DESC LIMIT 1")
-    .bind(inv.id)
-    .first<AttemptRow>();
+  const db = database(env.DB);
+  const latest = await db.select().from(paymentAttempts).where(eq(paymentAttempts.invoiceId, inv.id)).orderBy(desc(paymentAttempts.attempt)).limit(1).get();
 
   let attempt: AttemptRow;
   let request: Stripe.PaymentIntentCreateParams | null;
   const realNow = Date.now();
   if (latest?.status === "pending") {
-    if (latest.lease_until > realNow) return { kind: "skipped", reason: "in_progress" };
+    if (latest.leaseUntil > realNow) return { kind: "skipped", reason: "in_progress" };
     // NOTE: reconciliation. The earlier claimer's answer never got recorded; take the attempt over and resend it.
     const took = await db
-      .prepare("UPDATE payment_attempts SET lease_until = ?, updated_at = ? WHERE id = ? AND status = 'pending' AND lease_until = ?")
-      .bind(realNow + LEASE_MS, realNow, latest.id, latest.lease_until)
-      .run();
+      .update(paymentAttempts)
+      .set({ leaseUntil: realNow + LEASE_MS, updatedAt: realNow })
+      .where(and(eq(paymentAttempts.id, latest.id), eq(paymentAttempts.status, "pending"), eq(paymentAttempts.leaseUntil, latest.leaseUntil)));
     if (took.meta.changes === 0) return { kind: "skipped", reason: "in_progress" };
     attempt = latest;
-    request = latest.request ? (JSON.parse(latest.request) as Stripe.PaymentIntentCreateParams) : null;
+    request = latest.request ? (latest.request as unknown as Stripe.PaymentIntentCreateParams) : null;
     if (inv.status !== "finalized" && request) {
       // NOTE: the invoice was paid (or voided) another way meanwhile. Resending would charge it if the first send
       // never reached Stripe, so look for the attempt's PaymentIntent instead and only record what it did.
       const sent = await findSentIntent(stripe.client, request, inv.id, attempt.attempt);
       if (sent) return recordAnswer(env, scope, inv, attempt, intentAnswer(sent), asOf);
       await db
-        .prepare("UPDATE payment_attempts SET status = 'failed', failure_code = 'not_sent', failure_message = ?, lease_until = 0, updated_at = ? WHERE id = ?")
-        .bind(`Never reached Stripe; the invoice became ${inv.status} before it was resent`, realNow, attempt.id)
-        .run();
+        .update(paymentAttempts)
+        .set({
+          status: "failed",
+          failureCode: "not_sent",
+          failureMessage: `Never reached Stripe; the invoice became ${inv.status} before it was resent`,
+          leaseUntil: 0,
+          updatedAt: realNow,
+        })
+        .where(eq(paymentAttempts.id, attempt.id));
       return { kind: "skipped", reason: "not_payable" };
     }
   } else {
     if (inv.status !== "finalized" || latest?.status === "succeeded") return { kind: "skipped", reason: "not_payable" };
     if (trigger === "auto_pay") {
-      const autoAttempts = await countAutoAttempts(env, inv.id);
+      const autoAttempts = await countAutoAttempts(db, inv.id);
       if (autoAttempts >= MAX_AUTO_PAY_ATTEMPTS) {
-        await switchOffAutoPay(env, scope, inv);
+        await switchOffAutoPay(env, scope, { contractId: inv.contract_id, customerId: inv.customer_id, invoiceId: inv.id });
         return { kind: "skipped", reason: "exhausted" };
       }
     }
@@ -138,31 +141,33 @@ export async function chargeInvoice(
     }
     // NOTE: an amount no provider can take is still claimed as an attempt, so its failure is recorded (see unsendable).
     request = amount === null ? null : await paymentIntentRequest(env, stripe.client, scope, inv, amount);
-    const claimed = await db
-      .prepare(
-        `WITH next AS (SELECT COALESCE(MAX(attempt), 0) + 1 AS n FROM payment_attempts WHERE invoice_id = ?1)
-         INSERT INTO payment_attempts (id, account_id, mode, invoice_id, customer_id, attempt, trigger, idempotency_key, status, amount,
-           currency, request, lease_until, attempted_at, created_at, updated_at)
-         SELECT ?2, ?3, ?4, ?1, ?5, next.n, ?6, 'meterline-invoice-' || ?1 || '-attempt-' || next.n, 'pending', ?7, ?8, ?9, ?10, ?11, ?12, ?12
-         FROM next
-         WHERE NOT EXISTS (SELECT 1 FROM payment_attempts WHERE invoice_id = ?1 AND status IN ('pending', 'succeeded'))
-         ON CONFLICT DO NOTHING
-         RETURNING *`,
+    // The next attempt number and the claim are one statement: of two concurrent claims one inserts nothing (no
+    // pending or succeeded attempt may exist, and (invoice, attempt) is unique).
+    // Columns in the table's order: id, account_id, mode, invoice_id, customer_id, attempt, trigger, idempotency_key,
+    // status, amount, currency, request, stripe_payment_intent_id, failure_code, decline_code, failure_message,
+    // lease_until, attempted_at, created_at, updated_at.
+    const [claimed] = await db
+      .insert(paymentAttempts)
+      .select(
+        sql`SELECT ${crypto.randomUUID()}, ${scope.accountId}, ${scope.mode}, ${inv.id}, ${inv.customer_id}, next.n, ${trigger},
+            'meterline-invoice-' || ${inv.id} || '-attempt-' || next.n, 'pending', ${inv.total}, ${inv.currency},
+            ${request ? JSON.stringify(request) : null}, NULL, NULL, NULL, NULL, ${realNow + LEASE_MS}, ${asOf}, ${realNow}, ${realNow}
+          FROM (SELECT COALESCE(MAX(attempt), 0) + 1 AS n FROM ${paymentAttempts} WHERE invoice_id = ${inv.id}) AS next
+          WHERE NOT EXISTS (SELECT 1 FROM ${paymentAttempts} WHERE invoice_id = ${inv.id} AND status IN ('pending', 'succeeded'))`,
       )
-      .bind(inv.id, crypto.randomUUID(), scope.accountId, scope.mode, inv.customer_id, trigger, inv.total, inv.currency,
-        request ? JSON.stringify(request) : null, realNow + LEASE_MS, asOf, realNow)
-      .first<AttemptRow>();
+      .onConflictDoNothing()
+      .returning();
     if (!claimed) return { kind: "skipped", reason: "in_progress" };
     attempt = claimed;
     if (request) {
       // The attempt number is known only once claimed; the stored request must be exactly what is sent.
       request.metadata = { ...(request.metadata as Record<string, string>), meterline_attempt: String(attempt.attempt) };
-      await db.prepare("UPDATE payment_attempts SET request = ? WHERE id = ?").bind(JSON.stringify(request), attempt.id).run();
+      await db.update(paymentAttempts).set({ request: request as unknown as Record<string, unknown> }).where(eq(paymentAttempts.id, attempt.id));
     }
   }
 
   const answer: StripeAnswer = request
-    ? await sendPaymentIntent(stripe.client, request, attempt.idempotency_key)
+    ? await sendPaymentIntent(stripe.client, request, attempt.idempotencyKey)
     : { kind: "failed", paymentIntentId: null, error: unsendable(inv) };
   return recordAnswer(env, scope, inv, attempt, answer, asOf);
 }
@@ -175,10 +180,10 @@ function unsendable(inv: InvoiceRow): PaymentError {
   return { code: "payment_method_missing", decline_code: null, message: "The customer has no default payment method in Stripe" };
 }
 
-async function countAutoAttempts(env: Env, invoiceId: string): Promise<number> {
-  const row = await env.DB.prepare("SELECT COUNT(*) AS n FROM payment_attempts WHERE invoice_id = ? AND trigger = 'auto_pay'")
-    .bind(invoiceId)
-    .first<{ n: number }>();
+const autoPayAttemptsOf = (invoiceId: string) => and(eq(paymentAttempts.invoiceId, invoiceId), eq(paymentAttempts.trigger, "auto_pay"));
+
+async function countAutoAttempts(db: Database, invoiceId: string): Promise<number> {
+  const row = await db.select({ n: count() }).from(paymentAttempts).where(autoPayAttemptsOf(invoiceId)).get();
   return row?.n ?? 0;
 }
 
@@ -269,23 +274,34 @@ export async function settleAttemptFromWebhook(
   at: number,
 ): Promise<ChargeOutcome | null> {
   const inv = await loadInvoiceForPayment(env, scope, invoiceId);
-  const attempt = await env.DB.prepare(
-    "SELECT * FROM payment_attempts WHERE account_id = ? AND mode = ? AND invoice_id = ? AND idempotency_key = ? AND status = 'pending'",
-  )
-    .bind(scope.accountId, scope.mode, invoiceId, idempotencyKey)
-    .first<AttemptRow>();
+  const attempt = await database(env.DB)
+    .select()
+    .from(paymentAttempts)
+    .where(
+      and(
+        eq(paymentAttempts.accountId, scope.accountId),
+        eq(paymentAttempts.mode, scope.mode),
+        eq(paymentAttempts.invoiceId, invoiceId),
+        eq(paymentAttempts.idempotencyKey, idempotencyKey),
+        eq(paymentAttempts.status, "pending"),
+      ),
+    )
+    .get();
   if (!inv || !attempt) return null;
   return recordAnswer(env, scope, inv, attempt, answer, at);
 }
 
 async function recordAnswer(env: Env, scope: StripeScope, inv: InvoiceRow, attempt: AttemptRow, answer: StripeAnswer, asOf: number): Promise<ChargeOutcome> {
   const ledger = ledgerStub(env, scope, inv.customer_id);
-  const db = env.DB;
+  const db = database(env.DB);
   const now = Date.now();
   if (answer.kind === "unknown") {
     await ledger.recordPayment(inv.id, { attempt: null, outcome: "pending", at: asOf });
     // Release the lease: the next run reconciles at once.
-    await db.prepare("UPDATE payment_attempts SET lease_until = 0, updated_at = ? WHERE id = ? AND status = 'pending'").bind(now, attempt.id).run();
+    await db
+      .update(paymentAttempts)
+      .set({ leaseUntil: 0, updatedAt: now })
+      .where(and(eq(paymentAttempts.id, attempt.id), eq(paymentAttempts.status, "pending")));
     return { kind: "pending", attempt: attempt.attempt, error: answer.error };
   }
   if (answer.kind === "succeeded") {
@@ -293,9 +309,9 @@ async function recordAnswer(env: Env, scope: StripeScope, inv: InvoiceRow, attem
     // which the next run resends with the same key and records again, idempotently.
     const done = await ledger.recordPayment(inv.id, { attempt: attempt.attempt, outcome: "succeeded", at: asOf });
     await db
-      .prepare("UPDATE payment_attempts SET status = 'succeeded', stripe_payment_intent_id = ?, lease_until = 0, updated_at = ? WHERE id = ?")
-      .bind(answer.paymentIntentId, now, attempt.id)
-      .run();
+      .update(paymentAttempts)
+      .set({ status: "succeeded", stripePaymentIntentId: answer.paymentIntentId, leaseUntil: 0, updatedAt: now })
+      .where(eq(paymentAttempts.id, attempt.id));
     return { kind: "succeeded", attempt: attempt.attempt, paymentIntentId: answer.paymentIntentId, paidNow: done?.paidNow ?? false };
   }
 
@@ -303,12 +319,13 @@ async function recordAnswer(env: Env, scope: StripeScope, inv: InvoiceRow, attem
   let exhausted = false;
   if (attempt.trigger === "auto_pay") {
     const row = await db
-      .prepare("SELECT COUNT(*) AS n, MIN(attempted_at) AS first_at FROM payment_attempts WHERE invoice_id = ? AND trigger = 'auto_pay'")
-      .bind(inv.id)
-      .first<{ n: number; first_at: number }>();
+      .select({ n: count(), firstAt: min(paymentAttempts.attemptedAt) })
+      .from(paymentAttempts)
+      .where(autoPayAttemptsOf(inv.id))
+      .get();
     const made = row?.n ?? 1;
     exhausted = made >= MAX_AUTO_PAY_ATTEMPTS || !RETRYABLE(answer.error.code);
-    next = exhausted ? null : (row?.first_at ?? asOf) + RETRY_DAYS[made - 1]! * DAY_MS;
+    next = exhausted ? null : (row?.firstAt ?? asOf) + RETRY_DAYS[made - 1]! * DAY_MS;
   }
   await ledger.recordPayment(inv.id, {
     attempt: attempt.attempt,
@@ -320,42 +337,30 @@ async function recordAnswer(env: Env, scope: StripeScope, inv: InvoiceRow, attem
   });
   await db.batch([
     db
-      .prepare(
-        `UPDATE payment_attempts SET status = 'failed', stripe_payment_intent_id = ?, failure_code = ?, decline_code = ?, failure_message = ?,
-           lease_until = 0, updated_at = ? WHERE id = ?`,
-      )
-      .bind(answer.paymentIntentId, answer.error.code, answer.error.decline_code, answer.error.message, now, attempt.id),
-    next !== undefined
-      ? db.prepare("UPDATE invoices SET next_payment_attempt_at = ? WHERE id = ?").bind(next, inv.id)
-      : db.prepare("SELECT 1"),
+      .update(paymentAttempts)
+      .set({
+        status: "failed",
+        stripePaymentIntentId: answer.paymentIntentId,
+        failureCode: answer.error.code,
+        declineCode: answer.error.decline_code,
+        failureMessage: answer.error.message,
+        leaseUntil: 0,
+        updatedAt: now,
+      })
+      .where(eq(paymentAttempts.id, attempt.id)),
+    ...(next !== undefined ? [nextAutoPayAttempt(db, inv.id, next)] : []),
   ]);
   if (exhausted) {
-    await switchOffAutoPay(env, scope, inv);
+    await switchOffAutoPay(env, scope, { contractId: inv.contract_id, customerId: inv.customer_id, invoiceId: inv.id });
   }
   return { kind: "failed", attempt: attempt.attempt, error: answer.error, exhausted };
 }
 
-/** After the last retry fails, auto-pay is switched off for the contract (SPEC §10); the ledger reloads it. */
-async function switchOffAutoPay(env: Env, scope: StripeScope, inv: InvoiceRow): Promise<void> {
-  const now = Date.now();
-  const [row] = await database(env.DB).select().from(contracts).where(eq(contracts.id, inv.contract_id));
-  if (!row || !row.autoPay) return;
-  // NOTE: contract.updated is recorded in the same batch, under an id derived from the contract and this change, so
-  // a repeated switch-off (a run retried after a crash) records it once.
-  const event = {
-    id: await stableEventId(`contract:${row.id}:auto_pay_off:${inv.id}`),
-    type: "contract.updated" as const,
-    object: serializeContract({ ...row, autoPay: false, updatedAt: now }, now),
-  };
-  const [updated] = await env.DB.batch([
-    env.DB.prepare("UPDATE contracts SET auto_pay = 0, updated_at = ? WHERE id = ? AND auto_pay = 1").bind(now, inv.contract_id),
-    env.DB.prepare(
-      "UPDATE customers SET ledger_version = ledger_version + 1 WHERE id = ? AND EXISTS (SELECT 1 FROM contracts WHERE id = ? AND auto_pay = 0 AND updated_at = ?)",
-    ).bind(inv.customer_id, inv.contract_id, now),
-    ...emitStatements(env.DB, scope, [event], now, { table: "contracts", id: row.id }),
-  ]);
-  if (updated!.meta.changes > 0) {
-    await syncLedger(env, scope, inv.customer_id, now);
-  }
-  await notifyWebhooks(env, scope);
+/**
+ * When auto-pay next charges the invoice (null: never again), in D1 where dueForAutoPay looks for it.
+ * NOTE: the one write to D1 `invoices` outside the customer ledger, which owns that table (src/db/writers.ts): the
+ * ledger already records the same value (recordPayment's nextAttemptAt) but does not copy it to D1 yet.
+ */
+function nextAutoPayAttempt(db: Database, invoiceId: string, at: number | null): Statement {
+  return db.update(invoices).set({ nextPaymentAttemptAt: at }).where(eq(invoices.id, invoiceId));
 }

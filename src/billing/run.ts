@@ -1,8 +1,11 @@
 // The billing run (SPEC §10): which customers have work due, and handing each one's part to its ledger.
+import { and, inArray, sql } from "drizzle-orm";
+import { database, runBatch, changesOf, type Statement } from "../db/client";
+import { contracts, customers, invoices } from "../db/schema";
 import type { Env, Mode } from "../env";
 import type { BillingOutcome } from "../ledger/customer-ledger";
 import { ledgerStub } from "../ledger/stub";
-import { serializeContract, type ContractRow } from "../services/contracts";
+import { moveContractStatus, serializeContract, type ContractRow } from "../services/contracts";
 import { emitStatements, notifyWebhooks, stableEventId } from "../webhooks/outbox";
 
 export interface DueCustomer {
@@ -29,23 +32,21 @@ export async function dueCustomers(
   after: [string, string, string] | null,
   limit: number,
 ): Promise<DueCustomer[]> {
-  const { results } = await env.DB.prepare(
-    `WITH due AS (
-       SELECT account_id, mode, customer_id FROM invoices WHERE status = 'draft' AND finalize_after <= ?1
+  const inScope = scope ? sql`due.account_id = ${scope.accountId} AND due.mode = ${scope.mode}` : sql`1`;
+  const afterCursor = after ? sql`(due.account_id, due.mode, due.customer_id) > (${after[0]}, ${after[1]}, ${after[2]})` : sql`1`;
+  return database(env.DB).all<DueCustomer>(
+    sql`WITH due AS (
+       SELECT account_id, mode, customer_id FROM ${invoices} WHERE status = 'draft' AND finalize_after <= ${asOf}
        UNION
-       SELECT account_id, mode, customer_id FROM contracts
-       WHERE current_period_end <= ?1 AND (coverage_end IS NULL OR coverage_end > current_period_end)
+       SELECT account_id, mode, customer_id FROM ${contracts}
+       WHERE current_period_end <= ${asOf} AND (coverage_end IS NULL OR coverage_end > current_period_end)
      )
      SELECT due.account_id, due.mode, due.customer_id, c.ledger_version
-     FROM due JOIN customers c ON c.id = due.customer_id
-     WHERE (?2 IS NULL OR (due.account_id = ?2 AND due.mode = ?3))
-       AND (?4 IS NULL OR (due.account_id, due.mode, due.customer_id) > (?4, ?5, ?6))
+     FROM due JOIN ${customers} c ON c.id = due.customer_id
+     WHERE ${inScope} AND ${afterCursor}
      ORDER BY due.account_id, due.mode, due.customer_id
-     LIMIT ?7`,
-  )
-    .bind(asOf, scope?.accountId ?? null, scope?.mode ?? null, after?.[0] ?? null, after?.[1] ?? null, after?.[2] ?? null, limit)
-    .all<DueCustomer>();
-  return results;
+     LIMIT ${limit}`,
+  );
 }
 
 const STATUS_EVENTS = { active: "contract.updated", cancelled: "contract.cancelled", ended: "contract.ended" } as const;
@@ -59,31 +60,31 @@ const STATUS_PAGE = 50;
  * each status at most once, so concurrent or repeated runs record each event once.
  */
 export async function updateContractStatusesPage(env: Env, asOf: number, scope: RunScope | null): Promise<{ changed: number; more: boolean }> {
-  const db = env.DB;
+  const db = database(env.DB);
   const woken = new Map<string, { accountId: string; mode: Mode }>();
-  const { results } = await db
-    .prepare(
-      `SELECT * FROM (SELECT *, CASE
-           WHEN status = 'cancelled' OR (cancel_at IS NOT NULL AND cancel_at <= ?1) THEN 'cancelled'
-           WHEN end_date IS NOT NULL AND end_date <= ?1 THEN 'ended'
-           WHEN start_date > ?1 THEN 'scheduled'
-           ELSE 'active' END AS next_status
-         FROM contracts WHERE status IN ('scheduled', 'active') AND (?2 IS NULL OR (account_id = ?2 AND mode = ?3)))
-       WHERE next_status != status LIMIT ?4`,
+  const nextStatus = sql<ContractRow["status"]>`CASE
+      WHEN ${contracts.status} = 'cancelled' OR (${contracts.cancelAt} IS NOT NULL AND ${contracts.cancelAt} <= ${asOf}) THEN 'cancelled'
+      WHEN ${contracts.endDate} IS NOT NULL AND ${contracts.endDate} <= ${asOf} THEN 'ended'
+      WHEN ${contracts.startDate} > ${asOf} THEN 'scheduled'
+      ELSE 'active' END`;
+  const results = await db
+    .select({ row: contracts, next: nextStatus })
+    .from(contracts)
+    .where(
+      and(
+        inArray(contracts.status, ["scheduled", "active"]),
+        scope ? sql`${contracts.accountId} = ${scope.accountId} AND ${contracts.mode} = ${scope.mode}` : undefined,
+        sql`${nextStatus} != ${contracts.status}`,
+      ),
     )
-    .bind(asOf, scope?.accountId ?? null, scope?.mode ?? null, STATUS_PAGE)
-    .all<Record<string, unknown> & { next_status: ContractRow["status"] }>();
+    .limit(STATUS_PAGE);
   if (results.length === 0) return { changed: 0, more: false };
-  const statements: D1PreparedStatement[] = [];
+  const statements: Statement[] = [];
   const updates: number[] = [];
-  for (const raw of results) {
-    const row = contractRowOf(raw);
-    const next = raw.next_status;
+  for (const { row, next } of results) {
     const moved = { ...row, status: next, updatedAt: asOf };
     updates.push(statements.length);
-    statements.push(
-      db.prepare("UPDATE contracts SET status = ?, updated_at = ? WHERE id = ? AND status = ?").bind(next, asOf, row.id, row.status),
-    );
+    statements.push(moveContractStatus(db, row.id, row.status, next, asOf));
     if (next !== "scheduled") {
       const event = { id: await stableEventId(`contract:${row.id}:${next}`), type: STATUS_EVENTS[next], object: serializeContract(moved, asOf) };
       const who = { accountId: row.accountId, mode: row.mode };
@@ -91,32 +92,9 @@ export async function updateContractStatusesPage(env: Env, asOf: number, scope: 
       woken.set(`${who.accountId}:${who.mode}`, who);
     }
   }
-  const done = await db.batch(statements);
+  const done = await runBatch(db, statements);
   await Promise.all([...woken.values()].map((who) => notifyWebhooks(env, who)));
-  return { changed: updates.filter((i) => done[i]!.meta.changes > 0).length, more: results.length === STATUS_PAGE };
-}
-
-/** A contracts row as read with raw SQL (snake_case) in drizzle's shape, for serializeContract. */
-function contractRowOf(r: Record<string, unknown>): ContractRow {
-  return {
-    id: r.id as string,
-    accountId: r.account_id as string,
-    mode: r.mode as Mode,
-    customerId: r.customer_id as string,
-    planId: r.plan_id as string,
-    status: r.status as ContractRow["status"],
-    startDate: r.start_date as number,
-    endDate: r.end_date as number | null,
-    billingAnchor: r.billing_anchor as number,
-    autoPay: Boolean(r.auto_pay),
-    currentPeriodStart: r.current_period_start as number,
-    currentPeriodEnd: r.current_period_end as number,
-    cancelAt: r.cancel_at as number | null,
-    cancelledAt: r.cancelled_at as number | null,
-    coverageEnd: r.coverage_end as number | null,
-    createdAt: r.created_at as number,
-    updatedAt: r.updated_at as number,
-  };
+  return { changed: updates.filter((i) => changesOf(done[i]) > 0).length, more: results.length === STATUS_PAGE };
 }
 
 /** Attempts per customer within one run, and the pause before a page's failed customers are tried again. */

@@ -3,7 +3,7 @@
 import type { Context } from "hono";
 import { getCookie, setCookie, deleteCookie } from "hono/cookie";
 import type { AppEnv, Caller, Mode } from "../env";
-import { callerOf, KEY_LOOKUP_SQL, type KeyRow } from "../http/auth";
+import { callerOf, lookupKey } from "../http/auth";
 import { randomToken, sha256Hex, timingSafeEqual } from "../http/crypto";
 import { EncryptionKeyError, open, seal, UnsealError, type SealContext } from "../http/sealing";
 
@@ -99,7 +99,7 @@ export async function checkPastedKey(env: AppEnv["Bindings"], pasted: string): P
   const m = KEY_FORMAT.exec(secret);
   if (!m) return { ok: false, message: "That is not a Meterline API key: keys look like mk_test_… or mk_live_…" };
   const hash = await sha256Hex(secret);
-  const row = await env.DB.prepare(KEY_LOOKUP_SQL).bind(hash).first<KeyRow>();
+  const row = await lookupKey(env.DB, hash);
   try {
     return { ok: true, caller: callerOf({ mode: m[1] as Mode, hash }, row), hash };
   } catch {
@@ -112,7 +112,7 @@ export async function sessionCaller(env: AppEnv["Bindings"], session: Session): 
   const mode = session.mode;
   const hash = mode ? session.keys[mode] : undefined;
   if (!mode || !hash) return null;
-  const row = await env.DB.prepare(KEY_LOOKUP_SQL).bind(hash).first<KeyRow>();
+  const row = await lookupKey(env.DB, hash);
   try {
     const caller = callerOf({ mode, hash }, row);
     return caller.accountId === session.accountId ? caller : null;

@@ -1,5 +1,8 @@
 // API-key authentication: Bearer mk_test_… / mk_live_… resolved to (account, mode) through its SHA-256 hash.
+import { eq } from "drizzle-orm";
 import type { MiddlewareHandler } from "hono";
+import { database } from "../db/client";
+import { apiKeys } from "../db/schema";
 import { ApiError } from "../errors";
 import type { AppEnv, Caller, Mode } from "../env";
 import { cachedKey, rememberKey } from "../services/ingest-cache";
@@ -42,7 +45,14 @@ export function callerOf(key: PresentedKey, row: KeyRow | undefined | null): Cal
   return { accountId: row.account_id!, mode: row.key_mode, apiKeyId: row.key_id };
 }
 
-export const KEY_LOOKUP_SQL = "SELECT id AS key_id, account_id, mode AS key_mode, revoked_at FROM api_keys WHERE key_hash = ?";
+/** The key row with this hash (one indexed D1 query), for callerOf; the dashboard checks its keys the same way. */
+export async function lookupKey(d1: D1Database, hash: string): Promise<KeyRow | undefined> {
+  return database(d1)
+    .select({ key_id: apiKeys.id, account_id: apiKeys.accountId, key_mode: apiKeys.mode, revoked_at: apiKeys.revokedAt })
+    .from(apiKeys)
+    .where(eq(apiKeys.keyHash, hash))
+    .get();
+}
 
 /**
  * NOTE: looked up on every request (no cache) so that a revoked key stops working immediately. Ingestion routes
@@ -50,7 +60,7 @@ export const KEY_LOOKUP_SQL = "SELECT id AS key_id, account_id, mode AS key_mode
  */
 export const requireApiKey: MiddlewareHandler<AppEnv> = async (c, next) => {
   const key = await presentedKey(c.req.header("Authorization"));
-  const row = await c.env.DB.prepare(KEY_LOOKUP_SQL).bind(key.hash).first<KeyRow>();
+  const row = await lookupKey(c.env.DB, key.hash);
   c.set("caller", callerOf(key, row));
   return next();
 };
@@ -66,7 +76,7 @@ export const requireIngestKey: MiddlewareHandler<AppEnv> = async (c, next) => {
   const now = c.get("now");
   let row: KeyRow | null | undefined = cachedKey(key.hash, now);
   if (!row) {
-    row = await c.env.DB.prepare(KEY_LOOKUP_SQL).bind(key.hash).first<KeyRow>();
+    row = await lookupKey(c.env.DB, key.hash);
     // A revoked key is remembered too (callerOf refuses it), so hammering with it costs no query per request.
     if (row) rememberKey(key.hash, row, now);
   }

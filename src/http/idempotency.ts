@@ -1,8 +1,11 @@
 // Idempotency-Key on creating POSTs: the first 2xx response is stored and replayed for 24 hours (SPEC §2); a claim
 // whose request died is freed after a short lease (SPEC §19).
+import { and, eq, isNull, lte } from "drizzle-orm";
 import type { MiddlewareHandler } from "hono";
+import { database } from "../db/client";
+import { idempotencyKeys } from "../db/schema";
 import { ApiError } from "../errors";
-import type { AppEnv } from "../env";
+import type { AppEnv, Mode } from "../env";
 import { sha256Hex } from "./crypto";
 
 const TTL_MS = 24 * 60 * 60 * 1000;
@@ -44,7 +47,7 @@ function sortKeys(value: unknown): unknown {
 export interface IdempotencyScope {
   db: D1Database;
   accountId: string;
-  mode: string;
+  mode: Mode;
   key: string;
 }
 
@@ -64,7 +67,15 @@ export type Claim =
   | { kind: "in_use" }
   | { kind: "reused" };
 
-const WHERE_KEY = "account_id = ? AND mode = ? AND key = ?";
+/** The scope's row. */
+function theKey({ accountId, mode, key }: IdempotencyScope) {
+  return and(eq(idempotencyKeys.accountId, accountId), eq(idempotencyKeys.mode, mode), eq(idempotencyKeys.key, key));
+}
+
+/** The scope's row while `held` still holds it: not answered, and `created_at` as this request last wrote it. */
+function stillHeld(held: HeldClaim) {
+  return and(theKey(held.scope), eq(idempotencyKeys.createdAt, held.claimedAt), isNull(idempotencyKeys.responseStatus));
+}
 
 /**
  * Claims `key` for a request (identified by `requestHash`) with a row, so two concurrent requests cannot both run.
@@ -74,41 +85,44 @@ const WHERE_KEY = "account_id = ? AND mode = ? AND key = ?";
  * racing for an expired claim only the first matches `created_at <= now - LEASE_MS`.
  */
 export async function claimIdempotencyKey(scope: IdempotencyScope, requestHash: string, now: number): Promise<Claim> {
-  const { db, accountId, mode, key } = scope;
+  const { accountId, mode, key } = scope;
+  const db = database(scope.db);
   const [, inserted, takenOver] = await db.batch([
-    db.prepare(`DELETE FROM idempotency_keys WHERE ${WHERE_KEY} AND created_at <= ?`).bind(accountId, mode, key, now - TTL_MS),
+    db.delete(idempotencyKeys).where(and(theKey(scope), lte(idempotencyKeys.createdAt, now - TTL_MS))),
     db
-      .prepare(
-        "INSERT INTO idempotency_keys (account_id, mode, key, request_hash, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-      )
-      .bind(accountId, mode, key, requestHash, now),
+      .insert(idempotencyKeys)
+      .values({ accountId, mode, key, requestHash, createdAt: now })
+      .onConflictDoNothing(),
     db
-      .prepare(
-        `UPDATE idempotency_keys SET created_at = ? WHERE ${WHERE_KEY} AND request_hash = ? AND response_status IS NULL AND created_at <= ?`,
-      )
-      .bind(now, accountId, mode, key, requestHash, now - LEASE_MS),
+      .update(idempotencyKeys)
+      .set({ createdAt: now })
+      .where(
+        and(
+          theKey(scope),
+          eq(idempotencyKeys.requestHash, requestHash),
+          isNull(idempotencyKeys.responseStatus),
+          lte(idempotencyKeys.createdAt, now - LEASE_MS),
+        ),
+      ),
   ]);
-  if ((inserted?.meta.changes ?? 0) > 0) return { kind: "claimed", held: { scope, claimedAt: now }, takenOver: false };
-  if ((takenOver?.meta.changes ?? 0) > 0) {
+  if (inserted.meta.changes > 0) return { kind: "claimed", held: { scope, claimedAt: now }, takenOver: false };
+  if (takenOver.meta.changes > 0) {
     console.warn("idempotency: took over a claim whose lease ran out (its request died); running the request again", { accountId, mode, key });
     return { kind: "claimed", held: { scope, claimedAt: now }, takenOver: true };
   }
   const prior = await db
-    .prepare(`SELECT request_hash, response_status, response_body FROM idempotency_keys WHERE ${WHERE_KEY}`)
-    .bind(accountId, mode, key)
-    .first<{ request_hash: string; response_status: number | null; response_body: string | null }>();
-  if (prior && prior.request_hash !== requestHash) return { kind: "reused" };
-  if (!prior || prior.response_status === null) return { kind: "in_use" };
-  return { kind: "replay", status: prior.response_status, body: prior.response_body ?? "" };
+    .select({ requestHash: idempotencyKeys.requestHash, status: idempotencyKeys.responseStatus, body: idempotencyKeys.responseBody })
+    .from(idempotencyKeys)
+    .where(theKey(scope))
+    .get();
+  if (prior && prior.requestHash !== requestHash) return { kind: "reused" };
+  if (!prior || prior.status === null) return { kind: "in_use" };
+  return { kind: "replay", status: prior.status, body: prior.body ?? "" };
 }
 
 /** Extends a held claim's lease to `now`; false when it is no longer ours (taken over, or answered). */
 export async function renewIdempotencyClaim(held: HeldClaim, now: number): Promise<boolean> {
-  const { db, accountId, mode, key } = held.scope;
-  const res = await db
-    .prepare(`UPDATE idempotency_keys SET created_at = ? WHERE ${WHERE_KEY} AND created_at = ? AND response_status IS NULL`)
-    .bind(now, accountId, mode, key, held.claimedAt)
-    .run();
+  const res = await database(held.scope.db).update(idempotencyKeys).set({ createdAt: now }).where(stillHeld(held));
   if (res.meta.changes === 0) return false;
   held.claimedAt = now;
   return true;
@@ -137,20 +151,12 @@ export async function whileHeld<T>(held: HeldClaim, work: () => Promise<T>): Pro
 
 /** Stores the answer a held key replays from now on (unless the claim was taken over meanwhile: the new holder answers). */
 export async function completeIdempotencyKey(held: HeldClaim, status: number, body: string): Promise<void> {
-  const { db, accountId, mode, key } = held.scope;
-  await db
-    .prepare(`UPDATE idempotency_keys SET response_status = ?, response_body = ? WHERE ${WHERE_KEY} AND created_at = ? AND response_status IS NULL`)
-    .bind(status, body, accountId, mode, key, held.claimedAt)
-    .run();
+  await database(held.scope.db).update(idempotencyKeys).set({ responseStatus: status, responseBody: body }).where(stillHeld(held));
 }
 
 /** Gives a held key up (the request failed), so a retry runs anew. */
 export async function releaseIdempotencyKey(held: HeldClaim): Promise<void> {
-  const { db, accountId, mode, key } = held.scope;
-  await db
-    .prepare(`DELETE FROM idempotency_keys WHERE ${WHERE_KEY} AND created_at = ? AND response_status IS NULL`)
-    .bind(accountId, mode, key, held.claimedAt)
-    .run();
+  await database(held.scope.db).delete(idempotencyKeys).where(stillHeld(held));
 }
 
 /**

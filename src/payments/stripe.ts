@@ -1,9 +1,13 @@
 // The Stripe gateway: an SDK client per account and mode (fetch + SubtleCrypto, pointed at STRIPE_API_URL when set),
 // the stored settings, and linking Meterline customers to Stripe customers.
 import Stripe from "stripe";
+import { and, eq } from "drizzle-orm";
+import { database } from "../db/client";
+import { customers, stripeSettings } from "../db/schema";
 import type { Caller, Env, Mode } from "../env";
 import { ApiError } from "../errors";
 import { open, UnsealError, type SealContext } from "../http/sealing";
+import { linkPaymentProvider } from "../services/customers";
 
 export type { Stripe };
 
@@ -43,19 +47,16 @@ export function stripeClient(env: Env, secretKey: string): Stripe {
   });
 }
 
-interface SettingsRow {
-  secret_key_ciphertext: string;
-  webhook_secret_ciphertext: string | null;
-}
-
 /** The account's Stripe access in this mode, or null when no key is stored. */
 export async function stripeAccess(env: Env, scope: StripeScope): Promise<StripeAccess | null> {
-  const row = await env.DB.prepare("SELECT secret_key_ciphertext, webhook_secret_ciphertext FROM stripe_settings WHERE account_id = ? AND mode = ?")
-    .bind(scope.accountId, scope.mode)
-    .first<SettingsRow>();
+  const row = await database(env.DB)
+    .select({ secretKey: stripeSettings.secretKeyCiphertext, webhookSecret: stripeSettings.webhookSecretCiphertext })
+    .from(stripeSettings)
+    .where(and(eq(stripeSettings.accountId, scope.accountId), eq(stripeSettings.mode, scope.mode)))
+    .get();
   if (!row) return null;
-  const secretKey = await openStripeSecret(env, scope, "secret_key", row.secret_key_ciphertext);
-  const webhookSecret = row.webhook_secret_ciphertext ? await openStripeSecret(env, scope, "webhook_secret", row.webhook_secret_ciphertext) : null;
+  const secretKey = await openStripeSecret(env, scope, "secret_key", row.secretKey);
+  const webhookSecret = row.webhookSecret ? await openStripeSecret(env, scope, "webhook_secret", row.webhookSecret) : null;
   return { client: stripeClient(env, secretKey), secretKey, webhookSecret };
 }
 
@@ -84,40 +85,30 @@ export async function requireStripe(env: Env, caller: Caller): Promise<StripeAcc
   return access;
 }
 
-interface CustomerLinkRow {
-  id: string;
-  name: string;
-  email: string | null;
-  payment_provider_id: string | null;
-}
-
 /**
  * The customer's Stripe customer id: the linked one (payment_provider_id), else a new Stripe customer carrying
  * metadata.meterline_customer_id. NOTE: the create uses an idempotency key per Meterline customer, and the link is
  * written only where none exists yet, so concurrent first charges end with one Stripe customer.
  */
 export async function ensureStripeCustomer(env: Env, stripe: Stripe, scope: StripeScope, customerId: string): Promise<string> {
-  const row = await env.DB.prepare("SELECT id, name, email, payment_provider_id FROM customers WHERE id = ? AND account_id = ? AND mode = ?")
-    .bind(customerId, scope.accountId, scope.mode)
-    .first<CustomerLinkRow>();
+  const db = database(env.DB);
+  const row = await db
+    .select({ id: customers.id, name: customers.name, email: customers.email, paymentProviderId: customers.paymentProviderId })
+    .from(customers)
+    .where(and(eq(customers.id, customerId), eq(customers.accountId, scope.accountId), eq(customers.mode, scope.mode)))
+    .get();
   if (!row) throw new ApiError("customer_not_found", "Customer not found");
-  if (row.payment_provider_id) return row.payment_provider_id;
+  if (row.paymentProviderId) return row.paymentProviderId;
   const created = await stripe.customers.create(
     { name: row.name, ...(row.email ? { email: row.email } : {}), metadata: { meterline_customer_id: row.id } },
     { idempotencyKey: `meterline-customer-${row.id}` },
   );
   await linkCustomer(env, scope, customerId, created.id);
-  const linked = await env.DB.prepare("SELECT payment_provider_id FROM customers WHERE id = ?").bind(customerId).first<{ payment_provider_id: string }>();
-  return linked?.payment_provider_id ?? created.id;
+  const linked = await db.select({ id: customers.paymentProviderId }).from(customers).where(eq(customers.id, customerId)).get();
+  return linked?.id ?? created.id;
 }
 
 /** Links a Meterline customer to a Stripe customer unless it is already linked. Returns whether it linked. */
 export async function linkCustomer(env: Env, scope: StripeScope, customerId: string, stripeCustomerId: string): Promise<boolean> {
-  const res = await env.DB.prepare(
-    `UPDATE customers SET payment_provider = 'stripe', payment_provider_id = ?, updated_at = ?
-     WHERE id = ? AND account_id = ? AND mode = ? AND payment_provider_id IS NULL`,
-  )
-    .bind(stripeCustomerId, Date.now(), customerId, scope.accountId, scope.mode)
-    .run();
-  return res.meta.changes > 0;
+  return linkPaymentProvider(database(env.DB), scope, customerId, stripeCustomerId, Date.now());
 }

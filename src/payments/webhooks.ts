@@ -1,6 +1,9 @@
 // Inbound Stripe webhooks (SPEC §11): verify the signature with the account's signing secret, handle each Stripe
 // event id once, and apply payment_intent.*, checkout.session.completed and customer.created.
 import type Stripe from "stripe";
+import { and, eq, isNull, sql } from "drizzle-orm";
+import { database } from "../db/client";
+import { customers, paymentAttempts, stripeEvents } from "../db/schema";
 import { loadInvoiceForPayment, settleAttemptFromWebhook } from "../billing/charge";
 import { ledgerStub } from "../ledger/stub";
 import type { Env, Mode } from "../env";
@@ -39,15 +42,19 @@ export async function receiveStripeWebhook(env: Env, accountId: string, mode: st
 
   // NOTE: the event id is claimed before it is handled; if handling throws, the claim is dropped and the 500 makes
   // Stripe deliver it again. A redelivery of a handled event gets 200 with no effect.
-  const claim = await env.DB.prepare("INSERT OR IGNORE INTO stripe_events (account_id, mode, event_id, type, received_at) VALUES (?, ?, ?, ?, ?)")
-    .bind(accountId, mode, event.id, event.type, now)
-    .run();
+  const db = database(env.DB);
+  const claim = await db
+    .insert(stripeEvents)
+    .values({ accountId, mode: scope.mode, eventId: event.id, type: event.type, receivedAt: now })
+    .onConflictDoNothing();
   if (claim.meta.changes === 0) return { received: true, id: event.id, type: event.type, duplicate: true, handled: false };
   try {
     const handled = await handleEvent(env, scope, access.client, event, now);
     return { received: true, id: event.id, type: event.type, duplicate: false, handled };
   } catch (err) {
-    await env.DB.prepare("DELETE FROM stripe_events WHERE account_id = ? AND mode = ? AND event_id = ?").bind(accountId, mode, event.id).run();
+    await db
+      .delete(stripeEvents)
+      .where(and(eq(stripeEvents.accountId, accountId), eq(stripeEvents.mode, scope.mode), eq(stripeEvents.eventId, event.id)));
     throw err;
   }
 }
@@ -92,7 +99,12 @@ async function paymentIntentFailed(env: Env, scope: StripeScope, pi: Stripe.Paym
   if (key && (await settleAttemptFromWebhook(env, scope, inv.id, key, { kind: "failed", paymentIntentId: pi.id, error }, now))) return true;
   // Our own attempts are recorded by their synchronous answer (with the retry schedule); only others (a customer's
   // card declined on the Checkout page) are recorded here, without counting an attempt.
-  const ours = await env.DB.prepare("SELECT 1 FROM payment_attempts WHERE stripe_payment_intent_id = ?").bind(pi.id).first();
+  const ours = await database(env.DB)
+    .select({ id: paymentAttempts.id })
+    .from(paymentAttempts)
+    .where(eq(paymentAttempts.stripePaymentIntentId, pi.id))
+    .limit(1)
+    .get();
   if (ours) return false;
   const done = await ledgerStub(env, scope, inv.customer_id).recordPayment(inv.id, { attempt: null, outcome: "failed", at: now, error });
   return done !== null;
@@ -128,12 +140,19 @@ async function customerCreated(env: Env, scope: StripeScope, customer: Stripe.Cu
   const named = customer.metadata?.meterline_customer_id;
   if (named && UUID.test(named)) return linkCustomer(env, scope, named, customer.id);
   if (!customer.email) return false;
-  const { results } = await env.DB.prepare(
-    `SELECT id FROM customers WHERE account_id = ? AND mode = ? AND lower(email) = lower(?) AND payment_provider_id IS NULL
-       AND archived_at IS NULL LIMIT 2`,
-  )
-    .bind(scope.accountId, scope.mode, customer.email)
-    .all<{ id: string }>();
+  const results = await database(env.DB)
+    .select({ id: customers.id })
+    .from(customers)
+    .where(
+      and(
+        eq(customers.accountId, scope.accountId),
+        eq(customers.mode, scope.mode),
+        sql`lower(${customers.email}) = lower(${customer.email})`,
+        isNull(customers.paymentProviderId),
+        isNull(customers.archivedAt),
+      ),
+    )
+    .limit(2);
   if (results.length !== 1) return false;
   return linkCustomer(env, scope, results[0]!.id, customer.id);
 }

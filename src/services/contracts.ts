@@ -1,19 +1,19 @@
 // Contracts: a customer subscribed to a plan version over time. At most one covers any instant.
-import { and, eq, gt, lte, sql } from "drizzle-orm";
+import { and, eq, getTableColumns, gt, lte, sql, type SQL } from "drizzle-orm";
 import type { z } from "@hono/zod-openapi";
-import type { Database } from "../db/client";
+import { database, type Database, type Statement } from "../db/client";
 import { pageOf, pageQuery } from "../db/pagination";
-import { contracts, customers, plans } from "../db/schema";
+import { contracts, plans } from "../db/schema";
 import { contractStatusAt, coverageEnd, defaultStartDate, utcDayStart, type ContractStatus } from "../domain/contracts";
 import { anchorProblem, firstPeriod, periodContaining, type BillingInterval } from "../domain/periods";
 import { formatNullableTimestamp, formatTimestamp } from "../domain/time";
-import type { Caller } from "../env";
+import type { Caller, Env, Mode } from "../env";
 import { ApiError, notFound } from "../errors";
 import type { CreateContractBody, ListContractsQuery } from "../schemas/contracts";
 import type { ServiceContext } from "./context";
-import { getCustomer } from "./customers";
-import { afterCustomerWrite } from "./ledger-sync";
-import { emitStatements, rawStatement } from "../webhooks/outbox";
+import { bumpLedgerVersion, getCustomer } from "./customers";
+import { afterCustomerWrite, syncLedger } from "./ledger-sync";
+import { emitStatements, notifyWebhooks, stableEventId } from "../webhooks/outbox";
 
 export type ContractRow = typeof contracts.$inferSelect;
 
@@ -135,28 +135,20 @@ async function insertContract({ db, caller, now }: ServiceContext, input: NewCon
   };
   // The overlap check and the insert are one statement, so two concurrent creates cannot both pass it.
   // NOTE: a contract whose coverage is empty (cancelled before it started) overlaps nothing.
-  const d1 = db.$client;
-  const [inserted] = await d1.batch([
-    d1
-      .prepare(
-        `INSERT INTO contracts (id, account_id, mode, customer_id, plan_id, status, start_date, end_date, billing_anchor, auto_pay,
-           current_period_start, current_period_end, cancel_at, cancelled_at, coverage_end, created_at, updated_at)
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, NULL, NULL, ?8, ?13, ?13
-         WHERE NOT EXISTS (
-           SELECT 1 FROM contracts
-           WHERE account_id = ?2 AND mode = ?3 AND customer_id = ?4
-             AND (coverage_end IS NULL OR coverage_end > start_date)
-             AND (coverage_end IS NULL OR coverage_end > ?7)
-             AND (?8 IS NULL OR start_date < ?8))`,
-      )
-      .bind(id, caller.accountId, caller.mode, customer.id, plan.id, status, startDate, endDate, billingAnchor,
-        autoPay ? 1 : 0, first.start, first.end, now),
+  const overlapping = sql`EXISTS (
+    SELECT 1 FROM ${contracts}
+    WHERE account_id = ${caller.accountId} AND mode = ${caller.mode} AND customer_id = ${customer.id}
+      AND (coverage_end IS NULL OR coverage_end > start_date)
+      AND (coverage_end IS NULL OR coverage_end > ${startDate})
+      AND (${endDate} IS NULL OR start_date < ${endDate}))`;
+  const [inserted] = await db.batch([
+    insertContractUnless(db, created, overlapping),
     // The customer's ledger learns of the new contract through this version (see services/ledger-sync.ts).
-    d1.prepare("UPDATE customers SET ledger_version = ledger_version + 1 WHERE id = ?").bind(customer.id),
+    bumpLedgerVersion(db, customer.id),
     // Recorded only if the insert above happened (no overlap).
-    ...emitStatements(d1, caller, [{ type: "contract.created", object: serializeContract(created, now) }], now, { table: "contracts", id }),
+    ...emitStatements(db, caller, [{ type: "contract.created", object: serializeContract(created, now) }], now, { table: "contracts", id }),
   ]);
-  if (inserted!.meta.changes !== 1) {
+  if (inserted.meta.changes !== 1) {
     throw new ApiError(
       "contract_overlap",
       "This customer already has a contract covering part of that time; cancel or end it first (one active contract at any instant)",
@@ -240,11 +232,67 @@ async function markCancelled({ db, caller, now }: ServiceContext, id: string, at
   // billing run sends contract.cancelled when it takes effect.
   const type = at === "now" ? "contract.cancelled" : "contract.updated";
   const updated: ContractRow = { ...row, ...changes };
-  const d1 = db.$client;
-  await d1.batch([
-    rawStatement(d1, db.update(contracts).set(changes).where(eq(contracts.id, row.id))),
-    rawStatement(d1, db.update(customers).set({ ledgerVersion: sql`${customers.ledgerVersion} + 1` }).where(eq(customers.id, row.customerId))),
-    ...emitStatements(d1, caller, [{ type, object: serializeContract(updated, now) }], now),
+  await db.batch([
+    db.update(contracts).set(changes).where(eq(contracts.id, row.id)),
+    bumpLedgerVersion(db, row.customerId),
+    ...emitStatements(db, caller, [{ type, object: serializeContract(updated, now) }], now),
   ]);
   return updated;
+}
+
+/**
+ * `INSERT INTO contracts (...) SELECT <row> WHERE NOT <conflict>`: the check and the insert are one statement, so it
+ * holds inside the batch's transaction. Values go through each column's driver mapping, as a plain insert's would.
+ */
+function insertContractUnless(db: Database, row: ContractRow, conflict: SQL) {
+  const values = Object.entries(getTableColumns(contracts)).map(([key, column]) =>
+    sql.param((row as Record<string, unknown>)[key] ?? null, column),
+  );
+  return db.insert(contracts).select(sql`SELECT ${sql.join(values, sql`, `)} WHERE NOT ${conflict}`);
+}
+
+/**
+ * The billing run moves a contract's stored status along with its dates (billing/run.ts), for the run's batch: only
+ * if the status is still `from`, so concurrent or repeated runs change it once.
+ */
+export function moveContractStatus(db: Database, contractId: string, from: ContractRow["status"], to: ContractRow["status"], at: number): Statement {
+  return db
+    .update(contracts)
+    .set({ status: to, updatedAt: at })
+    .where(and(eq(contracts.id, contractId), eq(contracts.status, from)));
+}
+
+/**
+ * After the last auto-pay retry of one of its invoices failed (or one that no retry can fix), auto-pay is switched off
+ * for the contract (SPEC §10), then the customer's ledger reloads it and the dispatcher is woken.
+ * NOTE: contract.updated is recorded in the same batch, under an id derived from the contract and the invoice, so a
+ * repeated switch-off (a run retried after a crash) records it once; the ledger_version bump only happens when this
+ * batch is the one that switched it off.
+ */
+export async function switchOffAutoPay(
+  env: Env,
+  scope: { accountId: string; mode: Mode },
+  of: { contractId: string | null; customerId: string; invoiceId: string },
+): Promise<void> {
+  // An invoice of no contract has no contract auto-pay to switch off.
+  if (of.contractId === null) return;
+  const db = database(env.DB);
+  const now = Date.now();
+  const [row] = await db.select().from(contracts).where(eq(contracts.id, of.contractId));
+  if (!row || !row.autoPay) return;
+  const event = {
+    id: await stableEventId(`contract:${row.id}:auto_pay_off:${of.invoiceId}`),
+    type: "contract.updated" as const,
+    object: serializeContract({ ...row, autoPay: false, updatedAt: now }, now),
+  };
+  const switchedNow = sql`EXISTS (SELECT 1 FROM ${contracts} WHERE id = ${row.id} AND auto_pay = 0 AND updated_at = ${now})`;
+  const [updated] = await db.batch([
+    db.update(contracts).set({ autoPay: false, updatedAt: now }).where(and(eq(contracts.id, row.id), eq(contracts.autoPay, true))),
+    bumpLedgerVersion(db, of.customerId, switchedNow),
+    ...emitStatements(db, scope, [event], now, { table: "contracts", id: row.id }),
+  ]);
+  if (updated.meta.changes > 0) {
+    await syncLedger(env, scope, of.customerId, now);
+  }
+  await notifyWebhooks(env, scope);
 }

@@ -1,7 +1,7 @@
 // Customers: create, read by id or external_id, update, archive. Archived customers keep their history.
-import { and, eq, isNull, or, sql } from "drizzle-orm";
+import { and, eq, isNull, or, sql, type SQL } from "drizzle-orm";
 import type { z } from "@hono/zod-openapi";
-import type { Database } from "../db/client";
+import type { Database, Statement } from "../db/client";
 import { isUniqueViolation } from "../db/errors";
 import { pageOf, pageQuery } from "../db/pagination";
 import { customers } from "../db/schema";
@@ -10,7 +10,7 @@ import { formatNullableTimestamp, formatTimestamp } from "../domain/time";
 import type { Caller } from "../env";
 import { ApiError, notFound } from "../errors";
 import type { CreateCustomerBody, ListCustomersQuery, UpdateCustomerBody } from "../schemas/customers";
-import { emitStatements, rawStatement } from "../webhooks/outbox";
+import { emitStatements } from "../webhooks/outbox";
 import type { ServiceContext } from "./context";
 import { forgetCustomers } from "./ingest-cache";
 import { afterCustomerWrite } from "./ledger-sync";
@@ -76,9 +76,9 @@ export async function createCustomer(ctx: ServiceContext, input: z.output<typeof
     updatedAt: now,
   };
   try {
-    await db.$client.batch([
-      rawStatement(db.$client, db.insert(customers).values(values)),
-      ...emitStatements(db.$client, caller, [{ type: "customer.created", object: serializeCustomer(values) }], now),
+    await db.batch([
+      db.insert(customers).values(values),
+      ...emitStatements(db, caller, [{ type: "customer.created", object: serializeCustomer(values) }], now),
     ]);
   } catch (err) {
     if (isUniqueViolation(err)) throw externalIdTaken();
@@ -161,9 +161,9 @@ export async function updateCustomer(ctx: ServiceContext, idOrExternalId: string
   const externalIdMoved = input.external_id !== undefined && input.external_id !== existing.externalId;
   const set = externalIdMoved ? { ...changes, ledgerVersion: sql`${customers.ledgerVersion} + 1` } : changes;
   try {
-    await db.$client.batch([
-      rawStatement(db.$client, db.update(customers).set(set).where(eq(customers.id, existing.id))),
-      ...emitStatements(db.$client, caller, [{ type: "customer.updated", object: serializeCustomer(updated) }], now),
+    await db.batch([
+      db.update(customers).set(set).where(eq(customers.id, existing.id)),
+      ...emitStatements(db, caller, [{ type: "customer.updated", object: serializeCustomer(updated) }], now),
     ]);
   } catch (err) {
     if (isUniqueViolation(err)) throw externalIdTaken();
@@ -189,12 +189,40 @@ async function markArchived({ db, caller, now }: ServiceContext, idOrExternalId:
   if (existing.archivedAt !== null) return existing;
   const archived = { ...existing, archivedAt: now, updatedAt: now };
   forgetCustomers(caller);
-  await db.$client.batch([
-    rawStatement(
-      db.$client,
-      db.update(customers).set({ archivedAt: now, updatedAt: now, ledgerVersion: sql`${customers.ledgerVersion} + 1` }).where(eq(customers.id, existing.id)),
-    ),
-    ...emitStatements(db.$client, caller, [{ type: "customer.updated", object: serializeCustomer(archived) }], now),
+  await db.batch([
+    db.update(customers).set({ archivedAt: now, updatedAt: now, ledgerVersion: sql`${customers.ledgerVersion} + 1` }).where(eq(customers.id, existing.id)),
+    ...emitStatements(db, caller, [{ type: "customer.updated", object: serializeCustomer(archived) }], now),
   ]);
   return archived;
+}
+
+/**
+ * Tells the customer's ledger that something it reads changed (its contracts): `ledger_version + 1`, for the caller's
+ * batch, so the bump commits with the change (services/ledger-sync.ts then refreshes the ledger). `onlyIf` makes it
+ * conditional on the batch's own outcome, checked inside the same transaction.
+ */
+export function bumpLedgerVersion(db: Database, customerId: string, onlyIf?: SQL): Statement {
+  return db
+    .update(customers)
+    .set({ ledgerVersion: sql`${customers.ledgerVersion} + 1` })
+    .where(onlyIf ? and(eq(customers.id, customerId), onlyIf) : eq(customers.id, customerId));
+}
+
+/**
+ * Links the customer to its customer at the payment provider (Stripe), unless it is already linked: the first link
+ * wins, so concurrent first charges end with one. Returns whether this call linked it.
+ */
+export async function linkPaymentProvider(db: Database, caller: Pick<Caller, "accountId" | "mode">, customerId: string, providerCustomerId: string, now: number): Promise<boolean> {
+  const res = await db
+    .update(customers)
+    .set({ paymentProvider: "stripe", paymentProviderId: providerCustomerId, updatedAt: now })
+    .where(
+      and(
+        eq(customers.id, customerId),
+        eq(customers.accountId, caller.accountId),
+        eq(customers.mode, caller.mode),
+        isNull(customers.paymentProviderId),
+      ),
+    );
+  return res.meta.changes > 0;
 }

@@ -2,6 +2,9 @@
 // re-checks the key), and hand each customer's events to its ledger in one RPC. A warm request touches no D1: the
 // ledger indexes its events in D1 itself, after the response.
 import type { z } from "@hono/zod-openapi";
+import { and, eq, sql } from "drizzle-orm";
+import { database } from "../db/client";
+import { apiKeys, customers } from "../db/schema";
 import { ApiError, ERROR_CODES, type ErrorCode, type ErrorDetail } from "../errors";
 import type { Caller, Env } from "../env";
 import { callerOf, type KeyRow, type PresentedKey } from "../http/auth";
@@ -95,20 +98,32 @@ type CustomerHit = CachedCustomer;
  */
 async function authenticateAndResolve(env: Env, key: PresentedKey, refs: CustomerRef[], now: number) {
   const values = JSON.stringify([...new Set(refs.map((r) => r.value))]);
-  const { results } = await env.DB.prepare(
-    `SELECT k.id AS key_id, k.account_id, k.mode AS key_mode, k.revoked_at,
-            c.id, c.external_id, c.archived_at, c.ledger_version
-     FROM api_keys k
-     LEFT JOIN customers c ON c.account_id = k.account_id AND c.mode = k.mode
-       AND (c.id IN (SELECT value FROM json_each(?2)) OR c.external_id IN (SELECT value FROM json_each(?2)))
-     WHERE k.key_hash = ?1`,
-  )
-    .bind(key.hash, values)
-    .all<KeyRow & { id: string | null; external_id: string | null; archived_at: number | null; ledger_version: number }>();
+  const results: (KeyRow & { id: string | null; external_id: string | null; archived_at: number | null; ledger_version: number | null })[] =
+    await database(env.DB)
+      .select({
+        key_id: apiKeys.id,
+        account_id: apiKeys.accountId,
+        key_mode: apiKeys.mode,
+        revoked_at: apiKeys.revokedAt,
+        id: customers.id,
+        external_id: customers.externalId,
+        archived_at: customers.archivedAt,
+        ledger_version: customers.ledgerVersion,
+      })
+      .from(apiKeys)
+      .leftJoin(
+        customers,
+        and(
+          eq(customers.accountId, apiKeys.accountId),
+          eq(customers.mode, apiKeys.mode),
+          sql`(${customers.id} IN (SELECT value FROM json_each(${values})) OR ${customers.externalId} IN (SELECT value FROM json_each(${values})))`,
+        ),
+      )
+      .where(eq(apiKeys.keyHash, key.hash));
   const caller = callerOf(key, results[0]);
   rememberKey(key.hash, results[0]!, now);
   const hits: CustomerHit[] = results.flatMap((r) =>
-    r.id === null ? [] : [{ id: r.id, external_id: r.external_id, archived_at: r.archived_at, ledger_version: r.ledger_version }],
+    r.id === null ? [] : [{ id: r.id, external_id: r.external_id, archived_at: r.archived_at, ledger_version: r.ledger_version! }],
   );
   return { caller, hits };
 }

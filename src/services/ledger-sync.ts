@@ -1,5 +1,8 @@
 // What a service does after its D1 write commits: tell the customer's ledger (it reloads the customer and contracts and
 // opens first-period drafts now), then wake the webhook dispatcher for the events the write recorded.
+import { and, eq } from "drizzle-orm";
+import { database } from "../db/client";
+import { customers } from "../db/schema";
 import type { Env } from "../env";
 import { ledgerStub, type LedgerScope } from "../ledger/stub";
 import type { ServiceContext } from "./context";
@@ -13,11 +16,13 @@ import { notifyWebhooks } from "../webhooks/outbox";
 export async function syncLedger(env: Env, scope: LedgerScope, customerId: string, now: number): Promise<void> {
   // The cached ledger_version (and archived flag) of the customer is now behind.
   forgetCustomers(scope);
-  const row = await env.DB.prepare("SELECT ledger_version FROM customers WHERE id = ? AND account_id = ? AND mode = ?")
-    .bind(customerId, scope.accountId, scope.mode)
-    .first<{ ledger_version: number }>();
+  const row = await database(env.DB)
+    .select({ version: customers.ledgerVersion })
+    .from(customers)
+    .where(and(eq(customers.id, customerId), eq(customers.accountId, scope.accountId), eq(customers.mode, scope.mode)))
+    .get();
   if (!row) return;
-  await ledgerStub(env, scope, customerId).refresh({ accountId: scope.accountId, mode: scope.mode, customerId }, row.ledger_version, now);
+  await ledgerStub(env, scope, customerId).refresh({ accountId: scope.accountId, mode: scope.mode, customerId }, row.version, now);
 }
 
 /**

@@ -1,7 +1,7 @@
 // Webhook endpoints (create with a secret shown once, update, rotate, delete), their delivery log, and resends.
 import type { z } from "@hono/zod-openapi";
-import { and, eq, inArray, sql } from "drizzle-orm";
-import { database } from "../db/client";
+import { and, eq, inArray, lte, sql } from "drizzle-orm";
+import { database, runBatch, type Database, type Statement } from "../db/client";
 import { pageOf, pageQuery } from "../db/pagination";
 import { webhookAttempts, webhookDeliveries, webhookEndpoints } from "../db/schema";
 import { formatNullableTimestamp, formatTimestamp } from "../domain/time";
@@ -11,6 +11,7 @@ import type { ServiceContext } from "./context";
 import { ApiError } from "../errors";
 import { UnsealError } from "../http/sealing";
 import type { CreateWebhookEndpointBody, ListDeliveriesQuery, RotateSecretBody, UpdateWebhookEndpointBody } from "../schemas/webhooks";
+import { forgetDeliveriesOfEndpoint, sendAgain } from "../webhooks/deliveries";
 import { notifyWebhooks } from "../webhooks/outbox";
 import { RETRY_WINDOW_MS } from "../webhooks/schedule";
 import { newSigningSecret, openSigningSecret, sealSigningSecret } from "../webhooks/secrets";
@@ -20,6 +21,9 @@ type DeliveryRow = typeof webhookDeliveries.$inferSelect;
 type AttemptRow = typeof webhookAttempts.$inferSelect;
 
 const HOUR = 3_600_000;
+
+/** Why Meterline switched an endpoint off: all its attempts failed for RETRY_WINDOW_MS (see endpointFailed). */
+export const DISABLED_FAILING = "failing_for_3_days";
 
 export function serializeEndpoint(row: EndpointRow) {
   return {
@@ -130,14 +134,9 @@ export async function updateEndpoint({ env, db, caller, now }: ServiceContext, i
 }
 
 /** Deletes the endpoint with its pending deliveries and log; nothing more is sent to it. */
-export async function deleteEndpoint({ env, caller }: ServiceContext, id: string) {
+export async function deleteEndpoint({ env, db, caller }: ServiceContext, id: string) {
   const existing = await requireEndpoint(env, caller, id);
-  const d1 = env.DB;
-  await d1.batch([
-    d1.prepare("DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM webhook_deliveries WHERE endpoint_id = ?)").bind(existing.id),
-    d1.prepare("DELETE FROM webhook_deliveries WHERE endpoint_id = ?").bind(existing.id),
-    d1.prepare("DELETE FROM webhook_endpoints WHERE id = ?").bind(existing.id),
-  ]);
+  await runBatch(db, [...forgetDeliveriesOfEndpoint(db, existing.id), db.delete(webhookEndpoints).where(eq(webhookEndpoints.id, existing.id))]);
   return { id: existing.id, deleted: true as const };
 }
 
@@ -237,10 +236,29 @@ export async function resendDelivery({ env, db, caller, now }: ServiceContext, i
   if (!endpoint.enabled) {
     throw new ApiError("webhook_endpoint_disabled", "The delivery's endpoint is disabled; enable it first (PATCH enabled: true)");
   }
-  await db
-    .update(webhookDeliveries)
-    .set({ status: "pending", nextAttemptAt: now, giveUpAt: now + RETRY_WINDOW_MS, updatedAt: now })
-    .where(eq(webhookDeliveries.id, delivery.id));
+  await sendAgain(db, delivery.id, now);
   await notifyWebhooks(env, caller, { force: true });
   return getDelivery(env, caller, id);
+}
+
+/** An attempt to the endpoint was acknowledged: its run of failures ends (for the dispatcher's batch). */
+export function endpointAnswered(db: Database, endpointId: string): Statement {
+  return db.update(webhookEndpoints).set({ failingSince: null }).where(eq(webhookEndpoints.id, endpointId));
+}
+
+/**
+ * An attempt to the endpoint failed (for the dispatcher's batch): its run of failures starts now unless one is
+ * running, and an endpoint whose attempts have all failed for RETRY_WINDOW_MS is switched off.
+ */
+export function endpointFailed(db: Database, endpointId: string, asOf: number): Statement[] {
+  return [
+    db
+      .update(webhookEndpoints)
+      .set({ failingSince: sql`COALESCE(${webhookEndpoints.failingSince}, ${asOf})` })
+      .where(eq(webhookEndpoints.id, endpointId)),
+    db
+      .update(webhookEndpoints)
+      .set({ enabled: false, disabledReason: DISABLED_FAILING, disabledAt: asOf, updatedAt: asOf })
+      .where(and(eq(webhookEndpoints.id, endpointId), eq(webhookEndpoints.enabled, true), lte(webhookEndpoints.failingSince, asOf - RETRY_WINDOW_MS))),
+  ];
 }

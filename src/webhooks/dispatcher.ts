@@ -3,11 +3,16 @@
 import { connect } from "cloudflare:sockets";
 import { DurableObject } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
+import { and, asc, eq, lt, sql } from "drizzle-orm";
+import { database, runBatch } from "../db/client";
+import { webhookDeliveries, webhookEndpoints, webhookEvents } from "../db/schema";
 import { describeAnswer, describeFetchError, type ConnectProbe } from "../domain/webhook-failures";
 import type { Env } from "../env";
 import { UnsealError } from "../http/sealing";
-import { webhookDispatcher, type WebhookScope } from "./outbox";
-import { ATTEMPT_LEASE_MS, ATTEMPT_TIMEOUT_MS, RETRY_WINDOW_MS, retryDelayMs } from "./schedule";
+import { endpointAnswered, endpointFailed } from "../services/webhook-endpoints";
+import { claimDueDeliveries, forgetDeliveriesOfEvents, newDeliveries, recordAttempt } from "./deliveries";
+import { forgetEvents, markFannedOut, webhookDispatcher, type WebhookScope } from "./outbox";
+import { ATTEMPT_TIMEOUT_MS, retryDelayMs } from "./schedule";
 import { openSigningSecret } from "./secrets";
 
 const FANOUT_PAGE = 100;
@@ -15,8 +20,6 @@ const DELIVERY_PAGE = 25;
 const MAX_LOGGED_BODY = 1024;
 /** How long the connection probe after a network error may take (see probeConnection). */
 const PROBE_TIMEOUT_MS = 3000;
-
-export const DISABLED_FAILING = "failing_for_3_days";
 
 interface Claimed {
   id: string;
@@ -89,38 +92,24 @@ export class WebhookDispatcher extends DurableObject<Env> {
 
   /** Turns recorded events into one pending delivery per subscribed, enabled endpoint. */
   private async fanOut(scope: WebhookScope, asOf: number): Promise<number> {
-    const db = this.env.DB;
-    const { results: events } = await db
-      .prepare("SELECT id, type FROM webhook_events WHERE account_id = ? AND mode = ? AND fanned_out = 0 ORDER BY created_at LIMIT ?")
-      .bind(scope.accountId, scope.mode, FANOUT_PAGE)
-      .all<{ id: string; type: string }>();
+    const db = database(this.env.DB);
+    const events = await db
+      .select({ id: webhookEvents.id, type: webhookEvents.type })
+      .from(webhookEvents)
+      .where(and(eq(webhookEvents.accountId, scope.accountId), eq(webhookEvents.mode, scope.mode), eq(webhookEvents.fannedOut, 0)))
+      .orderBy(asc(webhookEvents.createdAt))
+      .limit(FANOUT_PAGE);
     if (events.length === 0) return 0;
-    const { results: endpoints } = await db
-      .prepare("SELECT id, events FROM webhook_endpoints WHERE account_id = ? AND mode = ? AND enabled = 1")
-      .bind(scope.accountId, scope.mode)
-      .all<{ id: string; events: string }>();
+    const endpoints = await db
+      .select({ id: webhookEndpoints.id, events: webhookEndpoints.events })
+      .from(webhookEndpoints)
+      .where(and(eq(webhookEndpoints.accountId, scope.accountId), eq(webhookEndpoints.mode, scope.mode), eq(webhookEndpoints.enabled, true)));
     const pairs = events.flatMap((ev) =>
       endpoints
-        .filter((ep) => {
-          const types = JSON.parse(ep.events) as string[];
-          return types.includes("*") || types.includes(ev.type);
-        })
+        .filter((ep) => ep.events.includes("*") || ep.events.includes(ev.type))
         .map((ep) => ({ id: crypto.randomUUID(), endpoint_id: ep.id, event_id: ev.id, event_type: ev.type })),
     );
-    await db.batch([
-      db
-        .prepare(
-          `INSERT OR IGNORE INTO webhook_deliveries (id, account_id, mode, endpoint_id, event_id, event_type, status, attempt_count,
-             next_attempt_at, give_up_at, created_at, updated_at)
-           SELECT json_extract(value, '$.id'), ?2, ?3, json_extract(value, '$.endpoint_id'), json_extract(value, '$.event_id'),
-             json_extract(value, '$.event_type'), 'pending', 0, ?4, ?5, ?4, ?4
-           FROM json_each(?1)`,
-        )
-        .bind(JSON.stringify(pairs), scope.accountId, scope.mode, asOf, asOf + RETRY_WINDOW_MS),
-      db
-        .prepare("UPDATE webhook_events SET fanned_out = 1 WHERE id IN (SELECT value FROM json_each(?1))")
-        .bind(JSON.stringify(events.map((e) => e.id))),
-    ]);
+    await db.batch([newDeliveries(db, scope, pairs, asOf), markFannedOut(db, events.map((e) => e.id))]);
     return events.length;
   }
 
@@ -129,29 +118,23 @@ export class WebhookDispatcher extends DurableObject<Env> {
    * (the alarm firing while a kick runs one) cannot take the same delivery, so each attempt is made once.
    */
   private async claim(scope: WebhookScope, asOf: number): Promise<Claimed[]> {
-    const { results } = await this.env.DB.prepare(
-      `UPDATE webhook_deliveries SET next_attempt_at = ?4
-       WHERE id IN (
-         SELECT d.id FROM webhook_deliveries AS d JOIN webhook_endpoints AS e ON e.id = d.endpoint_id
-         WHERE d.account_id = ?1 AND d.mode = ?2 AND d.status = 'pending' AND d.next_attempt_at <= ?3 AND e.enabled = 1
-         ORDER BY d.next_attempt_at LIMIT ?5)
-       RETURNING id, endpoint_id, event_id, event_type, attempt_count, give_up_at, created_at`,
-    )
-      .bind(scope.accountId, scope.mode, asOf, asOf + ATTEMPT_LEASE_MS, DELIVERY_PAGE)
-      .all<Claimed>();
-    return results;
+    return claimDueDeliveries(database(this.env.DB), scope, asOf, DELIVERY_PAGE);
   }
 
   private async attempt(claimed: Claimed[], asOf: number): Promise<boolean[]> {
-    const db = this.env.DB;
-    const { results: targets } = await db
-      .prepare(
-        `SELECT d.id, e.url, e.secret_ciphertext, e.previous_secret_ciphertext, e.previous_secret_expires_at, ev.payload
-         FROM webhook_deliveries AS d JOIN webhook_endpoints AS e ON e.id = d.endpoint_id JOIN webhook_events AS ev ON ev.id = d.event_id
-         WHERE d.id IN (SELECT value FROM json_each(?1))`,
-      )
-      .bind(JSON.stringify(claimed.map((c) => c.id)))
-      .all<Target>();
+    const targets: Target[] = await database(this.env.DB)
+      .select({
+        id: webhookDeliveries.id,
+        url: webhookEndpoints.url,
+        secret_ciphertext: webhookEndpoints.secretCiphertext,
+        previous_secret_ciphertext: webhookEndpoints.previousSecretCiphertext,
+        previous_secret_expires_at: webhookEndpoints.previousSecretExpiresAt,
+        payload: webhookEvents.payload,
+      })
+      .from(webhookDeliveries)
+      .innerJoin(webhookEndpoints, eq(webhookEndpoints.id, webhookDeliveries.endpointId))
+      .innerJoin(webhookEvents, eq(webhookEvents.id, webhookDeliveries.eventId))
+      .where(sql`${webhookDeliveries.id} IN (SELECT value FROM json_each(${JSON.stringify(claimed.map((c) => c.id))}))`);
     const byId = new Map(targets.map((t) => [t.id, t]));
     return Promise.all(
       claimed.map(async (d) => {
@@ -222,43 +205,23 @@ export class WebhookDispatcher extends DurableObject<Env> {
    * last time exactly when its 3 days are up; an endpoint whose attempts have all failed for 3 days is disabled.
    */
   private async record(d: Claimed, r: AttemptResult, ok: boolean, asOf: number): Promise<number | null> {
-    const db = this.env.DB;
-    const attempts = d.attempt_count + 1;
-    const statements = [
-      db
-        .prepare(
-          "INSERT INTO webhook_attempts (id, delivery_id, attempted_at, response_status, response_body, error, duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        // The log shows the wall-clock time of the attempt; scheduling below uses asOf.
-        .bind(crypto.randomUUID(), d.id, r.startedAt, r.status, r.body, r.error, r.durationMs),
-    ];
-    let next: number | null = null;
+    const db = database(this.env.DB);
+    const attemptCount = d.attempt_count + 1;
+    // The log shows the wall-clock time of the attempt; scheduling uses asOf.
+    const log = { at: r.startedAt, responseStatus: r.status, responseBody: r.body, error: r.error, durationMs: r.durationMs };
     if (ok) {
-      statements.push(
-        db
-          .prepare(
-            "UPDATE webhook_deliveries SET status = 'succeeded', attempt_count = ?, next_attempt_at = NULL, last_attempt_at = ?, updated_at = ? WHERE id = ?",
-          )
-          .bind(attempts, asOf, asOf, d.id),
-        db.prepare("UPDATE webhook_endpoints SET failing_since = NULL WHERE id = ?").bind(d.endpoint_id),
-      );
-    } else {
-      const giveUp = asOf >= d.give_up_at;
-      next = giveUp ? null : Math.min(asOf + retryDelayMs(attempts), d.give_up_at);
-      statements.push(
-        db
-          .prepare("UPDATE webhook_deliveries SET status = ?, attempt_count = ?, next_attempt_at = ?, last_attempt_at = ?, updated_at = ? WHERE id = ?")
-          .bind(giveUp ? "failed" : "pending", attempts, next, asOf, asOf, d.id),
-        db.prepare("UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, ?) WHERE id = ?").bind(asOf, d.endpoint_id),
-        db
-          .prepare(
-            `UPDATE webhook_endpoints SET enabled = 0, disabled_reason = ?, disabled_at = ?, updated_at = ?
-             WHERE id = ? AND enabled = 1 AND failing_since <= ?`,
-          )
-          .bind(DISABLED_FAILING, asOf, asOf, d.endpoint_id, asOf - RETRY_WINDOW_MS),
-      );
+      await runBatch(db, [
+        ...recordAttempt(db, d.id, log, { status: "succeeded", attemptCount, nextAttemptAt: null }, asOf),
+        endpointAnswered(db, d.endpoint_id),
+      ]);
+      return null;
     }
-    await db.batch(statements);
+    const giveUp = asOf >= d.give_up_at;
+    const next = giveUp ? null : Math.min(asOf + retryDelayMs(attemptCount), d.give_up_at);
+    await runBatch(db, [
+      ...recordAttempt(db, d.id, log, { status: giveUp ? "failed" : "pending", attemptCount, nextAttemptAt: next }, asOf),
+      ...endpointFailed(db, d.endpoint_id, asOf),
+    ]);
     return next;
   }
 
@@ -268,15 +231,14 @@ export class WebhookDispatcher extends DurableObject<Env> {
    * from pushing that back or deleting it (the check and the storage call run with no await in between).
    */
   private async scheduleNext(scope: WebhookScope): Promise<void> {
-    const row = await this.env.DB.prepare(
-      `SELECT CASE
-         WHEN EXISTS (SELECT 1 FROM webhook_events WHERE account_id = ?1 AND mode = ?2 AND fanned_out = 0) THEN 0
-         ELSE (SELECT MIN(d.next_attempt_at) FROM webhook_deliveries AS d JOIN webhook_endpoints AS e ON e.id = d.endpoint_id
-               WHERE d.account_id = ?1 AND d.mode = ?2 AND d.status = 'pending' AND e.enabled = 1)
+    const { accountId, mode } = scope;
+    const row = await database(this.env.DB).get<{ next: number | null } | undefined>(
+      sql`SELECT CASE
+         WHEN EXISTS (SELECT 1 FROM ${webhookEvents} WHERE account_id = ${accountId} AND mode = ${mode} AND fanned_out = 0) THEN 0
+         ELSE (SELECT MIN(d.next_attempt_at) FROM ${webhookDeliveries} AS d JOIN ${webhookEndpoints} AS e ON e.id = d.endpoint_id
+               WHERE d.account_id = ${accountId} AND d.mode = ${mode} AND d.status = 'pending' AND e.enabled = 1)
        END AS next`,
-    )
-      .bind(scope.accountId, scope.mode)
-      .first<{ next: number | null }>();
+    );
     const next = this.kicked ? 0 : (row?.next ?? null);
     if (next !== null) await this.ctx.storage.setAlarm(Math.max(next, Date.now()));
     else await this.ctx.storage.deleteAlarm();
@@ -341,36 +303,30 @@ const RETENTION_PAGE = 1000;
  * the retention whose deliveries are all settled, with those deliveries and their attempts.
  */
 export async function sweepWebhooks(env: Env, now: number): Promise<number> {
-  const { results } = await env.DB.prepare(
-    `SELECT account_id, mode FROM webhook_events WHERE fanned_out = 0 AND created_at < ?1
+  const db = database(env.DB);
+  const stale = now - 60_000;
+  const results = await db.all<{ account_id: string; mode: "test" | "live" }>(
+    sql`SELECT account_id, mode FROM ${webhookEvents} WHERE fanned_out = 0 AND created_at < ${stale}
      UNION
-     SELECT account_id, mode FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at < ?1`,
-  )
-    .bind(now - 60_000)
-    .all<{ account_id: string; mode: "test" | "live" }>();
+     SELECT account_id, mode FROM ${webhookDeliveries} WHERE status = 'pending' AND next_attempt_at < ${stale}`,
+  );
   await Promise.all(
     results.map((r) => webhookDispatcher(env, { accountId: r.account_id, mode: r.mode }).kick({ accountId: r.account_id, mode: r.mode })),
   );
-  const db = env.DB;
-  const { results: expired } = await db
-    .prepare(
-      `SELECT id FROM webhook_events AS ev WHERE created_at < ? AND fanned_out = 1
-       AND NOT EXISTS (SELECT 1 FROM webhook_deliveries WHERE event_id = ev.id AND status = 'pending') LIMIT ?`,
+  const expired = await db
+    .select({ id: webhookEvents.id })
+    .from(webhookEvents)
+    .where(
+      and(
+        lt(webhookEvents.createdAt, now - RETENTION_MS),
+        eq(webhookEvents.fannedOut, 1),
+        sql`NOT EXISTS (SELECT 1 FROM ${webhookDeliveries} WHERE event_id = ${webhookEvents.id} AND status = 'pending')`,
+      ),
     )
-    .bind(now - RETENTION_MS, RETENTION_PAGE)
-    .all<{ id: string }>();
+    .limit(RETENTION_PAGE);
   if (expired.length > 0) {
-    const ids = JSON.stringify(expired.map((e) => e.id));
-    await db.batch([
-      db
-        .prepare(
-          `DELETE FROM webhook_attempts WHERE delivery_id IN (
-             SELECT id FROM webhook_deliveries WHERE event_id IN (SELECT value FROM json_each(?1)))`,
-        )
-        .bind(ids),
-      db.prepare("DELETE FROM webhook_deliveries WHERE event_id IN (SELECT value FROM json_each(?1))").bind(ids),
-      db.prepare("DELETE FROM webhook_events WHERE id IN (SELECT value FROM json_each(?1))").bind(ids),
-    ]);
+    const ids = expired.map((e) => e.id);
+    await runBatch(db, [...forgetDeliveriesOfEvents(db, ids), forgetEvents(db, ids)]);
   }
   return results.length;
 }

@@ -1,14 +1,17 @@
 // Recording webhook events durably, in the same transaction as the change that caused them (the outbox pattern).
 //
 // Two ways in, one for each kind of store:
-//  - D1-side changes (customers, contracts, the billing run): add `emitStatements(d1, scope, [{ type, object }], now)`
-//    to the same `D1Database.batch` as the change (a D1 batch is one transaction; drizzle queries join it through
-//    `rawStatement`), then, after it committed, call `notifyWebhooks(env, scope)`.
+//  - D1-side changes (customers, contracts, the billing run): add `emitStatements(db, scope, [{ type, object }], now)`
+//    to the same `db.batch` as the change (a D1 batch is one transaction), then, after it committed, call
+//    `notifyWebhooks(env, scope)`.
 //  - Changes inside a CustomerLedger (invoices, rejected events): call `recordLedgerWebhook(sql, ...)` inside the
 //    same `transactionSync` as the change; the ledger flushes its outbox to D1 after the commit (and from an alarm
 //    if that fails), see CustomerLedger.flushWebhooks.
 // The WebhookDispatcher Durable Object of the (account, mode) then fans events out to endpoints and delivers them.
+import { and, eq, sql } from "drizzle-orm";
 import { chunksBySize } from "../db/chunks";
+import { database, runBatch, type Database, type Statement } from "../db/client";
+import { webhookEndpoints, webhookEvents } from "../db/schema";
 import { formatTimestamp } from "../domain/time";
 import type { Env, Mode } from "../env";
 import type { OutgoingEvent, WebhookEnvelope } from "./event-types";
@@ -51,46 +54,52 @@ export interface EmitGuard {
   id: string;
 }
 
-const INSERT_EVENTS = `INSERT OR IGNORE INTO webhook_events (id, account_id, mode, type, payload, fanned_out, created_at)
-  SELECT json_extract(j.value, '$.id'), ?2, ?3, json_extract(j.value, '$.type'), json_extract(j.value, '$.payload'), 0, ?4
-  FROM json_each(?1) AS j
-  WHERE EXISTS (
-    SELECT 1 FROM webhook_endpoints AS e, json_each(e.events) AS s
-    WHERE e.account_id = ?2 AND e.mode = ?3 AND e.enabled = 1 AND s.value IN ('*', json_extract(j.value, '$.type')))`;
-
 /**
- * Raw D1 statements that record `events` in webhook_events. Put them in the same `D1Database.batch` as the change.
+ * Statements that record `events` in webhook_events. Put them in the same `db.batch` as the change.
  * NOTE: an event is only stored when at least one enabled endpoint of the account and mode subscribes to its type,
  * so an account without endpoints (or a flood of event.rejected nobody listens to) costs no rows. Ids are
- * INSERT OR IGNORE, so replaying the same recorded events (a retried flush) records each once.
+ * ON CONFLICT DO NOTHING, so replaying the same recorded events (a retried flush) records each once.
  */
 export function webhookEventStatements(
-  db: D1Database,
+  db: Database,
   scope: WebhookScope,
   events: RecordedEvent[],
   createdAt: number,
   guard?: EmitGuard,
-): D1PreparedStatement[] {
-  const guardSql = guard ? ` AND EXISTS (SELECT 1 FROM ${guard.table} WHERE id = ?5)` : "";
+): Statement[] {
+  const { accountId, mode } = scope;
+  const guarded = guard ? sql` AND EXISTS (SELECT 1 FROM ${sql.identifier(guard.table)} WHERE id = ${guard.id})` : sql``;
+  // Columns in the table's order: id, account_id, mode, type, payload, fanned_out, created_at.
   return chunked(events).map((chunk) =>
     db
-      .prepare(INSERT_EVENTS + guardSql)
-      .bind(JSON.stringify(chunk), scope.accountId, scope.mode, createdAt, ...(guard ? [guard.id] : [])),
+      .insert(webhookEvents)
+      .select(
+        sql`SELECT json_extract(j.value, '$.id'), ${accountId}, ${mode}, json_extract(j.value, '$.type'), json_extract(j.value, '$.payload'), 0, ${createdAt}
+          FROM json_each(${JSON.stringify(chunk)}) AS j
+          WHERE EXISTS (
+            SELECT 1 FROM ${webhookEndpoints} AS e, json_each(e.events) AS s
+            WHERE e.account_id = ${accountId} AND e.mode = ${mode} AND e.enabled = 1 AND s.value IN ('*', json_extract(j.value, '$.type')))${guarded}`,
+      )
+      .onConflictDoNothing(),
   );
 }
 
-/**
- * A drizzle query as a raw D1 statement, so drizzle-built changes can share one `D1Database.batch` with the
- * emit statements (drizzle's own batch cannot take raw SQL).
- */
-export function rawStatement(d1: D1Database, query: { toSQL(): { sql: string; params: unknown[] } }): D1PreparedStatement {
-  const q = query.toSQL();
-  return d1.prepare(q.sql).bind(...q.params);
+/** Shorthand for D1-side callers: envelopes for `events`, as statements for the caller's batch. */
+export function emitStatements(db: Database, scope: WebhookScope, events: OutgoingEvent[], now: number, guard?: EmitGuard): Statement[] {
+  return webhookEventStatements(db, scope, events.map((e) => envelopeOf(scope, e, now)), now, guard);
 }
 
-/** Shorthand for D1-side callers: envelopes for `events`, as raw statements. */
-export function emitStatements(db: D1Database, scope: WebhookScope, events: OutgoingEvent[], now: number, guard?: EmitGuard) {
-  return webhookEventStatements(db, scope, events.map((e) => envelopeOf(scope, e, now)), now, guard);
+/** The dispatcher has made these events' deliveries (same batch as the deliveries, see dispatcher.ts). */
+export function markFannedOut(db: Database, eventIds: string[]): Statement {
+  return db
+    .update(webhookEvents)
+    .set({ fannedOut: 1 })
+    .where(sql`${webhookEvents.id} IN (SELECT value FROM json_each(${JSON.stringify(eventIds)}))`);
+}
+
+/** Forgets events past their retention (the sweep batches this with their deliveries, see dispatcher.ts). */
+export function forgetEvents(db: Database, eventIds: string[]): Statement {
+  return db.delete(webhookEvents).where(sql`${webhookEvents.id} IN (SELECT value FROM json_each(${JSON.stringify(eventIds)}))`);
 }
 
 /** A UUID derived from a key, for events that must be recorded at most once (e.g. a contract reaching a status). */
@@ -117,9 +126,12 @@ export function webhookDispatcher(env: Env, scope: WebhookScope) {
 export async function notifyWebhooks(env: Env, scope: WebhookScope, options: { force?: boolean } = {}): Promise<void> {
   try {
     if (!options.force) {
-      const waiting = await env.DB.prepare("SELECT 1 FROM webhook_events WHERE account_id = ? AND mode = ? AND fanned_out = 0 LIMIT 1")
-        .bind(scope.accountId, scope.mode)
-        .first();
+      const waiting = await database(env.DB)
+        .select({ one: sql`1` })
+        .from(webhookEvents)
+        .where(and(eq(webhookEvents.accountId, scope.accountId), eq(webhookEvents.mode, scope.mode), eq(webhookEvents.fannedOut, 0)))
+        .limit(1)
+        .get();
       if (!waiting) return;
     }
     await webhookDispatcher(env, scope).kick({ accountId: scope.accountId, mode: scope.mode });
@@ -162,7 +174,8 @@ export async function flushLedgerOutbox(sql: SqlStorage, db: D1Database, scope: 
   // Events keep the instant they happened: the statements are grouped by created_at.
   const byTime = new Map<number, RecordedEvent[]>();
   for (const r of rows) byTime.set(r.created_at, [...(byTime.get(r.created_at) ?? []), { id: r.id, type: r.type, payload: r.payload }]);
-  await db.batch([...byTime].flatMap(([at, events]) => webhookEventStatements(db, scope, events, at)));
+  const d = database(db);
+  await runBatch(d, [...byTime].flatMap(([at, events]) => webhookEventStatements(d, scope, events, at)));
   sql.exec("DELETE FROM webhook_outbox WHERE seq <= ?", rows[rows.length - 1]!.seq);
   return rows.length;
 }

@@ -3,7 +3,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../../src/index";
-import { KEY_LOOKUP_SQL, type KeyRow } from "../../src/http/auth";
+import { lookupKey } from "../../src/http/auth";
 import { sha256Hex } from "../../src/http/crypto";
 import {
   LEASE_MS,
@@ -256,7 +256,7 @@ describe("authentication before the body is read", () => {
     // What a busy isolate holds (primed here, so the test does not depend on finishing within the key's 1 s).
     const hash = await sha256Hex(acct.test);
     const now = Date.now();
-    rememberKey(hash, (await env.DB.prepare(KEY_LOOKUP_SQL).bind(hash).first<KeyRow>())!, now);
+    rememberKey(hash, (await lookupKey(env.DB, hash))!, now);
     const row = (await env.DB.prepare("SELECT external_id, archived_at, ledger_version FROM customers WHERE id = ?").bind(customer.id).first<any>())!;
     rememberCustomer({ accountId: acct.id, mode: "test", apiKeyId: "" }, "id_or_external_id", customer.id, { id: customer.id, ...row }, now);
     queries = 0;
