@@ -13,6 +13,7 @@ import { apiKeyRoutes } from "./routes/api-keys";
 import { benchRoutes, requireBenchRoutes } from "./routes/bench";
 import { billingRunRoutes } from "./routes/billing-runs";
 import { contractRoutes } from "./routes/contracts";
+import { creditRoutes } from "./routes/credits";
 import { customerRoutes } from "./routes/customers";
 import { renderDocs } from "./routes/docs";
 import { eventRoutes } from "./routes/events";
@@ -71,6 +72,7 @@ export function createApp() {
   app.route("/v1", meterRoutes);
   app.route("/v1", planRoutes);
   app.route("/v1", contractRoutes);
+  app.route("/v1", creditRoutes);
   app.route("/v1", eventRoutes);
   app.route("/v1", invoiceRoutes);
   app.route("/v1", billingRunRoutes);

@@ -44,6 +44,8 @@ export const ERROR_CODES = {
   webhook_endpoint_not_found: 404,
   webhook_delivery_not_found: 404,
   billing_run_not_found: 404,
+  credit_grant_not_found: 404,
+  credit_top_up_not_found: 404,
   // 405
   method_not_allowed: 405,
   // 409
@@ -65,6 +67,9 @@ export const ERROR_CODES = {
   stripe_not_configured: 409,
   stripe_settings_unreadable: 409,
   webhook_endpoint_disabled: 409,
+  credit_grant_not_voidable: 409,
+  credit_grant_not_adjustable: 409,
+  credit_balance_insufficient: 409,
   // 5xx
   internal_error: 500,
   stripe_error: 502,
@@ -112,9 +117,9 @@ export function errorTypeForStatus(status: number): ErrorType {
 
 /** A referenced resource that does not exist in the caller's account and mode. */
 export function notFound(
-  resource: "customer" | "meter" | "plan" | "contract" | "api_key" | "invoice" | "event",
+  resource: "customer" | "meter" | "plan" | "contract" | "api_key" | "invoice" | "event" | "credit_grant",
   param?: string,
 ): ApiError {
-  const label = resource === "api_key" ? "API key" : resource[0]!.toUpperCase() + resource.slice(1);
+  const label = resource === "api_key" ? "API key" : resource === "credit_grant" ? "Credit grant" : resource[0]!.toUpperCase() + resource.slice(1);
   return new ApiError(`${resource}_not_found`, `${label} not found`, param ? { param } : {});
 }

@@ -1,33 +1,25 @@
 // Reading events: an event's id names its customer (domain/event-ids.ts), ledgers list their own events, and D1's
 // event_activity says which ledgers to ask for a list across customers; the ledger explains each event's billing.
 import type { z } from "@hono/zod-openapi";
-import { and, desc, eq, gte, lt, lte } from "drizzle-orm";
+import { and, desc, eq, gte, lte } from "drizzle-orm";
 import { database } from "../db/client";
 import { DEFAULT_LIMIT } from "../db/pagination";
-import { customers, eventActivity } from "../db/schema";
+import { eventActivity } from "../db/schema";
 import { ACTIVITY_MINUTE_MS, activityMinuteRange, newestFirst } from "../domain/event-activity";
-import { customerHintOf, customerRangeOf } from "../domain/event-ids";
 import type { Caller, Env } from "../env";
 import { ApiError, notFound } from "../errors";
 import type { EventView, LedgerEventQuery, ListedEvent } from "../ledger/customer-ledger";
 import { ledgerStub } from "../ledger/stub";
 import type { ListEventsQuery } from "../schemas/events";
 import { getCustomer } from "./customers";
+import { customersHintedBy } from "./ledger-ids";
 
 /**
  * NOTE: read-after-write without any index of events: the id's customer hint narrows the account's customers to
  * (almost always) one, whose ledger is asked. An id without a hint was never issued, so it names no event.
  */
 export async function getEvent(env: Env, caller: Caller, id: string): Promise<EventView> {
-  const db = database(env.DB);
-  const hint = customerHintOf(id);
-  if (!hint) throw notFound("event", "id");
-  const { from, to } = customerRangeOf(hint);
-  const candidates = await db
-    .select({ id: customers.id })
-    .from(customers)
-    .where(and(eq(customers.accountId, caller.accountId), eq(customers.mode, caller.mode), gte(customers.id, from), lt(customers.id, to)));
-  for (const { id: customerId } of candidates) {
+  for (const customerId of await customersHintedBy(database(env.DB), caller, id)) {
     const view = await ledgerStub(env, caller, customerId).getEvent(id);
     if (view) return view;
   }
