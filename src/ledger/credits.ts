@@ -1,16 +1,12 @@
-// Credit grants inside a customer's ledger (SPEC §15): creating, voiding and adjusting grants, the credit ledger of
-// signed entries, live application to open drafts (settleCredits, run at the end of every mutation that needs it),
-// locking at finalization, release on void, expiry and auto top-up. All of it inside the caller's transaction.
-import { amountDue, applyCredits, type CreditApplied, type GrantToApply } from "../domain/credits";
+// Credit grants inside a customer's ledger (SPEC §15): creating, voiding and adjusting grants and the credit ledger of
+// signed entries (a grant's balance is the sum of its entries). Application to invoices: credit-application.ts.
 import { eventIdMinter } from "../domain/event-ids";
-import { Dec, formatAmount, parseDecimal, ZERO } from "../domain/money";
+import { formatAmount, parseDecimal, ZERO, type Dec } from "../domain/money";
 import { formatTimestamp } from "../domain/time";
-import type { CreditGrantView, CreditLedgerEntryView, CreditTopUpView } from "../schemas/credits";
+import type { CreditGrantView, CreditLedgerEntryView } from "../schemas/credits";
 import type { LedgerState } from "./state";
 import type { InvoiceRow } from "./types";
 import { invoiceView } from "./views";
-
-const DAY_MS = 86_400_000;
 
 export type GrantStatus = CreditGrantView["status"];
 export type CreditEntryType = CreditLedgerEntryView["type"];
@@ -48,16 +44,6 @@ type CreditEntryRow = {
   created_at: number;
 };
 
-type TopUpRow = {
-  currency: string;
-  threshold: string;
-  amount: string;
-  purchase_price: string;
-  expires_after_days: number | null;
-  created_at: number;
-  updated_at: number;
-};
-
 /** A new grant, validated and rounded by the service (amounts to the currency's minor unit). */
 export interface NewGrant {
   name: string;
@@ -78,7 +64,8 @@ export type GrantRefusal =
   | { error: "credit_grant_not_voidable" | "credit_grant_not_adjustable"; status: GrantStatus }
   | { error: "credit_balance_insufficient"; balance: string };
 
-const LIVE = "('active', 'depleted')";
+/** The statuses in which a grant covers drafts. */
+export const LIVE_STATUSES = "('active', 'depleted')";
 
 // ---- views ---------------------------------------------------------------------------------------------------
 
@@ -144,7 +131,7 @@ export function listEntries(state: LedgerState, q: { grantId?: string; before?: 
 // ---- entries and balances ----------------------------------------------------------------------------------
 
 /** Records an entry and moves the grant's balance (and available) by `amount`; returns the balance after it. */
-function record(state: LedgerState, g: CreditGrantRow, type: CreditEntryType, amount: Dec, now: number, extra: { invoiceId?: string; reason?: string } = {}): string {
+export function recordEntry(state: LedgerState, g: CreditGrantRow, type: CreditEntryType, amount: Dec, now: number, extra: { invoiceId?: string; reason?: string } = {}): string {
   const balance = formatAmount(parseDecimal(g.balance).plus(amount), g.currency);
   const available = formatAmount(parseDecimal(g.available).plus(amount), g.currency);
   state.sql.exec(
@@ -171,9 +158,9 @@ function setStatus(state: LedgerState, g: CreditGrantRow, status: GrantStatus, n
 }
 
 /** Takes the whole rest of a grant out (expired, voided) and gives it that status. */
-function close(state: LedgerState, g: CreditGrantRow, how: "expired" | "voided", now: number): void {
+export function closeGrant(state: LedgerState, g: CreditGrantRow, how: "expired" | "voided", now: number): void {
   const rest = parseDecimal(g.balance);
-  if (!rest.isZero()) record(state, g, how, rest.negated(), now);
+  if (!rest.isZero()) recordEntry(state, g, how, rest.negated(), now);
   state.sql.exec("UPDATE credit_grants SET available = ? WHERE id = ?", formatAmount(ZERO, g.currency), g.id);
   setStatus(state, g, how, now);
   state.emit(how === "expired" ? "credit_grant.expired" : "credit_grant.voided", grantView(state, grantRow(state, g.id)!), now);
@@ -194,7 +181,7 @@ export function createGrant(state: LedgerState, input: NewGrant, now: number, op
     opts.topUp ? 1 : 0, now, now,
   );
   const grant = grantRow(state, id)!;
-  record(state, grant, "granted", parseDecimal(input.amount), now);
+  recordEntry(state, grant, "granted", parseDecimal(input.amount), now);
   // NOTE: a pending grant has a balance (what it will give) but nothing available until its purchase is paid.
   if (prepaid) state.sql.exec("UPDATE credit_grants SET available = ? WHERE id = ?", formatAmount(ZERO, input.currency), id);
   const invoice = prepaid ? purchaseInvoice(state, grantRow(state, id)!, input.autoPay, now) : null;
@@ -243,7 +230,7 @@ export function voidGrant(state: LedgerState, id: string, now: number): GrantRef
       state.emit("invoice.voided", invoiceView(state, state.sql.exec<InvoiceRow>("SELECT * FROM invoices WHERE id = ?", inv.id).one()), now);
     }
   }
-  close(state, g, "voided", now);
+  closeGrant(state, g, "voided", now);
   return null;
 }
 
@@ -254,207 +241,8 @@ export function adjustGrant(state: LedgerState, id: string, amount: string, reas
   if (g.status === "voided" || g.status === "expired") return { error: "credit_grant_not_adjustable", status: g.status };
   const delta = parseDecimal(formatAmount(parseDecimal(amount), g.currency));
   if (parseDecimal(g.balance).plus(delta).lt(0)) return { error: "credit_balance_insufficient", balance: g.balance };
-  record(state, g, "adjusted", delta, now, { reason });
+  recordEntry(state, g, "adjusted", delta, now, { reason });
   if (g.status === "pending_payment") state.sql.exec("UPDATE credit_grants SET available = ? WHERE id = ?", formatAmount(ZERO, g.currency), g.id);
   return null;
 }
 
-// ---- invoices ----------------------------------------------------------------------------------------------
-
-/** At finalization: the draft's applications become `applied` entries (balances drop; available already had). */
-export function lockCredits(state: LedgerState, inv: InvoiceRow, at: number): void {
-  for (const a of JSON.parse(inv.credits_applied) as CreditApplied[]) {
-    const g = grantRow(state, a.grant_id);
-    if (!g) continue;
-    const amount = parseDecimal(a.amount);
-    record(state, g, "applied", amount.negated(), at, { invoiceId: inv.id });
-    // The draft's take was already out of available; record() took it out a second time.
-    const available = formatAmount(parseDecimal(g.available).plus(amount), g.currency);
-    state.sql.exec("UPDATE credit_grants SET available = ? WHERE id = ?", available, g.id);
-    g.available = available;
-  }
-}
-
-/**
- * Voiding a finalized invoice gives its credits back (`released`).
- * NOTE: to a grant that has expired or was voided meanwhile the credits come back and leave again at once (an
- * `expired`/`voided` entry of the same amount), so its balance stays 0 and the ledger shows both.
- */
-export function releaseCredits(state: LedgerState, inv: InvoiceRow, now: number): void {
-  for (const a of JSON.parse(inv.credits_applied) as CreditApplied[]) {
-    const g = grantRow(state, a.grant_id);
-    if (!g) continue;
-    const amount = parseDecimal(a.amount);
-    record(state, g, "released", amount, now, { invoiceId: inv.id });
-    if (g.status === "expired" || g.status === "voided") {
-      record(state, g, g.status, amount.negated(), now, { invoiceId: inv.id });
-      state.sql.exec("UPDATE credit_grants SET available = ? WHERE id = ?", formatAmount(ZERO, g.currency), g.id);
-    }
-  }
-}
-
-/** A credit purchase was paid: its grant becomes active. */
-export function purchasePaid(state: LedgerState, inv: InvoiceRow, at: number): void {
-  if (inv.kind !== "credit_purchase" || !inv.grant_id) return;
-  const g = grantRow(state, inv.grant_id);
-  if (!g || g.status !== "pending_payment") return;
-  state.sql.exec("UPDATE credit_grants SET status = 'active', available = balance, updated_at = ? WHERE id = ?", at, g.id);
-  state.creditsLive = true;
-  state.creditsDirty = true;
-  state.emit("credit_grant.activated", grantView(state, grantRow(state, g.id)!), at);
-}
-
-/** A credit purchase was voided: its grant is voided with it (once paid, the credits are the customer's). */
-export function purchaseVoided(state: LedgerState, inv: InvoiceRow, now: number): void {
-  if (inv.kind !== "credit_purchase" || !inv.grant_id) return;
-  const g = grantRow(state, inv.grant_id);
-  if (g && g.status === "pending_payment") close(state, g, "voided", now);
-}
-
-// ---- live application ----------------------------------------------------------------------------------------
-
-type DraftRow = Pick<InvoiceRow, "id" | "currency" | "period_start" | "period_end" | "line_items" | "total" | "credits_applied" | "amount_due">;
-
-/**
- * Applies the live grants to every open draft (oldest period first, in burn order), stores each draft's
- * credits_applied and amount_due and each grant's available, and records expiries that are due. Runs at the end of
- * every mutation that may have changed a draft or a grant (state.creditsDirty), inside its transaction, so what the
- * call answers is exact.
- */
-export function settleCredits(state: LedgerState, now: number): void {
-  if (!state.creditsDirty) return;
-  state.creditsDirty = false;
-  const { sql } = state;
-  const live = sql.exec<CreditGrantRow>(`SELECT * FROM credit_grants WHERE status IN ${LIVE}`).toArray();
-  const drafts = sql
-    .exec<DraftRow>(
-      live.length > 0
-        ? "SELECT id, currency, period_start, period_end, line_items, total, credits_applied, amount_due FROM invoices WHERE status = 'draft'"
-        : "SELECT id, currency, period_start, period_end, line_items, total, credits_applied, amount_due FROM invoices WHERE status = 'draft' AND credits_applied != '[]'",
-    )
-    .toArray();
-  // NOTE: a grant past expires_at keeps covering drafts whose period overlaps it; once none is open the rest expires.
-  const expiring = live.filter((g) => g.expires_at !== null && g.expires_at <= now);
-  const stillOpen = (g: CreditGrantRow) => drafts.some((d) => d.currency === g.currency && d.period_start < g.expires_at! && d.period_end > g.effective_at);
-  const expired = new Set(expiring.filter((g) => !stillOpen(g)).map((g) => g.id));
-  for (const g of expiring) if (expired.has(g.id)) close(state, g, "expired", now);
-  const grants = live.filter((g) => !expired.has(g.id));
-  const applied = applyCredits(
-    drafts.map((d) => ({ id: d.id, currency: d.currency, periodStart: d.period_start, periodEnd: d.period_end, lines: JSON.parse(d.line_items) })),
-    grants.map(toApply),
-  );
-  const takes = new Map<string, Dec>();
-  for (const d of drafts) {
-    const list = applied.get(d.id) ?? [];
-    for (const a of list) takes.set(a.grant_id, (takes.get(a.grant_id) ?? ZERO).plus(parseDecimal(a.amount)));
-    const json = JSON.stringify(list);
-    const due = amountDue(d.total, list, d.currency);
-    if (json !== d.credits_applied || due !== d.amount_due) {
-      sql.exec("UPDATE invoices SET credits_applied = ?, amount_due = ? WHERE id = ?", json, due, d.id);
-    }
-  }
-  for (const g of grants) {
-    const available = formatAmount(parseDecimal(g.balance).minus(takes.get(g.id) ?? ZERO), g.currency);
-    const status: GrantStatus = parseDecimal(available).isZero() ? "depleted" : "active";
-    if (available === g.available && status === g.status) continue;
-    sql.exec("UPDATE credit_grants SET available = ?, status = ?, updated_at = ? WHERE id = ?", available, status, now, g.id);
-    if (status === "depleted" && g.status !== "depleted") state.emit("credit_grant.depleted", grantView(state, grantRow(state, g.id)!), now);
-  }
-  state.creditsLive = grants.length > 0;
-  // Expiries above recorded entries, which mark credits dirty again: everything they changed is applied already.
-  state.creditsDirty = false;
-}
-
-function toApply(g: CreditGrantRow): GrantToApply {
-  return {
-    id: g.id,
-    currency: g.currency,
-    priority: g.priority,
-    effectiveAt: g.effective_at,
-    expiresAt: g.expires_at,
-    seq: g.seq,
-    meterCodes: g.meter_codes === null ? null : (JSON.parse(g.meter_codes) as string[]),
-    balance: g.balance,
-  };
-}
-
-// ---- auto top-up -----------------------------------------------------------------------------------------------
-
-export function topUpView(state: LedgerState, t: TopUpRow): CreditTopUpView {
-  const who = state.identity();
-  return {
-    customer_id: who.customerId,
-    currency: t.currency,
-    threshold: t.threshold,
-    amount: t.amount,
-    purchase_price: t.purchase_price,
-    expires_after_days: t.expires_after_days,
-    livemode: who.mode === "live",
-    created_at: formatTimestamp(t.created_at),
-    updated_at: formatTimestamp(t.updated_at),
-  };
-}
-
-export function topUps(state: LedgerState): CreditTopUpView[] {
-  return state.sql.exec<TopUpRow>("SELECT * FROM credit_top_ups ORDER BY currency").toArray().map((t) => topUpView(state, t));
-}
-
-export type TopUpSettings = Omit<TopUpRow, "created_at" | "updated_at">;
-
-export function putTopUp(state: LedgerState, t: TopUpSettings, now: number): CreditTopUpView {
-  state.sql.exec(
-    `INSERT INTO credit_top_ups (currency, threshold, amount, purchase_price, expires_after_days, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT (currency) DO UPDATE SET threshold = excluded.threshold, amount = excluded.amount, purchase_price = excluded.purchase_price,
-       expires_after_days = excluded.expires_after_days, updated_at = excluded.updated_at`,
-    t.currency, t.threshold, t.amount, t.purchase_price, t.expires_after_days, now, now,
-  );
-  state.topUpsConfigured = true;
-  return topUpView(state, state.sql.exec<TopUpRow>("SELECT * FROM credit_top_ups WHERE currency = ?", t.currency).one());
-}
-
-export function deleteTopUp(state: LedgerState, currency: string): boolean {
-  const gone = state.sql.exec("DELETE FROM credit_top_ups WHERE currency = ? RETURNING currency", currency).toArray().length > 0;
-  state.topUpsConfigured = null;
-  return gone;
-}
-
-/**
- * Auto top-up: when the customer's available credit in a configured currency is at or under its threshold and no
- * top-up of that currency is pending, a prepaid grant and its purchase invoice (auto-pay) are created in this same
- * transaction. Returns the purchase invoices to charge.
- */
-export function triggerTopUps(state: LedgerState, now: number): string[] {
-  if (state.topUpsConfigured === false) return [];
-  const configs = state.sql.exec<TopUpRow>("SELECT * FROM credit_top_ups").toArray();
-  state.topUpsConfigured = configs.length > 0;
-  const charged: string[] = [];
-  for (const t of configs) {
-    const pending = state.sql
-      .exec("SELECT 1 FROM credit_grants WHERE currency = ? AND top_up = 1 AND status = 'pending_payment' LIMIT 1", t.currency)
-      .toArray().length;
-    if (pending) continue;
-    const rows = state.sql.exec<{ available: string }>(`SELECT available FROM credit_grants WHERE currency = ? AND status IN ${LIVE}`, t.currency).toArray();
-    const available = rows.reduce((sum, r) => sum.plus(parseDecimal(r.available)), ZERO);
-    if (available.gt(parseDecimal(t.threshold))) continue;
-    const { grant, invoice } = createGrant(
-      state,
-      {
-        name: "Auto top-up",
-        type: "prepaid",
-        amount: t.amount,
-        currency: t.currency,
-        purchasePrice: t.purchase_price,
-        priority: 50,
-        effectiveAt: now,
-        expiresAt: t.expires_after_days === null ? null : now + t.expires_after_days * DAY_MS,
-        meterCodes: null,
-        autoPay: true,
-      },
-      now,
-      { topUp: true },
-    );
-    state.emit("credit_top_up.triggered", { ...topUpView(state, t), available: formatAmount(available, t.currency), grant: grantView(state, grant) }, now);
-    if (invoice) charged.push(invoice.id);
-  }
-  return charged;
-}

@@ -8,23 +8,18 @@ import type { Env } from "../env";
 import type { CreditGrantView, CreditLedgerEntryView, CreditTopUpView } from "../schemas/credits";
 import { afterCommit, type OutboxTiming } from "./after-commit";
 import { auditAggregates } from "./audit";
+import { settleCredits } from "./credit-application";
 import {
   adjustGrant,
   createGrant,
-  deleteTopUp,
   grantRow,
   grantView,
   listEntries,
   listGrants,
-  putTopUp,
-  settleCredits,
-  topUps,
-  triggerTopUps,
   voidGrant,
   type GrantRefusal,
   type GrantStatus,
   type NewGrant,
-  type TopUpSettings,
 } from "./credits";
 import { openPeriodsUpTo, invoiceRow } from "./drafts";
 import { ingestEvents } from "./ingest";
@@ -32,6 +27,7 @@ import { applyAction, lockDue, recordPayment } from "./invoices";
 import { migrate } from "./schema";
 import { adoptSnapshot, currentSnapshot, staleSnapshot, type LedgerIdentity } from "./snapshot";
 import { LedgerState } from "./state";
+import { deleteTopUp, putTopUp, topUps, triggerTopUps, type TopUpSettings } from "./top-ups";
 import type {
   AggregateMismatch,
   BillingOutcome,

@@ -1,7 +1,7 @@
 // The invoice lifecycle inside a ledger: locking a draft (finalization), voiding, marking paid and recording payment
 // outcomes, as the state machine in domain/invoice-lifecycle.ts decides. Each runs inside the caller's transaction.
 import { paymentTransition, refusalOf, type InvoiceAction, type PaymentRecord } from "../domain/invoice-lifecycle";
-import { lockCredits, purchasePaid, purchaseVoided, releaseCredits, settleCredits } from "./credits";
+import { lockCredits, purchasePaid, purchaseVoided, releaseCredits, settleCredits } from "./credit-application";
 import { invoiceRow, reprice } from "./drafts";
 import type { LedgerSnapshot } from "./snapshot";
 import type { LedgerState } from "./state";

@@ -3,7 +3,7 @@
 // walks. Each keeps a local "not yet published" mark until D1 has the row, so a failed publish is retried later.
 // NOTE: the ledger is the only writer of D1's invoices and event_activity tables (see docs/internals.md).
 import { activityMinuteOf } from "../domain/event-activity";
-import { settleCredits } from "./credits";
+import { settleCredits } from "./credit-application";
 import { settleWithoutCharge } from "./invoices";
 import type { LedgerState } from "./state";
 import type { InvoiceRow } from "./types";
