@@ -1,9 +1,10 @@
-// Tables several pages show: contracts and invoices (a customer page lists both).
+// Tables several pages show: contracts and invoices (a customer page lists both), credit grants and credit ledger entries.
 import type { z } from "@hono/zod-openapi";
 import type { FC } from "hono/jsx";
 import type { InvoiceView } from "../ledger/customer-ledger";
 import type { Contract } from "../schemas/contracts";
-import { date, money } from "./format";
+import type { CreditGrantView, CreditLedgerEntryView } from "../schemas/credits";
+import { date, dateTime, money, number } from "./format";
 import { Badge } from "./layout";
 
 /** The fields of a contract (as the API shows it) that the table reads. */
@@ -96,4 +97,150 @@ export const InvoiceTable: FC<{ invoices: InvoiceView[]; names: Map<string, stri
         ))}
       </tbody>
     </table>
+  );
+
+/** A grant's status as a badge: voided reads like a voided invoice, waiting for payment like a scheduled contract. */
+const GRANT_BADGE: Record<CreditGrantView["status"], string> = {
+  pending_payment: "scheduled",
+  active: "active",
+  depleted: "ended",
+  expired: "ended",
+  voided: "void",
+};
+
+export const GrantStatus: FC<{ status: CreditGrantView["status"] }> = ({ status }) => (
+  <Badge status={GRANT_BADGE[status]} label={status.replace("_", " ")} />
+);
+
+/** "2026-03-01" at midnight UTC (how dates are typed), else the minute. */
+const instant = (iso: string) => (iso.slice(11, 19) === "00:00:00" ? date(iso) : dateTime(iso));
+
+/** Voided and expired grants take no more actions. */
+export const grantIsOpen = (g: Pick<CreditGrantView, "status">) => g.status !== "voided" && g.status !== "expired";
+
+export const CreditGrantTable: FC<{ grants: CreditGrantView[]; actions: boolean }> = ({ grants, actions }) =>
+  grants.length === 0 ? (
+    <p class="muted">No credit grants.</p>
+  ) : (
+    <div style="overflow-x:auto">
+      <table data-testid="credit-grants-table">
+        <thead>
+          <tr>
+            <th>Grant</th>
+            <th>Type</th>
+            <th>Status</th>
+            <th class="num">Amount</th>
+            <th class="num">Balance</th>
+            <th class="num">Available</th>
+            <th class="num">Priority</th>
+            <th>Effective → expires</th>
+            <th>Applies to</th>
+            {actions ? <th></th> : null}
+          </tr>
+        </thead>
+        <tbody>
+          {grants.map((g) => (
+            <tr data-grant={g.id}>
+              <td>
+                {g.name}
+                <div class="muted mono">{g.id.slice(0, 8)}</div>
+              </td>
+              <td>
+                {g.type}
+                {g.invoice_id ? (
+                  <div>
+                    <a href={`/dashboard/invoices/${g.invoice_id}`}>purchase invoice</a>
+                    {g.purchase_price !== null ? <span class="muted"> ({money(g.purchase_price, g.currency)})</span> : null}
+                  </div>
+                ) : null}
+              </td>
+              <td>
+                <GrantStatus status={g.status} />
+              </td>
+              <td class="num">{money(g.amount, g.currency)}</td>
+              <td class="num">{money(g.balance, g.currency)}</td>
+              <td class="num" data-testid="grant-available">
+                {money(g.available, g.currency)}
+              </td>
+              <td class="num">{g.priority}</td>
+              <td>
+                {instant(g.effective_at)} → {g.expires_at ? instant(g.expires_at) : "never"}
+              </td>
+              <td>{g.applies_to ? <span class="mono">{g.applies_to.meter_codes.join(", ")}</span> : "every line"}</td>
+              {actions ? (
+                <td>
+                  {grantIsOpen(g) ? (
+                    <>
+                      <a href={`/dashboard/customers/${g.customer_id}/credit_grants/${g.id}/adjust`} data-action="adjust">
+                        Adjust
+                      </a>{" "}
+                      ·{" "}
+                      <a href={`/dashboard/customers/${g.customer_id}/credit_grants/${g.id}/void`} data-action="void">
+                        Void…
+                      </a>
+                    </>
+                  ) : null}
+                </td>
+              ) : null}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+
+const ENTRY_WORDS: Record<CreditLedgerEntryView["type"], string> = {
+  granted: "granted",
+  applied: "applied to an invoice",
+  released: "released (invoice voided)",
+  adjusted: "adjusted",
+  expired: "expired",
+  voided: "voided",
+};
+
+/** An entry's signed amount: "+$25.00", "-$20.00" (no currency when its grant is not at hand). */
+function signed(amount: string, currency: string | undefined): string {
+  const text = currency ? money(amount, currency) : number(amount);
+  return amount.startsWith("-") ? text : `+${text}`;
+}
+
+/** Credit ledger entries, newest first; `grants` names each entry's grant and gives its currency. */
+export const CreditLedgerTable: FC<{ entries: CreditLedgerEntryView[]; grants: Map<string, Pick<CreditGrantView, "name" | "currency">> }> = ({
+  entries,
+  grants,
+}) =>
+  entries.length === 0 ? (
+    <p class="muted">No credit ledger entries.</p>
+  ) : (
+    <div style="overflow-x:auto">
+      <table data-testid="credit-ledger-table">
+        <thead>
+          <tr>
+            <th>Time</th>
+            <th>Entry</th>
+            <th>Grant</th>
+            <th class="num">Amount</th>
+            <th class="num">Balance after</th>
+            <th>Invoice</th>
+            <th>Reason</th>
+          </tr>
+        </thead>
+        <tbody>
+          {entries.map((e) => {
+            const grant = grants.get(e.grant_id);
+            return (
+              <tr data-entry={e.type}>
+                <td>{dateTime(e.created_at)}</td>
+                <td>{ENTRY_WORDS[e.type]}</td>
+                <td>{grant ? grant.name : <span class="mono">{e.grant_id.slice(0, 8)}</span>}</td>
+                <td class="num">{signed(e.amount, grant?.currency)}</td>
+                <td class="num">{grant ? money(e.balance_after, grant.currency) : number(e.balance_after)}</td>
+                <td>{e.invoice_id ? <a href={`/dashboard/invoices/${e.invoice_id}`}>{e.invoice_id.slice(0, 8)}</a> : "—"}</td>
+                <td>{e.reason ?? "—"}</td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </div>
   );

@@ -1,4 +1,4 @@
-// Customers: list with filters, "Add customer", and a customer's page (contracts, invoices, usage this period).
+// Customers: list with filters, "Add customer", and a customer's page (contracts, invoices, usage this period, credits).
 import { CreateCustomerBody, ListCustomersQuery, UpdateCustomerBody } from "../../schemas/customers";
 import { listContracts } from "../../services/contracts";
 import { archiveCustomer, createCustomer, getCustomer, listCustomers, serializeCustomer, updateCustomer } from "../../services/customers";
@@ -14,6 +14,7 @@ import { ContractTable, InvoiceTable } from "../tables";
 import { dailyEventCounts } from "../usage";
 import { parseTimestamp } from "../../domain/time";
 import { serviceContext } from "../../services/context";
+import { creditPages, CreditsSection, loadCredits } from "./credits";
 
 const FIELDS = ["name", "email", "external_id", "payment_provider_id"];
 
@@ -110,9 +111,10 @@ customerPages.get("/:id", async (c) => {
   const d = db(c);
   const customer = serializeCustomer(await getCustomer(d, caller, c.req.param("id")));
   const now = c.get("now");
-  const [contracts, invoices] = await Promise.all([
+  const [contracts, invoices, credits] = await Promise.all([
     listContracts(d, caller, { customer_id: customer.id, limit: 100 }, now),
     listInvoices(c.env, caller, { customer_id: customer.id, limit: 100 }),
+    loadCredits(c, customer.id),
   ]);
   let upcoming = null;
   try {
@@ -206,6 +208,8 @@ customerPages.get("/:id", async (c) => {
         <p class="muted">No open billing period: this customer has no contract with a draft invoice.</p>
       )}
 
+      <CreditsSection customerId={customer.id} credits={credits} archived={customer.archived_at !== null} />
+
       <h2>Contracts</h2>
       <ContractTable contracts={contracts.data} names={names} plans={plans} />
       <h2>Invoices</h2>
@@ -213,6 +217,9 @@ customerPages.get("/:id", async (c) => {
     </>,
   );
 });
+
+// Credits: /:id/credit_grants/…, /:id/credit_ledger (pages/credits.tsx).
+customerPages.route("/", creditPages);
 
 customerPages.get("/:id/archive", async (c) => {
   const customer = await getCustomer(db(c), callerIn(c), c.req.param("id"));
