@@ -42,7 +42,8 @@ interface InvoiceRow {
   contract_id: string | null;
   status: string;
   currency: string;
-  total: string | null;
+  /** What a charge collects: total − credits applied (SPEC §9). */
+  amount_due: string | null;
   number: number | null;
 }
 
@@ -63,7 +64,7 @@ export async function loadInvoiceForPayment(env: Env, scope: StripeScope, invoic
       contract_id: invoices.contractId,
       status: invoices.status,
       currency: invoices.currency,
-      total: invoices.total,
+      amount_due: sql<string | null>`COALESCE(${invoices.amountDue}, ${invoices.total})`,
       number: invoices.number,
     })
     .from(invoices)
@@ -133,7 +134,7 @@ export async function chargeInvoice(
         return { kind: "skipped", reason: "exhausted" };
       }
     }
-    const amount = minorUnitAmount(inv.total ?? "0", inv.currency);
+    const amount = minorUnitAmount(inv.amount_due ?? "0", inv.currency);
     if (amount === 0) {
       // NOTE: nothing to collect: a zero invoice is paid at once, without a PaymentIntent (Stripe does the same).
       const done = await ledgerStub(env, scope, inv.customer_id).recordPayment(inv.id, { attempt: null, outcome: "succeeded", at: asOf });
@@ -150,7 +151,7 @@ export async function chargeInvoice(
       .insert(paymentAttempts)
       .select(
         sql`SELECT ${crypto.randomUUID()}, ${scope.accountId}, ${scope.mode}, ${inv.id}, ${inv.customer_id}, next.n, ${trigger},
-            'meterline-invoice-' || ${inv.id} || '-attempt-' || next.n, 'pending', ${inv.total}, ${inv.currency},
+            'meterline-invoice-' || ${inv.id} || '-attempt-' || next.n, 'pending', ${inv.amount_due}, ${inv.currency},
             ${request ? JSON.stringify(request) : null}, NULL, NULL, NULL, NULL, ${realNow + LEASE_MS}, ${asOf}, ${realNow}, ${realNow}
           FROM (SELECT COALESCE(MAX(attempt), 0) + 1 AS n FROM ${paymentAttempts} WHERE invoice_id = ${inv.id}) AS next
           WHERE NOT EXISTS (SELECT 1 FROM ${paymentAttempts} WHERE invoice_id = ${inv.id} AND status IN ('pending', 'succeeded'))`,
@@ -174,8 +175,8 @@ export async function chargeInvoice(
 
 /** Why an attempt has no request to send: an amount beyond any provider's limit, or no card to charge. */
 function unsendable(inv: InvoiceRow): PaymentError {
-  if (minorUnitAmount(inv.total ?? "0", inv.currency) === null) {
-    return { code: "amount_too_large", decline_code: null, message: `${inv.currency} ${inv.total} is more than a payment provider can charge in one payment` };
+  if (minorUnitAmount(inv.amount_due ?? "0", inv.currency) === null) {
+    return { code: "amount_too_large", decline_code: null, message: `${inv.currency} ${inv.amount_due} is more than a payment provider can charge in one payment` };
   }
   return { code: "payment_method_missing", decline_code: null, message: "The customer has no default payment method in Stripe" };
 }
@@ -348,7 +349,6 @@ async function recordAnswer(env: Env, scope: StripeScope, inv: InvoiceRow, attem
         updatedAt: now,
       })
       .where(eq(paymentAttempts.id, attempt.id)),
-    ...(next !== undefined ? [nextAutoPayAttempt(db, inv.id, next)] : []),
   ]);
   if (exhausted) {
     await switchOffAutoPay(env, scope, { contractId: inv.contract_id, customerId: inv.customer_id, invoiceId: inv.id });
@@ -356,11 +356,3 @@ async function recordAnswer(env: Env, scope: StripeScope, inv: InvoiceRow, attem
   return { kind: "failed", attempt: attempt.attempt, error: answer.error, exhausted };
 }
 
-/**
- * When auto-pay next charges the invoice (null: never again), in D1 where dueForAutoPay looks for it.
- * NOTE: the one write to D1 `invoices` outside the customer ledger, which owns that table (src/db/writers.ts): the
- * ledger already records the same value (recordPayment's nextAttemptAt) but does not copy it to D1 yet.
- */
-function nextAutoPayAttempt(db: Database, invoiceId: string, at: number | null): Statement {
-  return db.update(invoices).set({ nextPaymentAttemptAt: at }).where(eq(invoices.id, invoiceId));
-}

@@ -1,8 +1,13 @@
 // The ledger's projections to D1, run after its transactions commit: the invoice index (status, period, payment
 // state), finalized invoices with their number, and the (minute, event name) activity the cross-customer event list
 // walks. Each keeps a local "not yet published" mark until D1 has the row, so a failed publish is retried later.
-// NOTE: the ledger is the only writer of D1's invoices and event_activity tables (see docs/internals.md).
+// NOTE: the ledger is the only writer of D1's invoices, invoice_sequences and event_activity (src/db/writers.ts); the
+// contract's current period goes through services/contracts.ts, its writer, in the same batch.
+import { and, eq, isNull, sql } from "drizzle-orm";
+import { database, runBatch } from "../db/client";
+import { eventActivity, invoices, invoiceSequences } from "../db/schema";
 import { activityMinuteOf } from "../domain/event-activity";
+import { currentPeriodStatement } from "../services/contracts";
 import { settleCredits } from "./credit-application";
 import { settleWithoutCharge } from "./invoices";
 import type { LedgerState } from "./state";
@@ -14,92 +19,126 @@ import { invoiceView } from "./views";
  * by id, listed and picked up by the billing run. Numbers and final amounts go through publishFinalized.
  * NOTE: rows stay flagged until D1 confirms, and every later call retries.
  */
-export async function syncInvoiceIndex(state: LedgerState, db: D1Database): Promise<void> {
+export async function syncInvoiceIndex(state: LedgerState, d1: D1Database): Promise<void> {
   const pending = state.sql.exec<InvoiceRow>("SELECT * FROM invoices WHERE indexed = 0").toArray();
   if (pending.length === 0) return;
   const who = state.identity();
-  await db.batch(
-    pending.map((inv) =>
-      db
-        .prepare(
-          `INSERT INTO invoices (id, account_id, mode, customer_id, contract_id, kind, auto_pay, status, currency, period_start, period_end,
-             finalize_after, payment_status, paid_at, voided_at, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (id) DO UPDATE SET status = excluded.status, period_end = excluded.period_end,
-             finalize_after = excluded.finalize_after, payment_status = excluded.payment_status, paid_at = excluded.paid_at,
-             voided_at = excluded.voided_at, updated_at = excluded.updated_at`,
-        )
-        .bind(
-          inv.id, who.accountId, who.mode, who.customerId, inv.contract_id, inv.kind, inv.auto_pay,
-          // A locked invoice whose number is not yet published stays a draft in D1 until publishFinalized runs.
-          inv.status === "finalized" && inv.number === null ? "draft" : inv.status,
-          inv.currency, inv.period_start, inv.period_end, inv.finalize_after, inv.payment_status, inv.paid_at, inv.voided_at,
-          inv.created_at, inv.updated_at,
-        ),
-    ),
-  );
+  const db = database(d1);
+  const rows = pending.map((inv) => ({
+    id: inv.id,
+    accountId: who.accountId,
+    mode: who.mode,
+    customerId: who.customerId,
+    contractId: inv.contract_id,
+    kind: inv.kind,
+    autoPay: inv.auto_pay === null ? null : inv.auto_pay === 1,
+    // A locked invoice whose number is not yet published stays a draft in D1 until publishFinalized runs.
+    status: inv.status === "finalized" && inv.number === null ? ("draft" as const) : inv.status,
+    currency: inv.currency,
+    periodStart: inv.period_start,
+    periodEnd: inv.period_end,
+    finalizeAfter: inv.finalize_after,
+    paymentStatus: inv.payment_status,
+    paidAt: inv.paid_at,
+    voidedAt: inv.voided_at,
+    // Auto-pay's retry schedule: dueForAutoPay reads it from D1.
+    nextPaymentAttemptAt: inv.next_payment_attempt_at,
+    createdAt: inv.created_at,
+    updatedAt: inv.updated_at,
+  }));
+  const upsert = (row: (typeof rows)[number]) =>
+    db
+      .insert(invoices)
+      .values(row)
+      .onConflictDoUpdate({
+        target: invoices.id,
+        set: {
+          status: sql`excluded.status`,
+          periodEnd: sql`excluded.period_end`,
+          finalizeAfter: sql`excluded.finalize_after`,
+          paymentStatus: sql`excluded.payment_status`,
+          paidAt: sql`excluded.paid_at`,
+          voidedAt: sql`excluded.voided_at`,
+          nextPaymentAttemptAt: sql`excluded.next_payment_attempt_at`,
+          updatedAt: sql`excluded.updated_at`,
+        },
+      });
+  await runBatch(db, rows.map(upsert));
   for (const inv of pending) state.sql.exec("UPDATE invoices SET indexed = 1 WHERE id = ? AND updated_at = ?", inv.id, inv.updated_at);
 }
 
 /**
  * Copies locked invoices to D1 with their number: one D1 transaction per invoice takes the next number of the
  * (account, mode) sequence only if the invoice has none yet, so numbers have no gaps and a retry never takes two.
- * Then records the number locally with invoice.finalized.
+ * Then records the number locally with invoice.finalized (and, with nothing due, settles it without a charge).
  */
-export async function publishFinalized(state: LedgerState, db: D1Database): Promise<void> {
+export async function publishFinalized(state: LedgerState, d1: D1Database): Promise<void> {
   if (!state.finalizedMayBeUnpublished) return;
-  const { sql } = state;
-  const pending = sql.exec<InvoiceRow>("SELECT * FROM invoices WHERE finalized_at IS NOT NULL AND number IS NULL ORDER BY period_start").toArray();
+  const { sql: local } = state;
+  const pending = local.exec<InvoiceRow>("SELECT * FROM invoices WHERE finalized_at IS NOT NULL AND number IS NULL ORDER BY period_start").toArray();
   if (pending.length === 0) {
     state.finalizedMayBeUnpublished = false;
     return;
   }
   const who = state.identity();
+  const db = database(d1);
+  const scope = and(eq(invoiceSequences.accountId, who.accountId), eq(invoiceSequences.mode, who.mode));
   for (const inv of pending) {
-    const openDraft = sql
-      .exec<{ period_start: number; period_end: number }>(
-        "SELECT period_start, period_end FROM invoices WHERE contract_id = ? AND status = 'draft' ORDER BY period_start LIMIT 1",
-        inv.contract_id,
-      )
-      .toArray()[0];
-    const results = await db.batch([
-      db.prepare("INSERT OR IGNORE INTO invoice_sequences (account_id, mode, last_number) VALUES (?, ?, 0)").bind(who.accountId, who.mode),
+    // The contract's current period is its earliest open draft.
+    const openDraft = inv.contract_id
+      ? local
+          .exec<{ period_start: number; period_end: number }>(
+            "SELECT period_start, period_end FROM invoices WHERE contract_id = ? AND status = 'draft' ORDER BY period_start LIMIT 1",
+            inv.contract_id,
+          )
+          .toArray()[0]
+      : undefined;
+    const unnumbered = and(eq(invoices.id, inv.id), isNull(invoices.number));
+    const results = await runBatch(db, [
+      db.insert(invoiceSequences).values({ accountId: who.accountId, mode: who.mode, lastNumber: 0 }).onConflictDoNothing(),
       db
-        .prepare(
-          `INSERT OR IGNORE INTO invoices (id, account_id, mode, customer_id, contract_id, kind, auto_pay, status, currency, period_start,
-             period_end, finalize_after, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'draft', ?, ?, ?, ?, ?, ?)`,
-        )
-        .bind(inv.id, who.accountId, who.mode, who.customerId, inv.contract_id, inv.kind, inv.auto_pay, inv.currency, inv.period_start,
-          inv.period_end, inv.finalize_after, inv.created_at, inv.updated_at),
+        .insert(invoices)
+        .values({
+          id: inv.id, accountId: who.accountId, mode: who.mode, customerId: who.customerId, contractId: inv.contract_id, kind: inv.kind,
+          autoPay: inv.auto_pay === null ? null : inv.auto_pay === 1, status: "draft", currency: inv.currency, periodStart: inv.period_start,
+          periodEnd: inv.period_end, finalizeAfter: inv.finalize_after, createdAt: inv.created_at, updatedAt: inv.updated_at,
+        })
+        .onConflictDoNothing(),
       db
-        .prepare(
-          `UPDATE invoice_sequences SET last_number = last_number + 1
-           WHERE account_id = ? AND mode = ? AND EXISTS (SELECT 1 FROM invoices WHERE id = ? AND number IS NULL)`,
-        )
-        .bind(who.accountId, who.mode, inv.id),
+        .update(invoiceSequences)
+        .set({ lastNumber: sql`${invoiceSequences.lastNumber} + 1` })
+        .where(and(scope, sql`EXISTS (SELECT 1 FROM ${invoices} WHERE ${unnumbered})`)),
       db
-        .prepare(
-          `UPDATE invoices SET status = ?, number = (SELECT last_number FROM invoice_sequences WHERE account_id = ? AND mode = ?),
-             invoice_date = ?, due_date = ?, line_items = ?, subtotal = ?, total = ?, credits_applied = ?, amount_due = ?, period_end = ?,
-             finalize_after = ?, payment_status = ?, paid_at = ?, voided_at = ?, updated_at = ?
-           WHERE id = ? AND number IS NULL`,
-        )
-        .bind(inv.status, who.accountId, who.mode, inv.invoice_date, inv.due_date, inv.line_items, inv.subtotal, inv.total, inv.credits_applied, inv.amount_due,
-          inv.period_end, inv.finalize_after, inv.payment_status, inv.paid_at, inv.voided_at, inv.updated_at, inv.id),
-      // The contract's current period is its earliest open draft.
-      openDraft
-        ? db
-            .prepare("UPDATE contracts SET current_period_start = ?, current_period_end = ?, updated_at = ? WHERE id = ?")
-            .bind(openDraft.period_start, openDraft.period_end, inv.updated_at, inv.contract_id)
-        : db.prepare("SELECT 1"),
-      db.prepare("SELECT number FROM invoices WHERE id = ?").bind(inv.id),
+        .update(invoices)
+        .set({
+          status: inv.status,
+          number: sql`(SELECT ${invoiceSequences.lastNumber} FROM ${invoiceSequences} WHERE ${scope})`,
+          invoiceDate: inv.invoice_date,
+          dueDate: inv.due_date,
+          lineItems: JSON.parse(inv.line_items) as unknown[],
+          subtotal: inv.subtotal,
+          total: inv.total,
+          creditsApplied: JSON.parse(inv.credits_applied) as Array<{ grant_id: string; amount: string }>,
+          amountDue: inv.amount_due,
+          periodEnd: inv.period_end,
+          finalizeAfter: inv.finalize_after,
+          paymentStatus: inv.payment_status,
+          paidAt: inv.paid_at,
+          voidedAt: inv.voided_at,
+          updatedAt: inv.updated_at,
+        })
+        .where(unnumbered),
+      ...(openDraft && inv.contract_id
+        ? [currentPeriodStatement(db, inv.contract_id, { start: openDraft.period_start, end: openDraft.period_end }, inv.updated_at)]
+        : []),
+      db.select({ number: invoices.number }).from(invoices).where(eq(invoices.id, inv.id)),
     ]);
-    const number = (results[5]!.results[0] as { number: number }).number;
+    const number = (results[results.length - 1] as Array<{ number: number }>)[0]!.number;
     // NOTE: invoice.finalized is recorded when the number is known locally, so the event carries it; a crash before
     // this point re-runs the (idempotent) D1 batch above and records the event then.
     state.transact(() => {
-      sql.exec("UPDATE invoices SET number = ?, indexed = 0 WHERE id = ?", number, inv.id);
-      const row = sql.exec<InvoiceRow>("SELECT * FROM invoices WHERE id = ?", inv.id).one();
+      local.exec("UPDATE invoices SET number = ?, indexed = 0 WHERE id = ?", number, inv.id);
+      const row = local.exec<InvoiceRow>("SELECT * FROM invoices WHERE id = ?", inv.id).one();
       const at = inv.finalized_at ?? inv.updated_at;
       state.emit("invoice.finalized", { ...invoiceView(state, row), status: "finalized" }, at);
       settleWithoutCharge(state, row, at);
@@ -139,7 +178,7 @@ export function activityUnpublished(state: LedgerState): boolean {
  * call has answered; that is about once per customer, minute and name, not per event. If D1 fails the events stay
  * stored (and listed by customer). D1's insert ignores rows it has, so a retry or two overlapping publishes are harmless.
  */
-export async function publishActivity(state: LedgerState, db: D1Database): Promise<boolean> {
+export async function publishActivity(state: LedgerState, d1: D1Database): Promise<boolean> {
   if (!activityUnpublished(state)) return true;
   const who = state.identity();
   state.activityPublishesInFlight += 1;
@@ -151,13 +190,11 @@ export async function publishActivity(state: LedgerState, db: D1Database): Promi
         .toArray();
       if (rows.length === 0) return true;
       const pairs = JSON.stringify(rows.map((r) => [r.minute, r.event_name]));
-      await db
-        .prepare(
-          `INSERT OR IGNORE INTO event_activity (account_id, mode, minute, customer_id, event_name)
-           SELECT ?1, ?2, value->>0, ?3, value->>1 FROM json_each(?4)`,
-        )
-        .bind(who.accountId, who.mode, who.customerId, pairs)
-        .run();
+      await database(d1)
+        .insert(eventActivity)
+        // NOTE: "WHERE true": SQLite cannot tell an upsert's ON CONFLICT from a join constraint after a bare FROM.
+        .select(sql`SELECT ${who.accountId}, ${who.mode}, value->>0, ${who.customerId}, value->>1 FROM json_each(${pairs}) WHERE true`)
+        .onConflictDoNothing();
       const marked = state.sql.exec(
         "UPDATE event_activity SET published = 1 WHERE (minute, event_name) IN (SELECT value->>0, value->>1 FROM json_each(?))",
         pairs,

@@ -263,6 +263,17 @@ export function moveContractStatus(db: Database, contractId: string, from: Contr
 }
 
 /**
+ * The contract's current period, which the customer's ledger moves when it publishes a finalized invoice (the current
+ * period is the contract's earliest open draft); batched with that publication.
+ */
+export function currentPeriodStatement(db: Database, contractId: string, period: { start: number; end: number }, at: number): Statement {
+  return db
+    .update(contracts)
+    .set({ currentPeriodStart: period.start, currentPeriodEnd: period.end, updatedAt: at })
+    .where(eq(contracts.id, contractId));
+}
+
+/**
  * After the last auto-pay retry of one of its invoices failed (or one that no retry can fix), auto-pay is switched off
  * for the contract (SPEC §10), then the customer's ledger reloads it and the dispatcher is woken.
  * NOTE: contract.updated is recorded in the same batch, under an id derived from the contract and the invoice, so a

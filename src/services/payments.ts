@@ -65,16 +65,16 @@ export interface PaymentLinkOptions {
 }
 
 /**
- * A Stripe Checkout Session (payment mode) for the invoice's total that also saves the card for off-session use
+ * A Stripe Checkout Session (payment mode) for the invoice's amount due that also saves the card for off-session use
  * (setup_future_usage), so later invoices can be auto-paid. The checkout.session.completed webhook marks it paid.
  */
 export async function createPaymentLink({ env, caller, now }: ServiceContext, invoiceId: string, options: PaymentLinkOptions = {}) {
   const inv = await payableInvoice(env, caller, invoiceId);
   const { client } = await requireStripe(env, caller);
   const origin = options.origin ?? "https://meterline.invalid";
-  const amount = minorUnitAmount(inv.total ?? "0", inv.currency);
+  const amount = minorUnitAmount(inv.amount_due ?? "0", inv.currency);
   if (amount === null) {
-    throw new ApiError("amount_too_large", `${inv.currency} ${inv.total} is more than a payment provider can charge in one payment`);
+    throw new ApiError("amount_too_large", `${inv.currency} ${inv.amount_due} is more than a payment provider can charge in one payment`);
   }
   const metadata = { meterline_invoice_id: inv.id, meterline_account_id: caller.accountId, meterline_mode: caller.mode };
   const session = await (async () => {
