@@ -1,5 +1,6 @@
-// Auto-pay in the billing run (SPEC §10): finalized invoices of auto-pay contracts whose invoice date (or next retry)
-// has come, a page at a time, each charged on its own (billing/charge.ts).
+// Auto-pay in the billing run (SPEC §10): finalized invoices of auto-pay contracts (or credit purchases with their own
+// auto-pay, SPEC §15) whose invoice date (or next retry) has come, a page at a time, each charged on its own
+// (billing/charge.ts).
 import { sql } from "drizzle-orm";
 import { database } from "../db/client";
 import { contracts, invoices, paymentAttempts } from "../db/schema";
@@ -31,8 +32,8 @@ export async function dueForAutoPay(env: Env, asOf: number, scope: RunScope | nu
   const attemptInScope = scope ? sql`a.account_id = ${scope.accountId} AND a.mode = ${scope.mode}` : sql`1`;
   return database(env.DB).all<DueInvoice>(
     sql`SELECT id, account_id, mode FROM (
-       SELECT i.id, i.account_id, i.mode FROM ${invoices} i JOIN ${contracts} c ON c.id = i.contract_id
-       WHERE i.status = 'finalized' AND c.auto_pay = 1 AND i.invoice_date <= ${asOf}
+       SELECT i.id, i.account_id, i.mode FROM ${invoices} i LEFT JOIN ${contracts} c ON c.id = i.contract_id
+       WHERE i.status = 'finalized' AND COALESCE(i.auto_pay, c.auto_pay) = 1 AND i.invoice_date <= ${asOf}
          AND COALESCE(i.next_payment_attempt_at, i.invoice_date) <= ${asOf}
          AND ${invoiceInScope}
        UNION

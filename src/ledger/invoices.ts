@@ -126,7 +126,11 @@ export function recordPayment(state: LedgerState, invoiceId: string, p: PaymentR
            next_payment_attempt_at = ?, indexed = 0, updated_at = ? WHERE id = ?`,
         p.outcome, t.attempts, p.error ? JSON.stringify(p.error) : null, t.nextAttemptAt, p.at, invoiceId,
       );
-      if (t.exhausted) state.emit("invoice.payment_failed", invoiceView(state, invoiceRow(state, invoiceId)!), p.at);
+      if (t.exhausted) {
+        // A credit purchase carries its own auto-pay: off once it gave up, as a contract's is (billing/charge.ts).
+        if (inv.auto_pay !== null) sql.exec("UPDATE invoices SET auto_pay = 0 WHERE id = ?", invoiceId);
+        state.emit("invoice.payment_failed", invoiceView(state, invoiceRow(state, invoiceId)!), p.at);
+      }
       return { paidNow: false };
     case "attempts":
       sql.exec("UPDATE invoices SET payment_attempts = ?, updated_at = ? WHERE id = ?", t.attempts, p.at, invoiceId);

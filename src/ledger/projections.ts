@@ -60,6 +60,7 @@ export async function syncInvoiceIndex(state: LedgerState, d1: D1Database): Prom
           paidAt: sql`excluded.paid_at`,
           voidedAt: sql`excluded.voided_at`,
           nextPaymentAttemptAt: sql`excluded.next_payment_attempt_at`,
+          autoPay: sql`excluded.auto_pay`,
           updatedAt: sql`excluded.updated_at`,
         },
       });

@@ -18,6 +18,9 @@ import {
 import { getEvent, listEvents } from "../services/event-reads";
 import { ingest } from "../services/events";
 
+/** Work an ingest call leaves for after its answer (an auto top-up's charge), kept alive by the runtime. */
+const afterResponse = (c: { executionCtx: ExecutionContext }) => (work: Promise<unknown>) => c.executionCtx.waitUntil(work);
+
 const tags = ["Events"];
 
 /** The components ingestion bodies are documented by; registered on the router below, since no route validates them. */
@@ -62,7 +65,7 @@ const sendBatch = createRoute({
 const metronomeDialect: MiddlewareHandler<AppEnv> = async (c, next) => {
   const body: unknown = await c.req.json();
   if (!Array.isArray(body)) return next();
-  await ingest(c.env, { caller: c.get("caller"), key: c.get("ingestKey") }, body, "ingest", c.get("now"));
+  await ingest(c.env, { caller: c.get("caller"), key: c.get("ingestKey") }, body, "ingest", c.get("now"), afterResponse(c));
   return c.body(null, 200);
 };
 
@@ -105,11 +108,11 @@ for (const [name, schema] of Object.entries(documented)) router.openAPIRegistry.
 
 export const eventRoutes = router
   .openapi(sendOne, async (c) => {
-    const [r] = await ingest(c.env, { caller: c.get("caller"), key: c.get("ingestKey") }, await c.req.json(), "single", c.get("now"));
+    const [r] = await ingest(c.env, { caller: c.get("caller"), key: c.get("ingestKey") }, await c.req.json(), "single", c.get("now"), afterResponse(c));
     return c.json({ id: r!.id, idempotency_key: r!.idempotency_key, status: r!.status }, 202);
   })
   .openapi(sendBatch, async (c) => {
-    const results = await ingest(c.env, { caller: c.get("caller"), key: c.get("ingestKey") }, await c.req.json(), "batch", c.get("now"));
+    const results = await ingest(c.env, { caller: c.get("caller"), key: c.get("ingestKey") }, await c.req.json(), "batch", c.get("now"), afterResponse(c));
     return c.json(
       {
         accepted: results.filter((r) => r.status === "accepted").length,
@@ -122,7 +125,7 @@ export const eventRoutes = router
   })
   .openapi(metronomeIngest, async (c) => {
     // Orb's dialect (an array, Metronome's, was answered by metronomeDialect before this handler).
-    await ingest(c.env, { caller: c.get("caller"), key: c.get("ingestKey") }, await c.req.json(), "ingest", c.get("now"));
+    await ingest(c.env, { caller: c.get("caller"), key: c.get("ingestKey") }, await c.req.json(), "ingest", c.get("now"), afterResponse(c));
     return c.json({ validation_failed: [], debug: null }, 200);
   })
   .openapi(list, async (c) => c.json(await listEvents(c.env, c.get("caller"), c.req.valid("query")), 200))

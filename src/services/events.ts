@@ -9,8 +9,9 @@ import { ApiError, ERROR_CODES, type ErrorCode, type ErrorDetail } from "../erro
 import type { Caller, Env } from "../env";
 import { callerOf, type KeyRow, type PresentedKey } from "../http/auth";
 import { detailsOf } from "../http/validation";
-import type { DuplicatePolicy, IngestEvent, IngestResult } from "../ledger/customer-ledger";
+import type { DuplicatePolicy, IngestEvent, IngestResult } from "../ledger/types";
 import { ledgerStub } from "../ledger/stub";
+import { collectPurchase } from "./credits";
 import { cachedCustomer, forgetCustomer, rememberCustomer, rememberKey, type CachedCustomer } from "./ingest-cache";
 import { EVENT_ALIASES, EventInput, FUTURE_TOLERANCE_MS, MAX_BATCH, MetronomeEvent } from "../schemas/events";
 import { illFormedDetail } from "../schemas/common";
@@ -153,6 +154,9 @@ function rejectBatch(errors: ErrorDetail[], total: number): never {
  * Validates every event, and stores none unless all are valid (SPEC §8). Then one ledger RPC per customer.
  * `first_wins` is Metronome's rule for a repeated transaction_id; ours is that the latest version wins.
  */
+/** Runs work after the response (the route's executionCtx.waitUntil); by default it just runs. */
+export type Defer = (work: Promise<unknown>) => void;
+
 /** How a request carries its events: one event, `{ events }`, or Metronome's array / Orb's `{ events }` on /v1/ingest. */
 export type IngestShape = "single" | "batch" | "ingest";
 
@@ -179,6 +183,7 @@ export async function ingest(
   body: unknown,
   shape: IngestShape,
   now: number,
+  defer: Defer = (work) => void work,
 ): Promise<IngestResult[]> {
   const { caller, key } = auth;
   let fetched: CustomerHit[] | null = null;
@@ -230,6 +235,9 @@ export async function ingest(
     const outcome = await stub.ingest(who, hit.ledger_version, items.map((p) => p.event), policy, now, externalIdsOf(hit, items));
     if (outcome.ok) {
       outcome.results.forEach((r, i) => (results[items[i]!.index] = r));
+      // NOTE: an auto top-up this call bought is charged after the answer (the auto-pay path); if the isolate dies
+      // first, the billing run's auto-pay finds the finalized purchase invoice and charges it then.
+      for (const invoiceId of outcome.topUpInvoices) defer(collectPurchase(env, caller, { id: invoiceId }, now));
       return;
     }
     // NOTE: only when the cache was older than a change to the customer: its ledger stored none of these events, but
