@@ -3,7 +3,7 @@
 import Stripe from "stripe";
 import { minorUnitAmount } from "../domain/money";
 import type { Env } from "../env";
-import type { PaymentError } from "../ledger/customer-ledger";
+import type { PaymentError } from "../ledger/types";
 import { ensureStripeCustomer, stripeAccess, type StripeAccess, type StripeScope } from "../payments/stripe";
 import { ledgerStub } from "../ledger/stub";
 import { and, count, desc, eq, min, sql } from "drizzle-orm";

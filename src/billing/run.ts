@@ -3,7 +3,7 @@ import { and, inArray, sql } from "drizzle-orm";
 import { database, runBatch, changesOf, type Statement } from "../db/client";
 import { contracts, customers, invoices } from "../db/schema";
 import type { Env, Mode } from "../env";
-import type { BillingOutcome } from "../ledger/customer-ledger";
+import type { BillingOutcome } from "../ledger/types";
 import { ledgerStub } from "../ledger/stub";
 import { moveContractStatus, serializeContract, type ContractRow } from "../services/contracts";
 import { emitStatements, notifyWebhooks, stableEventId } from "../webhooks/outbox";

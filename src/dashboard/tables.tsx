@@ -1,7 +1,7 @@
 // Tables several pages show: contracts and invoices (a customer page lists both), credit grants and credit ledger entries.
 import type { z } from "@hono/zod-openapi";
 import type { FC } from "hono/jsx";
-import type { InvoiceView } from "../ledger/customer-ledger";
+import type { InvoiceView } from "../ledger/types";
 import type { Contract } from "../schemas/contracts";
 import type { CreditGrantView, CreditLedgerEntryView } from "../schemas/credits";
 import { date, dateTime, money, number } from "./format";

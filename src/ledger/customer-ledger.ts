@@ -255,6 +255,3 @@ export class CustomerLedger extends DurableObject<Env> {
     return auditAggregates(this.state);
   }
 }
-
-export { ledgerName } from "./types";
-export type * from "./types";

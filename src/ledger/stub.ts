@@ -1,6 +1,6 @@
 // The one way to reach a customer's CustomerLedger: its Durable Object stub, named by account, mode and customer.
 import type { Env, Mode } from "../env";
-import { ledgerName } from "./customer-ledger";
+import { ledgerName } from "./types";
 
 export interface LedgerScope {
   accountId: string;

@@ -8,7 +8,7 @@ import { eventActivity } from "../db/schema";
 import { ACTIVITY_MINUTE_MS, activityMinuteRange, newestFirst } from "../domain/event-activity";
 import type { Caller, Env } from "../env";
 import { ApiError, notFound } from "../errors";
-import type { EventView, LedgerEventQuery, ListedEvent } from "../ledger/customer-ledger";
+import type { EventView, LedgerEventQuery, ListedEvent } from "../ledger/types";
 import { ledgerStub } from "../ledger/stub";
 import type { ListEventsQuery } from "../schemas/events";
 import { getCustomer } from "./customers";

@@ -6,7 +6,7 @@ import { pageOf, pageQuery } from "../db/pagination";
 import { invoices } from "../db/schema";
 import type { Caller, Env } from "../env";
 import { ApiError, notFound } from "../errors";
-import type { InvoiceView } from "../ledger/customer-ledger";
+import type { InvoiceView } from "../ledger/types";
 import { ledgerStub } from "../ledger/stub";
 import type { ListInvoicesQuery } from "../schemas/invoices";
 import type { ServiceContext } from "./context";

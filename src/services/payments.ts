@@ -5,7 +5,7 @@ import { minorUnitAmount } from "../domain/money";
 import { formatTimestamp } from "../domain/time";
 import type { Caller, Env } from "../env";
 import { ApiError, notFound } from "../errors";
-import type { InvoiceView } from "../ledger/customer-ledger";
+import type { InvoiceView } from "../ledger/types";
 import { ensureStripeCustomer, requireStripe } from "../payments/stripe";
 import type { ServiceContext } from "./context";
 import { getInvoice } from "./invoices";

@@ -5,7 +5,7 @@ import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Dec } from "../../src/domain/money";
-import { ledgerName } from "../../src/ledger/customer-ledger";
+import { ledgerName } from "../../src/ledger/types";
 import { call, newAccount, type TestAccount } from "../support/api";
 import { runBilling } from "../support/billing";
 import { endpointWithSink, received, webhooksSettled } from "../support/webhooks";

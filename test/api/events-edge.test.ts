@@ -5,7 +5,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { customerHintOf } from "../../src/domain/event-ids";
 import worker from "../../src/index";
-import { ledgerName } from "../../src/ledger/customer-ledger";
+import { ledgerName } from "../../src/ledger/types";
 import {
   CUSTOMER_CACHE_TTL_MS,
   KEY_CACHE_TTL_MS,

@@ -1,7 +1,7 @@
 // Event ingestion end to end: the seeds' numbers, idempotency, replacement, validation, reasons, isolation.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { ledgerName } from "../../src/ledger/customer-ledger";
+import { ledgerName } from "../../src/ledger/types";
 import { call, expectError, newAccount, type TestAccount } from "../support/api";
 
 const HOUR = 3_600_000;

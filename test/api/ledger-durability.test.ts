@@ -4,7 +4,7 @@ import { env } from "cloudflare:workers";
 import DecimalJs from "decimal.js";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ledgerName } from "../../src/ledger/customer-ledger";
+import { ledgerName } from "../../src/ledger/types";
 import { call, newAccount } from "../support/api";
 import { restartDurableObject } from "../support/durable-objects";
 

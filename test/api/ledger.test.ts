@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { ledgerName } from "../../src/ledger/customer-ledger";
+import { ledgerName } from "../../src/ledger/types";
 import { SCHEMA_VERSION } from "../../src/ledger/schema";
 
 describe("CustomerLedger", () => {

@@ -6,7 +6,7 @@ import DecimalJs from "decimal.js";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Quantity } from "../../src/domain/events";
-import { ledgerName } from "../../src/ledger/customer-ledger";
+import { ledgerName } from "../../src/ledger/types";
 import { CUT_HOUR_EVENTS } from "../../src/ledger/usage";
 import { call, expectError, newAccount } from "../support/api";
 

@@ -4,7 +4,7 @@ import { createScheduledController, runDurableObjectAlarm } from "cloudflare:tes
 import { env } from "cloudflare:workers";
 import worker from "../../src/index";
 import { describe, expect, it } from "vitest";
-import { ledgerName } from "../../src/ledger/customer-ledger";
+import { ledgerName } from "../../src/ledger/types";
 import { call, expectError, newAccount } from "../support/api";
 import { restartDurableObject } from "../support/durable-objects";
 import { runBilling } from "../support/billing";

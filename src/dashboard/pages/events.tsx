@@ -1,7 +1,7 @@
 // Usage-based → Events: newest first, filtered by customer and event name, each with why it is (not) billed —
 // the seeds' "event not appearing on invoice" checklist answered on screen.
 import type { FC } from "hono/jsx";
-import type { EventView } from "../../ledger/customer-ledger";
+import type { EventView } from "../../ledger/types";
 import { ListEventsQuery } from "../../schemas/events";
 import { getEvent, listEvents } from "../../services/event-reads";
 import { dateTime } from "../format";

@@ -1,6 +1,6 @@
 // Usage-based → Invoices: list with filters, an invoice's lines with their tier breakdown, and the actions on it
 // (finalize / void / mark paid), each behind a confirmation step.
-import type { InvoiceView } from "../../ledger/customer-ledger";
+import type { InvoiceView } from "../../ledger/types";
 import { INVOICE_STATUSES, ListInvoicesQuery } from "../../schemas/invoices";
 import { serviceContext, type ServiceContext } from "../../services/context";
 import { getInvoice, invoiceAction, listInvoices } from "../../services/invoices";
