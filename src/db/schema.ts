@@ -125,6 +125,8 @@ export const plans = sqliteTable(
     netTermsDays: integer("net_terms_days").notNull(),
     autoPay: integer("auto_pay", { mode: "boolean" }).notNull(),
     gracePeriodHours: integer("grace_period_hours").notNull(),
+    /** Least a period bills (SPEC §15 "Minimum commitment"), a decimal string in the plan's currency; null = none. */
+    minimumSpend: text("minimum_spend"),
     /** Set on an old version when a newer one replaces it. */
     supersededBy: text("superseded_by"),
     archivedAt: integer("archived_at"),
@@ -167,6 +169,8 @@ export const contracts = sqliteTable(
     endDate: integer("end_date"),
     billingAnchor: integer("billing_anchor").notNull(),
     autoPay: integer("auto_pay", { mode: "boolean" }).notNull(),
+    /** Overrides the plan's minimum_spend ("0" waives it); null = the plan's. */
+    minimumSpend: text("minimum_spend"),
     currentPeriodStart: integer("current_period_start").notNull(),
     currentPeriodEnd: integer("current_period_end").notNull(),
     /** When a cancellation takes effect (now, or the end of the current period). */

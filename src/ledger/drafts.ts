@@ -2,7 +2,7 @@
 // (O(lines), never a scan of events), and keeping drafts consistent with contracts that changed.
 import { setOwn } from "../domain/own";
 import { nextPeriod, periodContaining, type Period } from "../domain/periods";
-import { invoiceTotals, priceLines, type LineItem, type PricingOptions, type UsageInput } from "../domain/pricing";
+import { commitmentLine, invoiceTotals, priceLines, type LineItem, type PricingOptions, type UsageInput } from "../domain/pricing";
 import { quantityOf, type AggregateRow } from "./aggregates";
 import type { ContractSnapshot, LedgerSnapshot } from "./snapshot";
 import type { LedgerState } from "./state";
@@ -40,9 +40,9 @@ function usageOf(rows: AggregateRow[], dimension: string | null): UsageInput {
 }
 
 /**
- * NOTE: a period cut short by the contract's end (end_date or a cancellation "now") bills its fixed fees for the
- * share of the period used, measured in milliseconds (whole seconds for second-precision timestamps). A stub period
- * before a billing anchor is a period of its own and is not prorated.
+ * NOTE: a period cut short by the contract's end (end_date or a cancellation "now") bills its fixed fees and its
+ * minimum commitment for the share of the period used, measured in milliseconds (whole seconds for second-precision
+ * timestamps). A stub period before a billing anchor is a period of its own and is not prorated.
  */
 function prorationOf(contract: ContractSnapshot, period: Period): PricingOptions {
   const natural = periodContaining(
@@ -60,11 +60,15 @@ export function priceInvoice(contract: ContractSnapshot, aggregates: AggregateRo
     list.push(a);
     byMeter.set(a.meter_code, list);
   }
+  const proration = prorationOf(contract, period);
   const lineItems = contract.prices.flatMap((price) => {
-    if (price.type === "fixed") return priceLines(price, { quantity: "1", eventCount: 0 }, contract.currency, prorationOf(contract, period));
+    if (price.type === "fixed") return priceLines(price, { quantity: "1", eventCount: 0 }, contract.currency, proration);
     const dimension = price.model === "dimensional" ? price.dimension : null;
     return priceLines(price, usageOf(byMeter.get(price.meter_code) ?? [], dimension), contract.currency);
   });
+  // The minimum commitment comes last: it lifts the total of every other line to the (prorated) minimum_spend.
+  const commitment = commitmentLine(contract.minimumSpend ?? null, lineItems, contract.currency, proration);
+  if (commitment !== null) lineItems.push(commitment);
   const totals = invoiceTotals(lineItems, contract.currency);
   return { lineItems, subtotal: totals.subtotal, total: totals.total };
 }

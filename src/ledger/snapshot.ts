@@ -23,6 +23,11 @@ export interface ContractSnapshot {
   netTermsDays: number;
   autoPay: boolean;
   prices: PriceValue[];
+  /**
+   * Least each period bills (SPEC §15): the contract's override, else its plan version's; null = none.
+   * NOTE: optional only for snapshots stored before the field existed (both columns were null then: no minimum).
+   */
+  minimumSpend?: string | null;
 }
 
 export interface LedgerSnapshot {
@@ -83,6 +88,7 @@ export async function loadSnapshot(db: Database, who: LedgerIdentity): Promise<L
         netTermsDays: plan.netTermsDays,
         autoPay: contract.autoPay,
         prices: priceRows.filter((p) => p.planId === plan.id).map((p) => ({ id: p.id, ...p.spec }) as PriceValue),
+        minimumSpend: contract.minimumSpend ?? plan.minimumSpend,
       })),
     meters: meterRows.map((m) => ({
       code: m.code,

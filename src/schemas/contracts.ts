@@ -1,6 +1,6 @@
 // Request/response schemas for contracts and the Metronome-style plans/add alias (SPEC §7).
 import { z } from "@hono/zod-openapi";
-import { Id, Livemode, ListQuery, Timestamp, TimestampInput, withAliases } from "./common";
+import { decimalString, Id, Livemode, ListQuery, Timestamp, TimestampInput, withAliases } from "./common";
 
 export const CONTRACT_STATUSES = ["scheduled", "active", "cancelled", "ended"] as const;
 
@@ -14,6 +14,7 @@ export const CreateContractBody = withAliases(
     endDate: "end_date",
     autoPay: "auto_pay",
     billingAnchor: "billing_anchor",
+    minimumSpend: "minimum_spend",
   },
   z.strictObject({
     customer_id: RefId.openapi({ description: "The customer's id or external_id" }),
@@ -27,6 +28,13 @@ export const CreateContractBody = withAliases(
     billing_anchor: TimestampInput.optional().openapi({
       description: "Where regular periods start; between start_date and one interval later. Defaults to start_date",
     }),
+    minimum_spend: decimalString({ example: "250.00" })
+      .nullable()
+      .optional()
+      .openapi({
+        description:
+          "Overrides the plan's minimum_spend for this contract, in the plan's currency (\"0\" waives it); null or absent = the plan's",
+      }),
   }),
 ).openapi("CreateContractRequest");
 
@@ -46,6 +54,11 @@ export const Contract = z
     current_period_start: Timestamp,
     current_period_end: Timestamp,
     auto_pay: z.boolean(),
+    minimum_spend: z.string().nullable().openapi({
+      format: "decimal",
+      description: "This contract's override of the plan's minimum_spend; null = the plan's applies",
+      example: "250.00",
+    }),
     cancel_at: Timestamp.nullable(),
     cancelled_at: Timestamp.nullable(),
     livemode: Livemode,

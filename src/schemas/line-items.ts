@@ -24,7 +24,7 @@ export const LineItemTier = z
 export const LineItem = z
   .object({
     name: z.string().openapi({ example: "API Calls" }),
-    price_id: z.string(),
+    price_id: z.string().openapi({ description: "The price billed; \"minimum_commitment\" on the minimum commitment line" }),
     meter_code: z.string().optional(),
     quantity: DecimalText.openapi({ description: "Units billed on this line (after included units); \"1\" for fixed fees", example: "10" }),
     unit_price: DecimalText.nullable()
@@ -47,7 +47,10 @@ export const LineItem = z
     adjustment: z
       .enum(["minimum", "maximum"])
       .optional()
-      .openapi({ description: "Set on the line that lifts a price to its minimum_amount or caps it at its maximum_amount" }),
+      .openapi({
+        description:
+          "Set on the line that lifts a price to its minimum_amount or caps it at its maximum_amount, and (\"minimum\") on the \"Minimum commitment\" line that lifts the invoice to its minimum_spend (price_id \"minimum_commitment\", no meter_code)",
+      }),
     description: z.string().optional().openapi({ description: "How the amount came about, in words" }),
   })
   .openapi("LineItem");

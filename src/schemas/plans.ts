@@ -165,6 +165,10 @@ const planFields = {
     .max(720)
     .openapi({ description: "Hours after period end during which late events still land on the draft", example: 1 }),
   prices: PriceList,
+  minimum_spend: optionalDecimal("100.00").openapi({
+    description:
+      "Least each period bills, in the plan's currency (SPEC §15): a period whose total is under it gets a \"Minimum commitment\" line for the difference. null = none",
+  }),
 };
 
 const planAliases = {
@@ -172,6 +176,7 @@ const planAliases = {
   netTermsDays: "net_terms_days",
   autoPay: "auto_pay",
   gracePeriodHours: "grace_period_hours",
+  minimumSpend: "minimum_spend",
 };
 
 export const CreatePlanBody = withAliases(
@@ -197,6 +202,7 @@ export const UpdatePlanBody = withAliases(
     auto_pay: planFields.auto_pay.optional(),
     grace_period_hours: planFields.grace_period_hours.optional(),
     prices: PriceList.optional().openapi({ description: "The full new list of prices, replacing the current one" }),
+    minimum_spend: planFields.minimum_spend,
   }),
 ).openapi("UpdatePlanRequest", {
   description:
@@ -285,6 +291,7 @@ export const Plan = z
     auto_pay: z.boolean(),
     grace_period_hours: z.number().int(),
     prices: z.array(Price),
+    minimum_spend: z.string().nullable().openapi({ format: "decimal", description: "Least each period bills; null = no minimum", example: "100.00" }),
     superseded_by: Id.nullable().openapi({ description: "The id of the version that replaced this one" }),
     archived_at: Timestamp.nullable(),
     livemode: Livemode,

@@ -24,6 +24,8 @@ export interface NewContract {
   endDate?: number | undefined;
   autoPay?: boolean | undefined;
   billingAnchor?: number | undefined;
+  /** Overrides the plan's minimum_spend ("0" waives it); null/undefined = the plan's. */
+  minimumSpend?: string | null | undefined;
   /** Field names to blame in errors (the Metronome alias names them differently). */
   params?: { customer?: string; plan?: string; start?: string; end?: string };
 }
@@ -37,6 +39,7 @@ export function newContractFrom(body: z.output<typeof CreateContractBody>): NewC
     endDate: body.end_date,
     autoPay: body.auto_pay,
     billingAnchor: body.billing_anchor,
+    minimumSpend: body.minimum_spend,
   };
 }
 
@@ -52,6 +55,7 @@ export function serializeContract(row: ContractRow, now: number) {
     current_period_start: formatTimestamp(row.currentPeriodStart),
     current_period_end: formatTimestamp(row.currentPeriodEnd),
     auto_pay: row.autoPay,
+    minimum_spend: row.minimumSpend,
     cancel_at: formatNullableTimestamp(row.cancelAt),
     cancelled_at: formatNullableTimestamp(row.cancelledAt),
     livemode: row.mode === "live",
@@ -130,8 +134,8 @@ async function insertContract({ db, caller, now }: ServiceContext, input: NewCon
   const autoPay = input.autoPay ?? plan.autoPay;
   const created: ContractRow = {
     id, accountId: caller.accountId, mode: caller.mode, customerId: customer.id, planId: plan.id, status, startDate, endDate,
-    billingAnchor, autoPay, currentPeriodStart: first.start, currentPeriodEnd: first.end, cancelAt: null, cancelledAt: null,
-    coverageEnd: endDate, createdAt: now, updatedAt: now,
+    billingAnchor, autoPay, minimumSpend: input.minimumSpend ?? null, currentPeriodStart: first.start, currentPeriodEnd: first.end,
+    cancelAt: null, cancelledAt: null, coverageEnd: endDate, createdAt: now, updatedAt: now,
   };
   // The overlap check and the insert are one statement, so two concurrent creates cannot both pass it.
   // NOTE: a contract whose coverage is empty (cancelled before it started) overlaps nothing.

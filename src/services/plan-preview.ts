@@ -1,7 +1,7 @@
 // Plan preview: prices a hypothetical period's usage with the plan's own pricing engine, without storing anything.
 import type { Database } from "../db/client";
 import { formatDecimal, parseDecimal, sum } from "../domain/money";
-import { invoiceTotals, priceLines, type UsageInput } from "../domain/pricing";
+import { commitmentLine, invoiceTotals, priceLines, type UsageInput } from "../domain/pricing";
 import type { Caller } from "../env";
 import { ApiError } from "../errors";
 import type { PlanPreviewInput, PlanPreviewValue } from "../schemas/plan-preview";
@@ -57,6 +57,9 @@ export async function previewPlan(db: Database, caller: Caller, planId: string, 
   const lineItems = prices.flatMap((price) =>
     priceLines(price, price.type === "usage" ? (usage.get(price.meter_code) ?? NO_USAGE) : NO_USAGE, plan.currency),
   );
+  // A whole period, so the plan's minimum_spend applies unprorated.
+  const commitment = commitmentLine(plan.minimumSpend, lineItems, plan.currency);
+  if (commitment !== null) lineItems.push(commitment);
   const totals = invoiceTotals(lineItems, plan.currency);
   return { plan_id: plan.id, currency: plan.currency, line_items: lineItems, subtotal: totals.subtotal, total: totals.total };
 }

@@ -49,6 +49,7 @@ export function serializePlan({ plan, prices: priceRows }: PlanWithPrices) {
     auto_pay: plan.autoPay,
     grace_period_hours: plan.gracePeriodHours,
     prices: priceRows.map(serializePrice),
+    minimum_spend: plan.minimumSpend,
     superseded_by: plan.supersededBy,
     archived_at: formatNullableTimestamp(plan.archivedAt),
     livemode: plan.mode === "live",
@@ -153,6 +154,7 @@ export async function createPlan({ db, caller, now }: ServiceContext, input: z.o
     netTermsDays: input.net_terms_days,
     autoPay: input.auto_pay,
     gracePeriodHours: input.grace_period_hours,
+    minimumSpend: input.minimum_spend ?? null,
     supersededBy: null,
     archivedAt: null,
     createdAt: now,
@@ -281,6 +283,8 @@ export async function updatePlan(ctx: ServiceContext, id: string, input: z.outpu
     netTermsDays: input.net_terms_days ?? plan.netTermsDays,
     autoPay: input.auto_pay ?? plan.autoPay,
     gracePeriodHours: input.grace_period_hours ?? plan.gracePeriodHours,
+    // NOTE: the minimum commitment is billed like a price, so it versions like one (null removes it).
+    minimumSpend: input.minimum_spend !== undefined ? input.minimum_spend : plan.minimumSpend,
   };
   const label = { name: input.name ?? plan.name, description: input.description !== undefined ? input.description : plan.description };
   const newSpecs = input.prices ? await priceSpecs(db, caller, input.prices) : null;

@@ -18,16 +18,23 @@ function integer(value: number | bigint, what: string): Dec {
   return new Dec(value.toString());
 }
 
-export function fixedLine(price: FixedPrice, options: PricingOptions = {}): ExactLine {
-  const fee = parseDecimal(price.amount);
-  const line = { name: price.name, price_id: price.id, quantity: "1", unit_price: price.amount };
+/**
+ * A per-period amount for the share of the period `options.proration` gives (the whole amount without one), carried to
+ * PRORATION_SCALE places, and the words saying so. Fixed fees and the minimum commitment are prorated alike.
+ */
+export function prorate(amount: Dec, options: PricingOptions = {}): { exact: Dec; description?: string } {
   const ratio = options.proration;
-  if (ratio === undefined) return { ...line, exact: fee };
+  if (ratio === undefined) return { exact: amount };
   const numerator = integer(ratio.numerator, "numerator");
   const denominator = integer(ratio.denominator, "denominator");
   if (denominator.lte(0) || denominator.gt(MAX_DENOMINATOR)) throw new RangeError("proration denominator must be between 1 and 10^15");
   if (numerator.lt(0) || numerator.gt(denominator)) throw new RangeError("proration numerator must be between 0 and the denominator");
-  if (numerator.eq(denominator)) return { ...line, exact: fee };
-  const exact = fee.times(numerator).dividedBy(denominator).toDecimalPlaces(PRORATION_SCALE, Decimal.ROUND_HALF_UP);
-  return { ...line, exact, description: `Prorated: ${formatDecimal(numerator)}/${formatDecimal(denominator)} of the period` };
+  if (numerator.eq(denominator)) return { exact: amount };
+  const exact = amount.times(numerator).dividedBy(denominator).toDecimalPlaces(PRORATION_SCALE, Decimal.ROUND_HALF_UP);
+  return { exact, description: `Prorated: ${formatDecimal(numerator)}/${formatDecimal(denominator)} of the period` };
+}
+
+export function fixedLine(price: FixedPrice, options: PricingOptions = {}): ExactLine {
+  const line = { name: price.name, price_id: price.id, quantity: "1", unit_price: price.amount };
+  return { ...line, ...prorate(parseDecimal(price.amount), options) };
 }

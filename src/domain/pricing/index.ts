@@ -35,10 +35,15 @@
  * - Proration (options.proration = numerator/denominator, e.g. seconds used / seconds in the period) applies to
  *   fixed fees only; the prorated exact amount is carried to 30 decimal places before the line is rounded (exact for
  *   deciding the cents with any denominator up to 10^15).
+ * - Minimum commitment (minimum_spend, per period): when the invoice's lines add up to less than the minimum (rounded
+ *   half-up to the minor unit; prorated like a fixed fee for a period cut short), commitmentLine adds one line
+ *   "Minimum commitment" (price_id "minimum_commitment", no meter_code, adjustment "minimum") for the difference, so
+ *   the total is exactly the minimum.
  */
 import { formatAmount, parseDecimal, sum } from "../money";
 import { normalizeCurrency } from "../currency";
 import { boundsAdjustment } from "./allowances";
+import { minimumCommitmentLine } from "./commitment";
 import { dimensionalLines } from "./dimensional";
 import { fixedLine } from "./fixed";
 import { graduatedLines } from "./graduated";
@@ -51,6 +56,7 @@ import { volumeLines } from "./volume";
 
 export type * from "./types";
 export { NO_VALUE } from "./dimensional";
+export { MINIMUM_COMMITMENT_NAME, MINIMUM_COMMITMENT_PRICE_ID } from "./commitment";
 
 /** Thrown for a currency code outside the ISO 4217 table (the API refuses those with 400 currency_unsupported first). */
 export class UnsupportedCurrencyError extends RangeError {
@@ -93,6 +99,14 @@ export function priceLines(price: Price, usage: UsageInput, currency: string, op
   const lines = usageExactLines(price, usage).map((l) => finishLine(l, code));
   const adjustment = boundsAdjustment(price, lines, code);
   return adjustment === null ? lines : [...lines, adjustment];
+}
+
+/**
+ * The "Minimum commitment" line an invoice with these lines needs to reach `minimumSpend` (null: no minimum), or null
+ * when its lines already reach it. `options.proration` prorates the minimum as it does fixed fees.
+ */
+export function commitmentLine(minimumSpend: string | null, lines: readonly LineItem[], currency: string, options: PricingOptions = {}): LineItem | null {
+  return minimumCommitmentLine(minimumSpend, lines, currencyOf(currency), options);
 }
 
 /** Subtotal and total of an invoice: the sum of its rounded lines (no taxes or discounts yet, so total = subtotal). */

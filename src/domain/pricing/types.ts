@@ -116,7 +116,10 @@ export interface LineItem {
   /** Package model: whole packages charged, and their size. */
   packages?: string;
   package_size?: string;
-  /** Set on the extra line that lifts a price to its minimum_amount or caps it at its maximum_amount. */
+  /**
+   * Set on the extra line that lifts a price to its minimum_amount or caps it at its maximum_amount; "minimum" also on
+   * the "Minimum commitment" line (price_id "minimum_commitment", no meter_code) that lifts the invoice to minimum_spend.
+   */
   adjustment?: "minimum" | "maximum";
   /** How the amount came about, in words. */
   description?: string;
