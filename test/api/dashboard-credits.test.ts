@@ -98,6 +98,11 @@ describe("dashboard credits", () => {
     expect(row).toContain(`href="${w.page}/credit_grants/${g.id}/void"`);
     expect(page.html).toMatch(/<tr data-entry="granted">.*?Launch credits.*?\+\$25\.00.*?\$25\.00/s);
     expect(page.html).toContain(`href="${w.page}/credit_ledger"`);
+    // The draft's own page shows the credit under its total, and what is left to pay.
+    const draft = (await call("GET", `/v1/customers/${w.customer}/upcoming_invoice`, { key: w.key })).body;
+    const invoicePage = await b.get(`/dashboard/invoices/${draft.id}`);
+    expect(invoicePage.html).toMatch(new RegExp(`data-testid="invoice-credit">.*?${g.id}.*?−\\$20\\.00`, "s"));
+    expect(invoicePage.html).toMatch(/data-testid="invoice-amount-due">\s*\$0\.00/);
   });
 
   it("grants credit through the form (as the API does), defaulting to the contract's currency, and acts once", async () => {

@@ -43,7 +43,7 @@ export const INVOICE_ACTIONS: {
     action: "pay",
     label: "Charge now",
     shows: (inv) => inv.status === "finalized",
-    confirm: "Charges the customer's saved Stripe payment method now for the invoice total. A decline is recorded on the invoice.",
+    confirm: "Charges the customer's saved Stripe payment method now for the amount due. A decline is recorded on the invoice.",
     run: async (ctx, id) => void (await payInvoice(ctx, id)),
   },
   {
@@ -133,11 +133,15 @@ async function detailPage(c: DashboardContext, error: string | null = null, stat
             {inv.payment_status}
             {inv.paid_at ? `, paid ${dateTime(inv.paid_at)}` : ""} · auto-pay {inv.auto_pay ? "on" : "off"}
           </dd>
-          <dt>Contract</dt>
+          <dt>{inv.kind === "credit_purchase" ? "Kind" : "Contract"}</dt>
           <dd>
-            <a href={`/dashboard/contracts/${inv.contract_id}`} class="mono">
-              {inv.contract_id}
-            </a>
+            {inv.contract_id === null ? (
+              "Credit purchase (prepaid grant)"
+            ) : (
+              <a href={`/dashboard/contracts/${inv.contract_id}`} class="mono">
+                {inv.contract_id}
+              </a>
+            )}
           </dd>
         </dl>
         <div class="actions">
@@ -188,12 +192,28 @@ async function detailPage(c: DashboardContext, error: string | null = null, stat
             <td colspan={3}>Subtotal</td>
             <td class="num">{money(inv.subtotal, cur)}</td>
           </tr>
-          <tr class="total">
+          <tr class={inv.credits_applied.length ? "" : "total"}>
             <td colspan={3}>Total</td>
             <td class="num" data-testid="invoice-total">
               {money(inv.total, cur)}
             </td>
           </tr>
+          {inv.credits_applied.map((a) => (
+            <tr data-testid="invoice-credit">
+              <td colspan={3}>
+                Credit applied · <a href={`/dashboard/customers/${inv.customer_id}#credits`} class="mono">{a.grant_id}</a>
+              </td>
+              <td class="num">−{money(a.amount, cur)}</td>
+            </tr>
+          ))}
+          {inv.credits_applied.length ? (
+            <tr class="total">
+              <td colspan={3}>Amount due</td>
+              <td class="num" data-testid="invoice-amount-due">
+                {money(inv.amount_due, cur)}
+              </td>
+            </tr>
+          ) : null}
         </tbody>
       </table>
     </>,
@@ -211,7 +231,7 @@ for (const a of INVOICE_ACTIONS) {
       `${a.label} invoice`,
       <div class="card">
         <h1>
-          {a.label} {inv.number !== null ? `invoice #${inv.number}` : "this draft invoice"} ({money(inv.total, inv.currency)})?
+          {a.label} {inv.number !== null ? `invoice #${inv.number}` : "this draft invoice"} ({money(inv.amount_due, inv.currency)} due)?
         </h1>
         <p>{a.confirm}</p>
         <form method="post" action={`/dashboard/invoices/${inv.id}/${a.action}`}>
