@@ -1,4 +1,5 @@
-// Three test projects: pure domain logic in Node, the dev tooling in Node, and everything else inside workerd with real D1 and DOs.
+// Three test projects: pure logic in Node (test/domain and every *.unit.test.ts), the dev tooling in Node, and
+// everything else inside workerd with real D1 and DOs. test/ mirrors src/: a module's tests sit at its path.
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 // @ts-expect-error: a plain .mjs tool without types
@@ -18,7 +19,7 @@ export default defineConfig(async () => {
       projects: [
         {
           // fast-check properties run hundreds of cases: far from their timeout even on a loaded 2-core machine.
-          test: { name: "domain", include: ["test/domain/**/*.test.ts"], environment: "node", testTimeout: 60_000 },
+          test: { name: "domain", include: ["test/domain/**/*.test.ts", "test/**/*.unit.test.ts"], environment: "node", testTimeout: 60_000 },
         },
         {
           // Starts the real `npm run dev` (wrangler dev); slow, so a generous timeout.
@@ -48,7 +49,8 @@ export default defineConfig(async () => {
           ],
           test: {
             name: "workers",
-            include: ["test/api/**/*.test.ts"],
+            include: ["test/**/*.test.ts"],
+            exclude: ["test/domain/**", "test/tools/**", "test/**/*.unit.test.ts"],
             // NOTE: a test here makes dozens of HTTP calls through the Worker, its Durable Objects and D1; vitest's 5 s
             // default is within reach of a busy 2-core machine (one such test took 5.1 s), so every test gets a
             // deadline no test comes near: a test that needs it is broken, not slow.

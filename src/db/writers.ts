@@ -1,7 +1,7 @@
 // Which module writes each D1 table: exactly one per table (issue 16). Any other module that needs a change calls a
 // named function of the writer, which returns its statements when the caller must batch them with its own writes (a
 // D1 batch is one transaction). A path ending in "/" is a directory: the customer ledger's modules, as one writer.
-// test/domain/d1-writers.test.ts reads src/ and fails on a write outside its table's writer, on a table missing here,
+// test/db/writers.unit.test.ts reads src/ and fails on a write outside its table's writer, on a table missing here,
 // and on any raw D1 `.prepare(` (everything reaches D1 through drizzle, db/client.ts).
 // Nothing imports this at run time.
 

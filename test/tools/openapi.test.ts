@@ -1,4 +1,4 @@
-// docs/openapi.json (the live document: test/api/openapi.test.ts fails when it is stale) passes Redocly's recommended
+// docs/openapi.json (the live document: test/app.test.ts fails when it is stale) passes Redocly's recommended
 // rules, and the types openapi-typescript generates from it carry a small typed client through the TypeScript compiler.
 import { createConfig, lintFromString } from "@redocly/openapi-core";
 import openapiTS, { astToString } from "openapi-typescript";

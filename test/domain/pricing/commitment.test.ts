@@ -1,9 +1,9 @@
 // The minimum commitment line (SPEC §15): the difference up to minimum_spend, rounded like every line, prorated like a
 // fixed fee, and covered only by unscoped credit grants.
 import { describe, expect, it } from "vitest";
-import { applyCredits, type GrantToApply } from "../../src/domain/credits";
-import { parseDecimal, roundToMinor } from "../../src/domain/money";
-import { commitmentLine, invoiceTotals, MINIMUM_COMMITMENT_PRICE_ID, type LineItem } from "../../src/domain/pricing";
+import { applyCredits, type GrantToApply } from "../../../src/domain/credits";
+import { parseDecimal, roundToMinor } from "../../../src/domain/money";
+import { commitmentLine, invoiceTotals, MINIMUM_COMMITMENT_PRICE_ID, type LineItem } from "../../../src/domain/pricing";
 
 const line = (amount: string, meter_code?: string): LineItem => ({
   name: meter_code ?? "Platform fee",

@@ -1,8 +1,8 @@
 // Properties of the pricing engine over random prices and usage: signs, monotonicity, tier sums, allowances, bounds, single rounding.
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { minorUnits } from "../../src/domain/currency";
-import { Dec, parseDecimal, roundToMinor } from "../../src/domain/money";
+import { minorUnits } from "../../../src/domain/currency";
+import { Dec, parseDecimal, roundToMinor } from "../../../src/domain/money";
 import {
   invoiceTotals,
   priceLines,
@@ -13,7 +13,7 @@ import {
   type PriceTier,
   type UsageInput,
   type UsagePrice,
-} from "../../src/domain/pricing";
+} from "../../../src/domain/pricing";
 
 const RUNS = { numRuns: 300 };
 

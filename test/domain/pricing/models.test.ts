@@ -1,6 +1,6 @@
 // Proves the pricing engine against hand computations: the seeds' plans, Metronome's transfer tiers, every model, rounding and bounds.
 import { describe, expect, it } from "vitest";
-import { formatAmount, formatDecimal, parseDecimal, roundToMinor } from "../../src/domain/money";
+import { formatAmount, formatDecimal, parseDecimal, roundToMinor } from "../../../src/domain/money";
 import {
   invoiceTotals,
   priceLines,
@@ -16,7 +16,7 @@ import {
   type PriceTier,
   type UsageInput,
   type VolumePrice,
-} from "../../src/domain/pricing";
+} from "../../../src/domain/pricing";
 
 // ---- price builders (the wire shape, as stored) ----
 

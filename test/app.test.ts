@@ -1,8 +1,8 @@
 // The live OpenAPI document: named operations, a server, the ingestion bodies as components whose examples the API
 // accepts, and docs/openapi.json kept equal to it (the Node-side lint and type-generation test reads that file).
 import { describe, expect, it } from "vitest";
-import { EVENT_ALIASES } from "../../src/schemas/events";
-import { call, newAccount } from "../support/api";
+import { EVENT_ALIASES } from "../src/schemas/events";
+import { call, newAccount } from "./support/api";
 
 const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 
@@ -108,7 +108,7 @@ describe("the OpenAPI document", () => {
   it("is what docs/openapi.json holds", async () => {
     const doc = await liveDocument();
     await expect(`${JSON.stringify(doc, null, 2)}\n`).toMatchFileSnapshot(
-      "../../docs/openapi.json",
+      "../docs/openapi.json",
       "docs/openapi.json is older than the live document: run `npm run openapi` and commit it",
     );
   });
