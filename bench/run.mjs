@@ -237,6 +237,21 @@ async function main() {
       customers.push(c.id);
     }
     const [small, big, ...spread] = customers;
+    // Issue 17's check: customers with 5 active credit grants each (different priorities and expiries, one scoped to
+    // the meter; far too large to run out), so every ingest call applies credits to the draft before it answers.
+    log("granting 5 credits to each of another set of customers");
+    const credited = [];
+    for (let i = 0; i < CUSTOMERS; i++) {
+      const c = await api(base, key, "POST", "/v1/customers", { name: `Credited ${i}` });
+      await api(base, key, "POST", "/v1/contracts", { customer_id: c.id, plan_id: plan.id, start_date: start });
+      for (let g = 0; g < 5; g++) {
+        await api(base, key, "POST", `/v1/customers/${c.id}/credit_grants`, {
+          name: `Grant ${g}`, amount: "1000000.00", currency: "USD", type: "promotional", priority: 10 * g, effective_at: start,
+          ...(g === 1 ? { applies_to: { meter_codes: ["API_CALL"] } } : {}), ...(g === 2 ? { expires_at: new Date(Date.now() + 400 * 86_400_000).toISOString() } : {}),
+        });
+      }
+      credited.push(c.id);
+    }
 
     let seq = 0;
     const event = (customer) => ({ customer_id: customer, event_name: "call_count", idempotency_key: `b${seq++}` });
@@ -255,6 +270,15 @@ async function main() {
           },
         ],
       });
+    /** Single events for 20 connections, round-robin over `among`. */
+    const loadSingles = (among) =>
+      load({
+        url: base,
+        connections: 20,
+        requests: [
+          { method: "POST", path: "/v1/events", headers: auth, setupRequest: (req) => ({ ...req, body: JSON.stringify(event(among[seq % among.length])) }) },
+        ],
+      });
     /** `rows` bare rows in each of `ledgers` bench ledgers per request (rows = 0: the fan-out ceiling), see below. */
     const loadFanout = async (ledgers, rows) => {
       const r = await load({ url: `${base}/_bench/fanout?ledgers=${ledgers}&rows=${rows}`, method: "POST", headers: auth, connections: 4 });
@@ -271,28 +295,14 @@ async function main() {
     //   which separates the ledger's per-event cost from its per-call cost (docs/benchmarks.md).
     const phases = {
       noop: { what: "no-op route (GET /health)", events: 0, run: () => load({ url: `${base}/health`, connections: 20 }) },
-      single: {
-        what: "single-event ingest (POST /v1/events)",
-        events: 1,
-        run: () =>
-          load({
-            url: base,
-            connections: 20,
-            requests: [
-              {
-                method: "POST",
-                path: "/v1/events",
-                headers: auth,
-                setupRequest: (req) => ({ ...req, body: JSON.stringify(event(spread[seq % CUSTOMERS])) }),
-              },
-            ],
-          }),
-      },
+      single: { what: "single-event ingest (POST /v1/events)", events: 1, run: () => loadSingles(spread) },
       fanout: { what: `fan-out ceiling (one write in each of ${CUSTOMERS} ledgers)`, events: BATCH, run: () => loadFanout(CUSTOMERS, 0) },
       floor: { what: `storage floor (${BATCH / CUSTOMERS} rows in each of ${CUSTOMERS} ledgers)`, events: BATCH, run: () => loadFanout(CUSTOMERS, BATCH / CUSTOMERS) },
       floorOne: { what: `storage floor (${BATCH} rows in one ledger)`, events: BATCH, run: () => loadFanout(1, BATCH) },
       batch: { what: `batch ingest (${BATCH} events over ${CUSTOMERS} customers)`, events: BATCH, run: () => loadBatches((i) => spread[i % CUSTOMERS]) },
       batchOne: { what: `batch ingest (${BATCH} events to one customer)`, events: BATCH, run: () => loadBatches(() => spread[0]) },
+      singleCredits: { what: "single-event ingest, customers with 5 credit grants", events: 1, run: () => loadSingles(credited) },
+      batchOneCredits: { what: `batch ingest (${BATCH} events to one customer with 5 credit grants)`, events: BATCH, run: () => loadBatches(() => credited[0]) },
     };
     await load({ url: `${base}/_bench/fanout?ledgers=${CUSTOMERS}`, method: "POST", headers: auth, connections: 4, duration: 2 });
     const rounds = [];
@@ -344,6 +354,11 @@ async function main() {
         "Worker CPU per request: single event / no-op; batch over 100 / floor over 100; batch to one / floor in one",
         `${cpuRatioOf("single", "noop")}; ${cpuRatioOf("batch", "floor")}; ${cpuRatioOf("batchOne", "floorOne")}`,
       ],
+      [
+        "**Worker CPU per request with 5 credit grants / without**: single event; batch to one customer (issue 17: within 1.10)",
+        `**${cpuRatioOf("singleCredits", "single")}; ${cpuRatioOf("batchOneCredits", "batchOne")}**`,
+      ],
+      ["single-event ingest with 5 credit grants (req/s); / without", `${rps("singleCredits").toFixed(0)}; ${ratio("singleCredits", "single")}`],
     ];
     if (BIG > 0) rows.push(...(await readPhase(small, big, event)));
     if (BILLING_CUSTOMERS > 0) rows.push(...(await billingPhase()));

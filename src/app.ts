@@ -9,6 +9,7 @@ import { idempotency } from "./http/idempotency";
 import { jsonBody } from "./http/json-body";
 import { throwOnInvalid } from "./http/validation";
 import { adminRoutes, requireAdmin } from "./routes/admin";
+import { alertRoutes } from "./routes/alerts";
 import { apiKeyRoutes } from "./routes/api-keys";
 import { benchRoutes, requireBenchRoutes } from "./routes/bench";
 import { billingRunRoutes } from "./routes/billing-runs";
@@ -73,6 +74,7 @@ export function createApp() {
   app.route("/v1", planRoutes);
   app.route("/v1", contractRoutes);
   app.route("/v1", creditRoutes);
+  app.route("/v1", alertRoutes);
   app.route("/v1", eventRoutes);
   app.route("/v1", invoiceRoutes);
   app.route("/v1", billingRunRoutes);

@@ -46,6 +46,7 @@ export const ERROR_CODES = {
   billing_run_not_found: 404,
   credit_grant_not_found: 404,
   credit_top_up_not_found: 404,
+  alert_not_found: 404,
   // 405
   method_not_allowed: 405,
   // 409

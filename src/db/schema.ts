@@ -245,6 +245,31 @@ export const invoices = sqliteTable(
 );
 
 /** The last invoice number given out per (account, mode). */
+/**
+ * Alerts (SPEC §16): a threshold on one customer's (or, with customer_id null, every customer's) usage of a meter,
+ * draft spend or available credit. Customers' ledgers carry the ones that apply to them in their snapshot and
+ * evaluate them in the call that stores the crossing event; their state (ok / in alarm) lives in the ledger.
+ */
+export const alerts = sqliteTable(
+  "alerts",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id").notNull(),
+    mode: mode(),
+    name: text("name").notNull(),
+    type: text("type", { enum: ["usage", "spend", "credit_balance"] }).notNull(),
+    threshold: text("threshold").notNull(),
+    /** null: every customer of the account and mode, present and future. */
+    customerId: text("customer_id"),
+    meterCode: text("meter_code"),
+    enforce: integer("enforce", { mode: "boolean" }).notNull(),
+    /** Set by DELETE: the alert stops applying (kept for the history of its triggers). */
+    archivedAt: integer("archived_at"),
+    createdAt: createdAt(),
+  },
+  (t) => [index("alerts_list_idx").on(t.accountId, t.mode, t.createdAt, t.id), index("alerts_customer_idx").on(t.accountId, t.mode, t.customerId)],
+);
+
 export const invoiceSequences = sqliteTable(
   "invoice_sequences",
   {

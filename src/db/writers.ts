@@ -17,6 +17,7 @@ export const D1_WRITERS = {
   invoices: "src/ledger/",
   invoice_sequences: "src/ledger/",
   billing_runs: "src/services/billing-runs.ts",
+  alerts: "src/services/alerts.ts",
   event_activity: "src/ledger/",
   stripe_settings: "src/services/stripe-settings.ts",
   payment_attempts: "src/billing/charge.ts",

@@ -5,8 +5,10 @@ import { DurableObject } from "cloudflare:workers";
 import { database } from "../db/client";
 import type { InvoiceAction, PaymentRecord } from "../domain/invoice-lifecycle";
 import type { Env } from "../env";
+import type { AlertStatusView, EntitlementView } from "../schemas/alerts";
 import type { CreditGrantView, CreditLedgerEntryView, CreditTopUpView } from "../schemas/credits";
 import { afterCommit, type OutboxTiming } from "./after-commit";
+import { alertStatuses, entitlements, evaluateAlerts, type FiredAlert } from "./alerts";
 import { auditAggregates } from "./audit";
 import { settleCredits } from "./credit-application";
 import {
@@ -59,13 +61,18 @@ export class CustomerLedger extends DurableObject<Env> {
    * after-commit step (also when `fn` changed nothing: it retries what waits).
    */
   private async mutate<T>(outbox: OutboxTiming, now: number, fn: () => T): Promise<T> {
-    const result = this.state.transact(() => {
-      const value = fn();
+    return (await this.mutateReporting(outbox, now, fn)).result;
+  }
+
+  /** mutate, also answering which alerts the mutation triggered (alerts are evaluated after credits, SPEC §16). */
+  private async mutateReporting<T>(outbox: OutboxTiming, now: number, fn: () => T): Promise<{ result: T; fired: FiredAlert[] }> {
+    const out = this.state.transact(() => {
+      const result = fn();
       settleCredits(this.state, now);
-      return value;
+      return { result, fired: evaluateAlerts(this.state, now) };
     });
     await afterCommit(this.state, this.env, outbox);
-    return result;
+    return out;
   }
 
   private stale(who: LedgerIdentity, version: number) {
@@ -100,7 +107,7 @@ export class CustomerLedger extends DurableObject<Env> {
     externalIds: string[] = [],
   ): Promise<IngestOutcome> {
     const fresh = await this.stale(who, version);
-    return this.mutate("alarm", now, (): IngestOutcome => {
+    const { result, fired } = await this.mutateReporting("alarm", now, (): IngestOutcome => {
       const snapshot = adoptSnapshot(this.state, who, fresh, now);
       // NOTE: the edge checks these too, from a cache that can be seconds old; the ledger has the last word. Changing or
       // archiving a customer refreshes its ledger before the API answers, so an event routed by an outdated cache entry
@@ -110,8 +117,9 @@ export class CustomerLedger extends DurableObject<Env> {
       const results = ingestEvents(this.state, snapshot, events, policy, now);
       // Auto top-up reads what is available after this call's events, so credits are applied first.
       settleCredits(this.state, now);
-      return { ok: true, results, topUpInvoices: triggerTopUps(this.state, now) };
+      return { ok: true, results, topUpInvoices: triggerTopUps(this.state, now), alertsTriggered: [] };
     });
+    return result.ok ? { ...result, alertsTriggered: fired } : result;
   }
 
   /**
@@ -208,6 +216,26 @@ export class CustomerLedger extends DurableObject<Env> {
   private grant(id: string): CreditGrantView | null {
     const row = grantRow(this.state, id);
     return row ? grantView(this.state, row) : null;
+  }
+
+  // ---- alerts (SPEC §16) ----------------------------------------------------------------------------------------
+
+  /** Every alert that applies to the customer, with its value and state now. */
+  async alertStatuses(who: LedgerIdentity, version: number, now: number): Promise<AlertStatusView[]> {
+    await this.catchUp(who, version, now);
+    return alertStatuses(this.state, now);
+  }
+
+  /** One entitlement per enforced usage alert: exact to the last acknowledged event. */
+  async entitlements(who: LedgerIdentity, version: number, now: number): Promise<EntitlementView[]> {
+    await this.catchUp(who, version, now);
+    return entitlements(this.state, now);
+  }
+
+  /** A read that needs the snapshot as of `version` (an alert created a moment ago): reload first when behind. */
+  private async catchUp(who: LedgerIdentity, version: number, now: number): Promise<void> {
+    const fresh = await this.stale(who, version);
+    if (fresh || !this.state.known) await this.mutate("now", now, () => adoptSnapshot(this.state, who, fresh, now));
   }
 
   // ---- reads ------------------------------------------------------------------------------------------------

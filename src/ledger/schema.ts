@@ -173,6 +173,15 @@ const BASELINE = [
      created_at INTEGER NOT NULL,
      updated_at INTEGER NOT NULL
    )`,
+  // Alert state (SPEC §16): usage and spend alerts per (alert, period start); credit_balance alerts under period 0.
+  `CREATE TABLE IF NOT EXISTS alert_states (
+     alert_id TEXT NOT NULL,
+     period_start INTEGER NOT NULL,
+     status TEXT NOT NULL,
+     value TEXT NOT NULL,
+     triggered_at INTEGER,
+     PRIMARY KEY (alert_id, period_start)
+   ) WITHOUT ROWID`,
   ...LEDGER_WEBHOOK_OUTBOX,
 ];
 

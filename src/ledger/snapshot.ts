@@ -1,8 +1,9 @@
 // What a CustomerLedger knows about its customer's contracts, plans and meters: loaded from D1, kept in the ledger's
 // own tables (so a restarted object bills without D1), and adopted inside the transaction of the call that needed it.
-import { and, eq, inArray } from "drizzle-orm";
+import { and, eq, inArray, isNull, or } from "drizzle-orm";
 import type { Database } from "../db/client";
-import { contracts, customers, meters, plans, prices } from "../db/schema";
+import { alerts, contracts, customers, meters, plans, prices } from "../db/schema";
+import type { AlertRule } from "../domain/alerts";
 import type { MeterDefinition } from "../domain/events";
 import { periodContaining, type BillingInterval } from "../domain/periods";
 import type { PriceValue } from "../schemas/plans";
@@ -41,6 +42,8 @@ export interface LedgerSnapshot {
   externalId: string | null;
   contracts: ContractSnapshot[];
   meters: MeterDefinition[];
+  /** The alerts that apply to the customer: its own and the account's (SPEC §16). */
+  alerts: AlertRule[];
 }
 
 export interface LedgerIdentity {
@@ -54,13 +57,27 @@ export async function loadSnapshot(db: Database, who: LedgerIdentity): Promise<L
     .select({ version: customers.ledgerVersion, archivedAt: customers.archivedAt, externalId: customers.externalId })
     .from(customers)
     .where(and(eq(customers.id, who.customerId), eq(customers.accountId, who.accountId), eq(customers.mode, who.mode)));
-  if (!customer) return { version: 0, archived: true, externalId: null, contracts: [], meters: [] };
+  if (!customer) return { version: 0, archived: true, externalId: null, contracts: [], meters: [], alerts: [] };
 
-  const rows = await db
-    .select({ contract: contracts, plan: plans })
-    .from(contracts)
-    .innerJoin(plans, eq(plans.id, contracts.planId))
-    .where(and(eq(contracts.customerId, who.customerId), eq(contracts.accountId, who.accountId), eq(contracts.mode, who.mode)));
+  const [rows, alertRows] = await Promise.all([
+    db
+      .select({ contract: contracts, plan: plans })
+      .from(contracts)
+      .innerJoin(plans, eq(plans.id, contracts.planId))
+      .where(and(eq(contracts.customerId, who.customerId), eq(contracts.accountId, who.accountId), eq(contracts.mode, who.mode))),
+    // The customer's own alerts and the account's (customer_id null), so an event never costs a D1 read for them.
+    db
+      .select()
+      .from(alerts)
+      .where(
+        and(
+          eq(alerts.accountId, who.accountId),
+          eq(alerts.mode, who.mode),
+          isNull(alerts.archivedAt),
+          or(eq(alerts.customerId, who.customerId), isNull(alerts.customerId)),
+        ),
+      ),
+  ]);
   const planIds = [...new Set(rows.map((r) => r.plan.id))];
   const priceRows = planIds.length
     ? await db.select().from(prices).where(inArray(prices.planId, planIds)).orderBy(prices.position)
@@ -98,6 +115,7 @@ export async function loadSnapshot(db: Database, who: LedgerIdentity): Promise<L
       filters: m.filters as MeterDefinition["filters"],
       groupBy: m.groupBy,
     })),
+    alerts: alertRows.map((a) => ({ id: a.id, name: a.name, type: a.type, threshold: a.threshold, meterCode: a.meterCode, enforce: a.enforce })),
   };
 }
 
@@ -133,6 +151,7 @@ export function currentSnapshot(state: LedgerState): LedgerSnapshot {
     externalId: stored === null ? null : (JSON.parse(stored) as string | null),
     contracts: sql.exec<{ body: string }>("SELECT body FROM contracts").toArray().map((r) => JSON.parse(r.body) as ContractSnapshot),
     meters: sql.exec<{ body: string }>("SELECT body FROM meters").toArray().map((r) => JSON.parse(r.body) as MeterDefinition),
+    alerts: JSON.parse(state.meta("alerts") ?? "[]") as AlertRule[],
   };
   return state.snapshot;
 }
@@ -147,6 +166,7 @@ function storeSnapshot(state: LedgerState, s: LedgerSnapshot, now: number): void
   state.setMeta("snapshot_version", String(s.version));
   state.setMeta("archived", s.archived ? "1" : "0");
   state.setMeta("external_id", JSON.stringify(s.externalId));
+  state.setMeta("alerts", JSON.stringify(s.alerts ?? []));
   // Creating a contract creates the draft of its first period (SPEC §7).
   for (const c of s.contracts) {
     const first = periodContaining(scheduleOf(c), c.startDate);

@@ -41,7 +41,14 @@ export interface IngestResult {
  * no longer has (the edge's cache is older than the change).
  */
 export type IngestOutcome =
-  | { ok: true; results: IngestResult[]; /** Auto top-up purchase invoices this call created, to charge now. */ topUpInvoices: string[] }
+  | {
+      ok: true;
+      results: IngestResult[];
+      /** Auto top-up purchase invoices this call created, to charge now. */
+      topUpInvoices: string[];
+      /** Alerts this call triggered (SPEC §16). */
+      alertsTriggered: Array<{ alert_id: string; customer_id: string }>;
+    }
   | { ok: false; code: "customer_archived" | "customer_moved" };
 
 export type DuplicatePolicy = "latest_wins" | "first_wins";

@@ -108,17 +108,19 @@ for (const [name, schema] of Object.entries(documented)) router.openAPIRegistry.
 
 export const eventRoutes = router
   .openapi(sendOne, async (c) => {
-    const [r] = await ingest(c.env, { caller: c.get("caller"), key: c.get("ingestKey") }, await c.req.json(), "single", c.get("now"), afterResponse(c));
-    return c.json({ id: r!.id, idempotency_key: r!.idempotency_key, status: r!.status }, 202);
+    const { results, alertsTriggered } = await ingest(c.env, { caller: c.get("caller"), key: c.get("ingestKey") }, await c.req.json(), "single", c.get("now"), afterResponse(c));
+    const r = results[0]!;
+    return c.json({ id: r.id, idempotency_key: r.idempotency_key, status: r.status, alerts_triggered: alertsTriggered }, 202);
   })
   .openapi(sendBatch, async (c) => {
-    const results = await ingest(c.env, { caller: c.get("caller"), key: c.get("ingestKey") }, await c.req.json(), "batch", c.get("now"), afterResponse(c));
+    const { results, alertsTriggered } = await ingest(c.env, { caller: c.get("caller"), key: c.get("ingestKey") }, await c.req.json(), "batch", c.get("now"), afterResponse(c));
     return c.json(
       {
         accepted: results.filter((r) => r.status === "accepted").length,
         duplicates: results.filter((r) => r.status === "duplicate").length,
         replaced: results.filter((r) => r.status === "replaced").length,
         events: results.map((r) => ({ id: r.id, idempotency_key: r.idempotency_key, status: r.status })),
+        alerts_triggered: alertsTriggered,
       },
       202,
     );

@@ -139,7 +139,14 @@ export const OrbIngestAccepted = z
   })
   .openapi("OrbIngestAccepted");
 
-export const IngestResponse = z.object({ id: Id, idempotency_key: z.string(), status: z.enum(["accepted", "duplicate", "replaced"]) }).openapi("EventAccepted");
+/** The alerts the call that stored the events triggered (SPEC §16): evaluated before the answer. */
+const AlertsTriggered = z
+  .array(z.object({ alert_id: Id, customer_id: Id }))
+  .openapi({ description: "Alerts this call triggered (the events crossed their threshold); empty when none" });
+
+export const IngestResponse = z
+  .object({ id: Id, idempotency_key: z.string(), status: z.enum(["accepted", "duplicate", "replaced"]), alerts_triggered: AlertsTriggered })
+  .openapi("EventAccepted");
 
 export const BatchIngestResponse = z
   .object({
@@ -147,6 +154,7 @@ export const BatchIngestResponse = z
     duplicates: z.number().int(),
     replaced: z.number().int(),
     events: z.array(z.object({ id: Id, idempotency_key: z.string(), status: z.enum(["accepted", "duplicate", "replaced"]) })),
+    alerts_triggered: AlertsTriggered,
   })
   .openapi("EventBatchAccepted");
 

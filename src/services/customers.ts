@@ -208,6 +208,14 @@ export function bumpLedgerVersion(db: Database, customerId: string, onlyIf?: SQL
     .where(onlyIf ? and(eq(customers.id, customerId), onlyIf) : eq(customers.id, customerId));
 }
 
+/** Every customer's ledger of the account and mode must reload (an account-wide alert changed). */
+export function bumpAllLedgerVersions(db: Database, scope: { accountId: string; mode: "test" | "live" }): Statement {
+  return db
+    .update(customers)
+    .set({ ledgerVersion: sql`${customers.ledgerVersion} + 1` })
+    .where(and(eq(customers.accountId, scope.accountId), eq(customers.mode, scope.mode)));
+}
+
 /**
  * Links the customer to its customer at the payment provider (Stripe), unless it is already linked: the first link
  * wins, so concurrent first charges end with one. Returns whether this call linked it.

@@ -154,6 +154,12 @@ function rejectBatch(errors: ErrorDetail[], total: number): never {
  * Validates every event, and stores none unless all are valid (SPEC §8). Then one ledger RPC per customer.
  * `first_wins` is Metronome's rule for a repeated transaction_id; ours is that the latest version wins.
  */
+/** What an ingest call answers: each event's outcome in request order, and the alerts the call triggered (SPEC §16). */
+export interface IngestAnswer {
+  results: IngestResult[];
+  alertsTriggered: Array<{ alert_id: string; customer_id: string }>;
+}
+
 /** Runs work after the response (the route's executionCtx.waitUntil); by default it just runs. */
 export type Defer = (work: Promise<unknown>) => void;
 
@@ -184,7 +190,7 @@ export async function ingest(
   shape: IngestShape,
   now: number,
   defer: Defer = (work) => void work,
-): Promise<IngestResult[]> {
+): Promise<IngestAnswer> {
   const { caller, key } = auth;
   let fetched: CustomerHit[] | null = null;
   const { raw, dialect } = eventsOf(body, shape);
@@ -226,6 +232,7 @@ export async function ingest(
 
   const policy: DuplicatePolicy = dialect === "metronome" ? "first_wins" : "latest_wins";
   const results: IngestResult[] = new Array(raw.length);
+  const alertsTriggered: IngestAnswer["alertsTriggered"] = [];
   const refuse = (items: Parsed[], code: ErrorCode, message: string) => {
     for (const p of items) errors.push({ index: p.index, param: p.ref.by === "external_id" ? "external_customer_id" : "customer_id", code, message });
   };
@@ -235,6 +242,7 @@ export async function ingest(
     const outcome = await stub.ingest(who, hit.ledger_version, items.map((p) => p.event), policy, now, externalIdsOf(hit, items));
     if (outcome.ok) {
       outcome.results.forEach((r, i) => (results[items[i]!.index] = r));
+      alertsTriggered.push(...outcome.alertsTriggered);
       // NOTE: an auto top-up this call bought is charged after the answer (the auto-pay path); if the isolate dies
       // first, the billing run's auto-pay finds the finalized purchase invoice and charges it then.
       for (const invoiceId of outcome.topUpInvoices) defer(collectPurchase(env, caller, { id: invoiceId }, now));
@@ -263,7 +271,7 @@ export async function ingest(
   };
   await Promise.all([...byCustomer.values()].map(({ hit, items }) => send(hit, items, false)));
   if (errors.length > 0) rejectBatch(errors.sort((a, b) => (a.index ?? 0) - (b.index ?? 0)), raw.length);
-  return results;
+  return { results, alertsTriggered };
 }
 
 const ARCHIVED = "Customer is archived and takes no new events";

@@ -19,6 +19,8 @@ export const WEBHOOK_EVENT_TYPES = [
   "credit_grant.expired",
   "credit_grant.voided",
   "credit_top_up.triggered",
+  "alert.triggered",
+  "alert.resolved",
 ] as const;
 
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
