@@ -5,6 +5,7 @@ import { ApiError } from "../errors";
 import { Csrf, Document, emptyForm, Field, FormError, NAV, type FormState } from "./layout";
 import { formOnce } from "./once";
 import { newPages, postedForm, render, type DashboardContext, type DashboardEnv } from "./page";
+import { alertPages } from "./pages/alerts";
 import { apiKeyPages } from "./pages/api-keys";
 import { contractPages } from "./pages/contracts";
 import { customerPages } from "./pages/customers";
@@ -247,6 +248,7 @@ dashboardRoutes.route("/plans", planPages);
 dashboardRoutes.route("/contracts", contractPages);
 dashboardRoutes.route("/events", eventPages);
 dashboardRoutes.route("/invoices", invoicePages);
+dashboardRoutes.route("/alerts", alertPages);
 dashboardRoutes.route("/api-keys", apiKeyPages);
 dashboardRoutes.route("/webhooks", webhookPages);
 

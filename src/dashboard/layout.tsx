@@ -14,6 +14,7 @@ export const NAV: { section: string; label: string; path: string }[] = [
   { section: "Usage-based", label: "Contracts", path: "/dashboard/contracts" },
   { section: "Usage-based", label: "Events", path: "/dashboard/events" },
   { section: "Usage-based", label: "Invoices", path: "/dashboard/invoices" },
+  { section: "Usage-based", label: "Alerts", path: "/dashboard/alerts" },
   { section: "Settings", label: "API Keys", path: "/dashboard/api-keys" },
   { section: "Settings", label: "Webhooks", path: "/dashboard/webhooks" },
 ];
@@ -60,6 +61,9 @@ tr.tier td { color:var(--muted); font-size:13px; background:#fcfcfe; }
 .badge { display:inline-block; border-radius:10px; padding:1px 9px; font-size:12px; font-weight:600; background:#eef0f6; color:var(--muted); }
 .badge.draft { background:#eef0f6; } .badge.finalized { background:#e5ecff; color:#2c43b8; } .badge.paid, .badge.billed, .badge.active { background:#e3f5e8; color:var(--ok); }
 .badge.void, .badge.unbilled, .badge.cancelled, .badge.revoked { background:#fde8e8; color:var(--danger); } .badge.scheduled, .badge.ended { background:#fff3e0; color:var(--warn); }
+.badge.alarm { background:var(--danger); color:#fff; }
+/* Fields only a usage alert has: hidden while another type is chosen (browsers without :has() show them). */
+form:has(select[name="type"] option[value="usage"]:not(:checked)) .usage-only { display:none; }
 form.inline { display:inline; }
 .filters { display:flex; gap:10px; align-items:flex-end; flex-wrap:wrap; margin-bottom:14px; }
 .filters label { font-size:12px; color:var(--muted); }

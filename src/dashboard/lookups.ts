@@ -1,7 +1,7 @@
 // Names for ids on list pages (customer and plan names), and the choices of the dashboard's select boxes.
 import { and, eq, inArray, isNull } from "drizzle-orm";
 import type { Database } from "../db/client";
-import { customers, plans } from "../db/schema";
+import { alerts, customers, plans } from "../db/schema";
 import type { Caller } from "../env";
 
 const CHUNK = 90;
@@ -31,6 +31,20 @@ export async function planNames(db: Database, caller: Caller, ids: string[]): Pr
       .from(plans)
       .where(and(eq(plans.accountId, caller.accountId), eq(plans.mode, caller.mode), inArray(plans.id, unique.slice(i, i + CHUNK))));
     for (const r of rows) out.set(r.id, r.version > 1 ? `${r.name} v${r.version}` : r.name);
+  }
+  return out;
+}
+
+/** The meter each alert watches (null for spend and credit alerts), archived alerts included. */
+export async function alertMeters(db: Database, caller: Caller, ids: string[]): Promise<Map<string, string | null>> {
+  const out = new Map<string, string | null>();
+  const unique = [...new Set(ids)];
+  for (let i = 0; i < unique.length; i += CHUNK) {
+    const rows = await db
+      .select({ id: alerts.id, meterCode: alerts.meterCode })
+      .from(alerts)
+      .where(and(eq(alerts.accountId, caller.accountId), eq(alerts.mode, caller.mode), inArray(alerts.id, unique.slice(i, i + CHUNK))));
+    for (const r of rows) out.set(r.id, r.meterCode);
   }
   return out;
 }

@@ -1,4 +1,5 @@
-// Customers: list with filters, "Add customer", and a customer's page (contracts, invoices, usage this period, credits).
+// Customers: list with filters, "Add customer", and a customer's page (contracts, invoices, usage this period, alerts,
+// credits).
 import { CreateCustomerBody, ListCustomersQuery, UpdateCustomerBody } from "../../schemas/customers";
 import { listContracts } from "../../services/contracts";
 import { archiveCustomer, createCustomer, getCustomer, listCustomers, serializeCustomer, updateCustomer } from "../../services/customers";
@@ -15,6 +16,7 @@ import { dailyEventCounts } from "../usage";
 import { parseTimestamp } from "../../domain/time";
 import { serviceContext } from "../../services/context";
 import { creditPages, CreditsSection, loadCredits } from "./credits";
+import { AlertsSection, loadCustomerAlerts } from "./alerts";
 
 const FIELDS = ["name", "email", "external_id", "payment_provider_id"];
 
@@ -111,10 +113,11 @@ customerPages.get("/:id", async (c) => {
   const d = db(c);
   const customer = serializeCustomer(await getCustomer(d, caller, c.req.param("id")));
   const now = c.get("now");
-  const [contracts, invoices, credits] = await Promise.all([
+  const [contracts, invoices, credits, alerts] = await Promise.all([
     listContracts(d, caller, { customer_id: customer.id, limit: 100 }, now),
     listInvoices(c.env, caller, { customer_id: customer.id, limit: 100 }),
     loadCredits(c, customer.id),
+    loadCustomerAlerts(c, customer.id),
   ]);
   let upcoming = null;
   try {
@@ -207,6 +210,8 @@ customerPages.get("/:id", async (c) => {
       ) : (
         <p class="muted">No open billing period: this customer has no contract with a draft invoice.</p>
       )}
+
+      <AlertsSection customerId={customer.id} alerts={alerts} currency={upcoming?.currency ?? null} archived={customer.archived_at !== null} />
 
       <CreditsSection customerId={customer.id} credits={credits} archived={customer.archived_at !== null} />
 
