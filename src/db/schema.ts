@@ -127,6 +127,8 @@ export const plans = sqliteTable(
     gracePeriodHours: integer("grace_period_hours").notNull(),
     /** Least a period bills (SPEC §15 "Minimum commitment"), a decimal string in the plan's currency; null = none. */
     minimumSpend: text("minimum_spend"),
+    /** Progressive billing (SPEC §16): amount_due that makes the ledger finalize an interim invoice; null = none. */
+    invoiceThreshold: text("invoice_threshold"),
     /** Set on an old version when a newer one replaces it. */
     supersededBy: text("superseded_by"),
     archivedAt: integer("archived_at"),
@@ -205,7 +207,7 @@ export const invoices = sqliteTable(
     customerId: text("customer_id").notNull(),
     /** null for an invoice outside any contract (a credit purchase). */
     contractId: text("contract_id"),
-    kind: text("kind", { enum: ["period", "credit_purchase"] }).notNull().default("period"),
+    kind: text("kind", { enum: ["period", "threshold", "credit_purchase"] }).notNull().default("period"),
     status: text("status", { enum: ["draft", "finalized", "paid", "void"] }).notNull(),
     currency: text("currency").notNull(),
     periodStart: integer("period_start").notNull(),
@@ -235,7 +237,8 @@ export const invoices = sqliteTable(
     updatedAt: integer("updated_at").notNull(),
   },
   (t) => [
-    uniqueIndex("invoices_contract_period_uq").on(t.contractId, t.periodStart),
+    // One period invoice per contract and period; threshold invoices of the period share its start (SPEC §16).
+    uniqueIndex("invoices_contract_period_uq").on(t.contractId, t.periodStart).where(sql`kind = 'period'`),
     index("invoices_payment_due_idx").on(t.status, t.nextPaymentAttemptAt),
     index("invoices_list_idx").on(t.accountId, t.mode, t.createdAt, t.id),
     index("invoices_customer_idx").on(t.accountId, t.mode, t.customerId, t.createdAt),

@@ -26,6 +26,7 @@ import {
 import { openPeriodsUpTo, invoiceRow } from "./drafts";
 import { ingestEvents } from "./ingest";
 import { applyAction, lockDue, recordPayment } from "./invoices";
+import { invoiceThresholds } from "./progressive";
 import { migrate } from "./schema";
 import { adoptSnapshot, currentSnapshot, staleSnapshot, type LedgerIdentity } from "./snapshot";
 import { LedgerState } from "./state";
@@ -64,11 +65,15 @@ export class CustomerLedger extends DurableObject<Env> {
     return (await this.mutateReporting(outbox, now, fn)).result;
   }
 
-  /** mutate, also answering which alerts the mutation triggered (alerts are evaluated after credits, SPEC §16). */
+  /**
+   * mutate, also answering which alerts the mutation triggered. After `fn`, in the same transaction: credits are applied
+   * (§15), drafts that reached their invoice_threshold are invoiced (§16), then alerts are evaluated (§16).
+   */
   private async mutateReporting<T>(outbox: OutboxTiming, now: number, fn: () => T): Promise<{ result: T; fired: FiredAlert[] }> {
     const out = this.state.transact(() => {
       const result = fn();
       settleCredits(this.state, now);
+      invoiceThresholds(this.state, currentSnapshot(this.state), now);
       return { result, fired: evaluateAlerts(this.state, now) };
     });
     await afterCommit(this.state, this.env, outbox);

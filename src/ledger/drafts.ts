@@ -2,8 +2,9 @@
 // (O(lines), never a scan of events), and keeping drafts consistent with contracts that changed.
 import { setOwn } from "../domain/own";
 import { nextPeriod, periodContaining, type Period } from "../domain/periods";
-import { commitmentLine, invoiceTotals, priceLines, type LineItem, type PricingOptions, type UsageInput } from "../domain/pricing";
+import { commitmentLine, invoiceTotals, priceLines, remainingLines, type LineItem, type PricingOptions, type UsageInput } from "../domain/pricing";
 import { quantityOf, type AggregateRow } from "./aggregates";
+import { billedEarlier } from "./progressive";
 import type { ContractSnapshot, LedgerSnapshot } from "./snapshot";
 import type { LedgerState } from "./state";
 import type { InvoiceRow } from "./types";
@@ -92,10 +93,10 @@ export function invoiceRow(state: LedgerState, id: string): InvoiceRow | null {
  */
 export function draftFor(state: LedgerState, contract: ContractSnapshot, period: Period, now: number): InvoiceRow | null {
   const { sql } = state;
-  const existing = sql.exec<InvoiceRow>("SELECT * FROM invoices WHERE contract_id = ? AND period_start = ?", contract.id, period.start).toArray()[0];
+  const existing = sql.exec<InvoiceRow>("SELECT * FROM invoices WHERE contract_id = ? AND period_start = ? AND kind = 'period'", contract.id, period.start).toArray()[0];
   if (existing) return existing;
   const closedLater = sql
-    .exec("SELECT 1 FROM invoices WHERE contract_id = ? AND period_start > ? AND status != 'draft' LIMIT 1", contract.id, period.start)
+    .exec("SELECT 1 FROM invoices WHERE contract_id = ? AND period_start > ? AND kind = 'period' AND status != 'draft' LIMIT 1", contract.id, period.start)
     .toArray().length;
   if (closedLater) return null;
   const row = sql
@@ -132,7 +133,12 @@ export function reprice(
 ): void {
   const aggregates = current ?? state.sql.exec<AggregateRow>("SELECT * FROM aggregates WHERE invoice_id = ?", invoiceId).toArray();
   const inv = known ?? invoiceRow(state, invoiceId)!;
-  const priced = priceInvoice(contract, aggregates, { start: inv.period_start, end: inv.period_end });
+  let priced = priceInvoice(contract, aggregates, { start: inv.period_start, end: inv.period_end });
+  if (contract.invoiceThreshold) {
+    // Progressive billing: what the period's interim invoices billed is not billed again (progressive.ts).
+    const lineItems = remainingLines(priced.lineItems, billedEarlier(state, contract.id, inv.period_start), contract.currency);
+    priced = { lineItems, ...invoiceTotals(lineItems, contract.currency) };
+  }
   // Without live credits amount_due is the total; with them settleCredits works it out before the transaction ends.
   state.sql.exec(
     "UPDATE invoices SET line_items = ?, subtotal = ?, total = ?, credits_applied = '[]', amount_due = ?, updated_at = ? WHERE id = ? AND status = 'draft'",
@@ -178,7 +184,7 @@ export function openPeriodsUpTo(state: LedgerState, contract: ContractSnapshot, 
   const schedule = scheduleOf(contract);
   const last = state.sql
     .exec<{ period_start: number; period_end: number }>(
-      "SELECT period_start, period_end FROM invoices WHERE contract_id = ? ORDER BY period_start DESC LIMIT 1",
+      "SELECT period_start, period_end FROM invoices WHERE contract_id = ? AND kind = 'period' ORDER BY period_start DESC LIMIT 1",
       contract.id,
     )
     .toArray()[0];

@@ -3,6 +3,7 @@
 import { paymentTransition, refusalOf, type InvoiceAction, type PaymentRecord } from "../domain/invoice-lifecycle";
 import { lockCredits, purchasePaid, purchaseVoided, releaseCredits, settleCredits } from "./credit-application";
 import { invoiceRow, reprice } from "./drafts";
+import { carryNegativeTotal } from "./progressive";
 import type { LedgerSnapshot } from "./snapshot";
 import type { LedgerState } from "./state";
 import type { InvoiceRow } from "./types";
@@ -26,6 +27,7 @@ export function lock(state: LedgerState, inv: InvoiceRow, s: LedgerSnapshot, at:
   if (contract) reprice(state, inv.id, contract, at);
   // The credits the draft takes as of now become entries: what it finalizes with is what the grants lose.
   settleCredits(state, at);
+  carryNegativeTotal(state, invoiceRow(state, inv.id)!, at);
   lockCredits(state, invoiceRow(state, inv.id)!, at);
   const invoiceDate = Math.min(inv.period_end, at);
   const netDays = contract?.netTermsDays ?? 0;

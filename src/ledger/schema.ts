@@ -14,7 +14,7 @@ const BASELINE = [
      id TEXT PRIMARY KEY,
      -- NULL for an invoice outside any contract (a credit purchase)
      contract_id TEXT,
-     -- 'period' | 'credit_purchase'
+     -- 'period' | 'threshold' (an interim invoice of a period, SPEC §16) | 'credit_purchase'
      kind TEXT NOT NULL DEFAULT 'period',
      period_start INTEGER NOT NULL,
      period_end INTEGER NOT NULL,
@@ -46,9 +46,11 @@ const BASELINE = [
      -- a credit purchase's own auto-pay (1: charge the saved card); NULL: the contract's
      auto_pay INTEGER,
      -- a credit purchase's grant
-     grant_id TEXT,
-     UNIQUE (contract_id, period_start)
+     grant_id TEXT
    )`,
+  // One period invoice per contract and period; a period's threshold invoices share its start (SPEC §16).
+  `CREATE UNIQUE INDEX IF NOT EXISTS invoices_contract_period ON invoices (contract_id, period_start) WHERE kind = 'period'`,
+  `CREATE INDEX IF NOT EXISTS invoices_interim ON invoices (contract_id, period_start) WHERE kind = 'threshold'`,
   `CREATE INDEX IF NOT EXISTS invoices_unindexed ON invoices (indexed) WHERE indexed = 0`,
   `CREATE INDEX IF NOT EXISTS invoices_due ON invoices (status, finalize_after)`,
   // One row per idempotency key: the version that counts. Earlier versions move to event_versions.
@@ -185,6 +187,12 @@ const BASELINE = [
   ...LEDGER_WEBHOOK_OUTBOX,
 ];
 
+/**
+ * Which baseline a ledger was created from. NOTE: until the first deployment the baseline itself still changes; a
+ * ledger from an earlier one (local development data only) is refused instead of half-migrated.
+ */
+const BASELINE_MARK = "2";
+
 /** Migrations in order, BASELINE first; never edit one that has shipped, append a new one. */
 export const LEDGER_MIGRATIONS: string[][] = [BASELINE];
 
@@ -198,7 +206,7 @@ export const SCHEMA_VERSION = LEDGER_MIGRATIONS.length;
 export function migrate(state: LedgerState): void {
   state.sql.exec("CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
   const stored = state.meta("schema_version");
-  if (stored !== null && state.meta("baseline") === null) {
+  if (stored !== null && state.meta("baseline") !== BASELINE_MARK) {
     throw new Error("ledger storage predates the schema baseline (local development data): delete .wrangler/state and start again");
   }
   const applied = Number(stored ?? "0");
@@ -206,6 +214,6 @@ export function migrate(state: LedgerState): void {
   state.transact(() => {
     for (const statements of LEDGER_MIGRATIONS.slice(applied)) for (const statement of statements) state.sql.exec(statement);
     state.setMeta("schema_version", String(LEDGER_MIGRATIONS.length));
-    if (applied === 0) state.setMeta("baseline", "1");
+    if (applied === 0) state.setMeta("baseline", BASELINE_MARK);
   });
 }

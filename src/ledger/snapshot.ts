@@ -29,6 +29,8 @@ export interface ContractSnapshot {
    * NOTE: optional only for snapshots stored before the field existed (both columns were null then: no minimum).
    */
   minimumSpend?: string | null;
+  /** Progressive billing: the plan's invoice_threshold (null: none). */
+  invoiceThreshold?: string | null;
 }
 
 export interface LedgerSnapshot {
@@ -106,6 +108,7 @@ export async function loadSnapshot(db: Database, who: LedgerIdentity): Promise<L
         autoPay: contract.autoPay,
         prices: priceRows.filter((p) => p.planId === plan.id).map((p) => ({ id: p.id, ...p.spec }) as PriceValue),
         minimumSpend: contract.minimumSpend ?? plan.minimumSpend,
+        invoiceThreshold: plan.invoiceThreshold,
       })),
     meters: meterRows.map((m) => ({
       code: m.code,

@@ -109,7 +109,7 @@ export type InvoiceRow = {
   id: string;
   /** null for a credit purchase. */
   contract_id: string | null;
-  kind: "period" | "credit_purchase";
+  kind: "period" | "threshold" | "credit_purchase";
   period_start: number;
   period_end: number;
   status: InvoiceStatus;

@@ -4,7 +4,7 @@ import { Id, Livemode, ListQuery, Timestamp } from "./common";
 import { LineItem } from "./line-items";
 
 export const INVOICE_STATUSES = ["draft", "finalized", "paid", "void"] as const;
-export const INVOICE_KINDS = ["period", "credit_purchase"] as const;
+export const INVOICE_KINDS = ["period", "threshold", "credit_purchase"] as const;
 
 export const Invoice = z
   .object({
@@ -12,7 +12,9 @@ export const Invoice = z
     number: z.number().int().nullable().openapi({ description: "Sequential per account and mode, from 1; set at finalization" }),
     customer_id: Id,
     contract_id: Id.nullable().openapi({ description: "null for a credit purchase" }),
-    kind: z.enum(INVOICE_KINDS).openapi({ description: "period: a contract period; credit_purchase: a prepaid grant's purchase" }),
+    kind: z.enum(INVOICE_KINDS).openapi({
+      description: "period: a contract period; threshold: an interim invoice of a period (progressive billing); credit_purchase: a prepaid grant's purchase",
+    }),
     status: z.enum(INVOICE_STATUSES),
     payment_status: z.enum(["none", "pending", "failed", "succeeded"]),
     currency: z.string(),

@@ -169,6 +169,10 @@ const planFields = {
     description:
       "Least each period bills, in the plan's currency (SPEC §15): a period whose total is under it gets a \"Minimum commitment\" line for the difference. null = none",
   }),
+  invoice_threshold: optionalDecimal("500.00").openapi({
+    description:
+      "Progressive billing (SPEC §16): when a draft's amount_due reaches it mid-period, an interim invoice (kind threshold) bills everything so far. null = none",
+  }),
 };
 
 const planAliases = {
@@ -177,6 +181,7 @@ const planAliases = {
   autoPay: "auto_pay",
   gracePeriodHours: "grace_period_hours",
   minimumSpend: "minimum_spend",
+  invoiceThreshold: "invoice_threshold",
 };
 
 export const CreatePlanBody = withAliases(
@@ -203,6 +208,7 @@ export const UpdatePlanBody = withAliases(
     grace_period_hours: planFields.grace_period_hours.optional(),
     prices: PriceList.optional().openapi({ description: "The full new list of prices, replacing the current one" }),
     minimum_spend: planFields.minimum_spend,
+    invoice_threshold: planFields.invoice_threshold,
   }),
 ).openapi("UpdatePlanRequest", {
   description:
@@ -292,6 +298,10 @@ export const Plan = z
     grace_period_hours: z.number().int(),
     prices: z.array(Price),
     minimum_spend: z.string().nullable().openapi({ format: "decimal", description: "Least each period bills; null = no minimum", example: "100.00" }),
+    invoice_threshold: z
+      .string()
+      .nullable()
+      .openapi({ format: "decimal", description: "amount_due that triggers an interim invoice mid-period; null = none", example: "500.00" }),
     superseded_by: Id.nullable().openapi({ description: "The id of the version that replaced this one" }),
     archived_at: Timestamp.nullable(),
     livemode: Livemode,

@@ -50,6 +50,7 @@ export function serializePlan({ plan, prices: priceRows }: PlanWithPrices) {
     grace_period_hours: plan.gracePeriodHours,
     prices: priceRows.map(serializePrice),
     minimum_spend: plan.minimumSpend,
+    invoice_threshold: plan.invoiceThreshold,
     superseded_by: plan.supersededBy,
     archived_at: formatNullableTimestamp(plan.archivedAt),
     livemode: plan.mode === "live",
@@ -155,6 +156,7 @@ export async function createPlan({ db, caller, now }: ServiceContext, input: z.o
     autoPay: input.auto_pay,
     gracePeriodHours: input.grace_period_hours,
     minimumSpend: input.minimum_spend ?? null,
+    invoiceThreshold: input.invoice_threshold ?? null,
     supersededBy: null,
     archivedAt: null,
     createdAt: now,
@@ -285,6 +287,7 @@ export async function updatePlan(ctx: ServiceContext, id: string, input: z.outpu
     gracePeriodHours: input.grace_period_hours ?? plan.gracePeriodHours,
     // NOTE: the minimum commitment is billed like a price, so it versions like one (null removes it).
     minimumSpend: input.minimum_spend !== undefined ? input.minimum_spend : plan.minimumSpend,
+    invoiceThreshold: input.invoice_threshold !== undefined ? input.invoice_threshold : plan.invoiceThreshold,
   };
   const label = { name: input.name ?? plan.name, description: input.description !== undefined ? input.description : plan.description };
   const newSpecs = input.prices ? await priceSpecs(db, caller, input.prices) : null;

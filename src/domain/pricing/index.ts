@@ -57,6 +57,7 @@ import { volumeLines } from "./volume";
 export type * from "./types";
 export { NO_VALUE } from "./dimensional";
 export { MINIMUM_COMMITMENT_NAME, MINIMUM_COMMITMENT_PRICE_ID } from "./commitment";
+export { lineKey, remainingLines } from "./progressive";
 
 /** Thrown for a currency code outside the ISO 4217 table (the API refuses those with 400 currency_unsupported first). */
 export class UnsupportedCurrencyError extends RangeError {
