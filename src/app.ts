@@ -10,6 +10,7 @@ import { jsonBody } from "./http/json-body";
 import { throwOnInvalid } from "./http/validation";
 import { adminRoutes, requireAdmin } from "./routes/admin";
 import { alertRoutes } from "./routes/alerts";
+import { documentWebhooks } from "./webhooks/openapi";
 import { apiKeyRoutes } from "./routes/api-keys";
 import { benchRoutes, requireBenchRoutes } from "./routes/bench";
 import { billingRunRoutes } from "./routes/billing-runs";
@@ -97,6 +98,7 @@ export function createApp() {
     scheme: "bearer",
     description: "The ADMIN_TOKEN Worker secret",
   });
+  documentWebhooks(app);
   app.doc31("/openapi.json", { ...OPENAPI_INFO, security: [{ apiKey: [] }] });
   app.get("/docs", (c) => c.html(renderDocs(app.getOpenAPI31Document({ ...OPENAPI_INFO }) as unknown as Record<string, unknown>)));
 

@@ -2,6 +2,7 @@
 // accepts, and docs/openapi.json kept equal to it (the Node-side lint and type-generation test reads that file).
 import { describe, expect, it } from "vitest";
 import { EVENT_ALIASES } from "../src/schemas/events";
+import { WEBHOOK_EVENT_TYPES } from "../src/webhooks/event-types";
 import { call, newAccount } from "./support/api";
 
 const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
@@ -103,6 +104,18 @@ describe("the OpenAPI document", () => {
     expect(html).toContain("Body: MetronomeIngest | OrbIngest");
     const event = html.slice(html.indexOf('id="schema-Event"'));
     for (const field of ["event_name", "eventName", "external_customer_id", "externalCustomerId"]) expect(event).toContain(`<code>${field}</code>`);
+  });
+
+  it("documents every outgoing webhook with its envelope, signature headers and object", async () => {
+    const doc = await liveDocument();
+    expect(Object.keys(doc.webhooks).sort()).toEqual([...WEBHOOK_EVENT_TYPES].sort());
+    const alert = doc.webhooks["alert.triggered"].post;
+    expect(alert.parameters.map((p: any) => p.name).sort()).toEqual(["webhook-id", "webhook-signature", "webhook-timestamp"]);
+    const envelope = doc.components.schemas[alert.requestBody.content["application/json"].schema.$ref.split("/").pop()];
+    expect(envelope.properties.type).toMatchObject({ type: "string", enum: ["alert.triggered"] });
+    expect(envelope.properties.data.properties.object.$ref).toBe("#/components/schemas/AlertEvent");
+    const paid = doc.webhooks["invoice.paid"].post.requestBody.content["application/json"].schema.$ref.split("/").pop();
+    expect(doc.components.schemas[paid].properties.data.properties.object.$ref).toBe("#/components/schemas/Invoice");
   });
 
   it("is what docs/openapi.json holds", async () => {
