@@ -97,7 +97,7 @@ async function startServer(port, stripePort, stateDir) {
     await new Promise((r) => setTimeout(r, 200));
   }
   const account = JSON.parse(readFileSync(join(stateDir, ".dev-account.json"), "utf8"));
-  return { child, key: account.test_key };
+  return { child, key: account.test_key, liveKey: account.live_key };
 }
 
 function stopServer(child) {
@@ -215,7 +215,7 @@ async function main() {
   log(`starting wrangler dev on ${base} (state in ${stateDir})`);
   let stripePort = await freePort();
   while (stripePort === port) stripePort = await freePort();
-  const { child, key } = await startServer(port, stripePort, stateDir);
+  const { child, key, liveKey } = await startServer(port, stripePort, stateDir);
   // The dev server was started detached: its process group is its pid, and holds wrangler and both workerd.
   serverGroup = process.platform === "linux" ? child.pid : null;
   const auth = { Authorization: `Bearer ${key}`, "Content-Type": "application/json" };
@@ -253,11 +253,37 @@ async function main() {
       credited.push(c.id);
     }
 
+    // Issue 18's check: the same catalog and customers in live mode, where 10 account-wide alerts apply to every
+    // customer (usage, spend and credit alerts far from firing), one of them enforced for the entitlements read.
+    log("creating live-mode customers under 10 account-wide alerts");
+    const liveAuth = { Authorization: `Bearer ${liveKey}`, "Content-Type": "application/json" };
+    await api(base, liveKey, "POST", "/v1/meters", { code: "API_CALL", event_name: "call_count", aggregation: "count" });
+    const livePlan = await api(base, liveKey, "POST", "/v1/plans", {
+      name: "Pro",
+      prices: [
+        { type: "fixed", name: "Platform fee", amount: "50.00" },
+        { type: "usage", meter_code: "API_CALL", model: "per_unit", unit_price: "0.08" },
+      ],
+    });
+    const alerted = [];
+    for (let i = 0; i < CUSTOMERS; i++) {
+      const c = await api(base, liveKey, "POST", "/v1/customers", { name: `Alerted ${i}` });
+      await api(base, liveKey, "POST", "/v1/contracts", { customer_id: c.id, plan_id: livePlan.id, start_date: start });
+      alerted.push(c.id);
+    }
+    for (let a = 0; a < 10; a++) {
+      const type = ["usage", "usage", "usage", "usage", "spend", "spend", "spend", "credit_balance", "credit_balance", "usage"][a];
+      await api(base, liveKey, "POST", "/v1/alerts", {
+        name: `Alert ${a}`, type, threshold: type === "credit_balance" ? "1.00" : String(1_000_000_000 + a),
+        ...(type === "usage" ? { meter_code: "API_CALL", enforce: a === 0 } : {}),
+      });
+    }
+
     let seq = 0;
     const event = (customer) => ({ customer_id: customer, event_name: "call_count", idempotency_key: `b${seq++}` });
 
     /** Batches of BATCH events for 4 connections; `customerOf(i)` names the customer of the i-th event of a batch. */
-    const loadBatches = (customerOf) =>
+    const loadBatches = (customerOf, headers = auth) =>
       load({
         url: base,
         connections: 4,
@@ -265,7 +291,7 @@ async function main() {
           {
             method: "POST",
             path: "/v1/events/batch",
-            headers: auth,
+            headers,
             setupRequest: (req) => ({ ...req, body: JSON.stringify({ events: Array.from({ length: BATCH }, (_, i) => event(customerOf(i))) }) }),
           },
         ],
@@ -302,6 +328,8 @@ async function main() {
       batch: { what: `batch ingest (${BATCH} events over ${CUSTOMERS} customers)`, events: BATCH, run: () => loadBatches((i) => spread[i % CUSTOMERS]) },
       batchOne: { what: `batch ingest (${BATCH} events to one customer)`, events: BATCH, run: () => loadBatches(() => spread[0]) },
       singleCredits: { what: "single-event ingest, customers with 5 credit grants", events: 1, run: () => loadSingles(credited) },
+      batchAlerts: { what: `batch ingest (${BATCH} events over ${CUSTOMERS} customers under 10 account-wide alerts)`, events: BATCH, run: () => loadBatches((i) => alerted[i % CUSTOMERS], liveAuth) },
+      entitlements: { what: "GET /v1/customers/:id/entitlements", events: 0, run: () => load({ url: `${base}/v1/customers/${alerted[0]}/entitlements`, headers: liveAuth, connections: 20 }) },
       batchOneCredits: { what: `batch ingest (${BATCH} events to one customer with 5 credit grants)`, events: BATCH, run: () => loadBatches(() => credited[0]) },
     };
     await load({ url: `${base}/_bench/fanout?ledgers=${CUSTOMERS}`, method: "POST", headers: auth, connections: 4, duration: 2 });
@@ -359,6 +387,11 @@ async function main() {
         `**${cpuRatioOf("singleCredits", "single")}; ${cpuRatioOf("batchOneCredits", "batchOne")}**`,
       ],
       ["single-event ingest with 5 credit grants (req/s); / without", `${rps("singleCredits").toFixed(0)}; ${ratio("singleCredits", "single")}`],
+      ["**Worker CPU per request, batch over 100 customers with 10 account-wide alerts / without** (issue 18: within 1.10)", `**${cpuRatioOf("batchAlerts", "batch")}**`],
+      [
+        "entitlements read: p50 latency ms (no-op p50); req/s (no-op req/s)",
+        `${med((r) => r.entitlements.latency.p50)} (${med((r) => r.noop.latency.p50)}); ${rps("entitlements").toFixed(0)} (${rps("noop").toFixed(0)})`,
+      ],
     ];
     if (BIG > 0) rows.push(...(await readPhase(small, big, event)));
     if (BILLING_CUSTOMERS > 0) rows.push(...(await billingPhase()));
