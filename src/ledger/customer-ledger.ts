@@ -69,12 +69,12 @@ export class CustomerLedger extends DurableObject<Env> {
    * mutate, also answering which alerts the mutation triggered. After `fn`, in the same transaction: credits are applied
    * (§15), drafts that reached their invoice_threshold are invoiced (§16), then alerts are evaluated (§16).
    */
-  private async mutateReporting<T>(outbox: OutboxTiming, now: number, fn: () => T): Promise<{ result: T; fired: FiredAlert[] }> {
+  private async mutateReporting<T>(outbox: OutboxTiming, now: number, fn: () => T): Promise<{ result: T; fired: FiredAlert[]; interims: string[] }> {
     const out = this.state.transact(() => {
       const result = fn();
       settleCredits(this.state, now);
-      invoiceThresholds(this.state, currentSnapshot(this.state), now);
-      return { result, fired: evaluateAlerts(this.state, now) };
+      const interims = invoiceThresholds(this.state, currentSnapshot(this.state), now);
+      return { result, interims, fired: evaluateAlerts(this.state, now) };
     });
     await afterCommit(this.state, this.env, outbox);
     return out;
@@ -112,7 +112,7 @@ export class CustomerLedger extends DurableObject<Env> {
     externalIds: string[] = [],
   ): Promise<IngestOutcome> {
     const fresh = await this.stale(who, version);
-    const { result, fired } = await this.mutateReporting("alarm", now, (): IngestOutcome => {
+    const { result, fired, interims } = await this.mutateReporting("alarm", now, (): IngestOutcome => {
       const snapshot = adoptSnapshot(this.state, who, fresh, now);
       // NOTE: the edge checks these too, from a cache that can be seconds old; the ledger has the last word. Changing or
       // archiving a customer refreshes its ledger before the API answers, so an event routed by an outdated cache entry
@@ -122,9 +122,10 @@ export class CustomerLedger extends DurableObject<Env> {
       const results = ingestEvents(this.state, snapshot, events, policy, now);
       // Auto top-up reads what is available after this call's events, so credits are applied first.
       settleCredits(this.state, now);
-      return { ok: true, results, topUpInvoices: triggerTopUps(this.state, now), alertsTriggered: [] };
+      return { ok: true, results, chargeNow: triggerTopUps(this.state, now), alertsTriggered: [] };
     });
-    return result.ok ? { ...result, alertsTriggered: fired } : result;
+    // Threshold invoices exist to be paid before the period ends: like top-ups, charged right after the answer.
+    return result.ok ? { ...result, chargeNow: [...result.chargeNow, ...interims], alertsTriggered: fired } : result;
   }
 
   /**

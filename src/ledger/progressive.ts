@@ -30,26 +30,26 @@ export function billedEarlier(state: LedgerState, contractId: string, periodStar
  * period ended: a copy of the draft as it stands (lines, totals, credits), numbered after the commit and collected by
  * auto-pay like any invoice; the draft then bills only what comes after. Returns how many were finalized.
  * NOTE: runs after credits are applied, inside the mutation's transaction, so the call that stores the crossing event
- * is the one that invoices it.
+ * is the one that invoices it. Returns the interim invoices of auto-pay contracts, for the caller to charge now.
  */
-export function invoiceThresholds(state: LedgerState, s: LedgerSnapshot, now: number): number {
+export function invoiceThresholds(state: LedgerState, s: LedgerSnapshot, now: number): string[] {
   const withThreshold = s.contracts.filter((c) => c.invoiceThreshold);
-  if (withThreshold.length === 0) return 0;
-  let finalized = 0;
+  if (withThreshold.length === 0) return [];
+  const toCharge: string[] = [];
   for (const contract of withThreshold) {
     const drafts = state.sql
       .exec<InvoiceRow>("SELECT * FROM invoices WHERE contract_id = ? AND kind = 'period' AND status = 'draft' AND period_end > ?", contract.id, now)
       .toArray();
     for (const draft of drafts) {
       if (parseDecimal(draft.amount_due).lt(parseDecimal(contract.invoiceThreshold!))) continue;
-      interimInvoice(state, contract, draft, now);
-      finalized += 1;
+      const id = interimInvoice(state, contract, draft, now);
+      if (contract.autoPay) toCharge.push(id);
     }
   }
-  return finalized;
+  return toCharge;
 }
 
-function interimInvoice(state: LedgerState, contract: ContractSnapshot, draft: InvoiceRow, now: number): void {
+function interimInvoice(state: LedgerState, contract: ContractSnapshot, draft: InvoiceRow, now: number): string {
   const id = crypto.randomUUID();
   state.sql.exec(
     `INSERT INTO invoices (id, contract_id, kind, period_start, period_end, finalize_after, status, currency, line_items, subtotal, total,
@@ -65,6 +65,7 @@ function interimInvoice(state: LedgerState, contract: ContractSnapshot, draft: I
   state.emit("invoice.created", invoiceView(state, interim), now);
   reprice(state, draft.id, contract, now);
   settleCredits(state, now);
+  return id;
 }
 
 /**

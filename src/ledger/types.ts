@@ -44,8 +44,8 @@ export type IngestOutcome =
   | {
       ok: true;
       results: IngestResult[];
-      /** Auto top-up purchase invoices this call created, to charge now. */
-      topUpInvoices: string[];
+      /** Invoices this call finalized to collect at once: auto top-up purchases and auto-pay threshold invoices. */
+      chargeNow: string[];
       /** Alerts this call triggered (SPEC §16). */
       alertsTriggered: Array<{ alert_id: string; customer_id: string }>;
     }

@@ -92,24 +92,25 @@ export async function createCreditGrant(ctx: ServiceContext, customerRef: string
   };
   const { grant, invoice } = await ledgerStub(env, caller, customer.id).createCreditGrant(who(caller, customer.id), customer.ledgerVersion, input, now);
   if (invoice?.auto_pay) {
-    await collectPurchase(env, caller, invoice, now);
+    await collectNow(env, caller, invoice, now);
     return (await ledgerStub(env, caller, customer.id).getCreditGrant(grant.id)) ?? grant;
   }
   return grant;
 }
 
 /**
- * Charges a purchase invoice now through the auto-pay path (its retries and Stripe idempotency key from the invoice).
- * NOTE: a decline, an unconfigured Stripe or a lost answer is not an error of the grant: the invoice records it and
- * auto-pay's schedule (or /pay, or a payment link) collects it later.
+ * Charges an invoice now through the auto-pay path (its retries and Stripe idempotency key from the invoice): a credit
+ * purchase, or a threshold invoice (SPEC §16). NOTE: a decline, an unconfigured Stripe or a lost answer is not an error
+ * of the call that made the invoice: the invoice records it and auto-pay's schedule (or /pay, or a payment link)
+ * collects it later.
  */
-export async function collectPurchase(env: Env, caller: Pick<Caller, "accountId" | "mode">, invoice: Pick<InvoiceView, "id">, now: number): Promise<void> {
+export async function collectNow(env: Env, caller: Pick<Caller, "accountId" | "mode">, invoice: Pick<InvoiceView, "id">, now: number): Promise<void> {
   const access = await stripeAccess(env, caller);
   if (!access) return;
   try {
     await chargeInvoice(env, caller, invoice.id, "auto_pay", now, access);
   } catch (err) {
-    console.error("credits: purchase charge failed; auto-pay retries it", err);
+    console.error("collecting an invoice now failed; auto-pay retries it", err);
   }
 }
 

@@ -11,7 +11,7 @@ import { callerOf, type KeyRow, type PresentedKey } from "../http/auth";
 import { detailsOf } from "../http/validation";
 import type { DuplicatePolicy, IngestEvent, IngestResult } from "../ledger/types";
 import { ledgerStub } from "../ledger/stub";
-import { collectPurchase } from "./credits";
+import { collectNow } from "./credits";
 import { cachedCustomer, forgetCustomer, rememberCustomer, rememberKey, type CachedCustomer } from "./ingest-cache";
 import { EVENT_ALIASES, EventInput, FUTURE_TOLERANCE_MS, MAX_BATCH, MetronomeEvent } from "../schemas/events";
 import { illFormedDetail } from "../schemas/common";
@@ -243,9 +243,9 @@ export async function ingest(
     if (outcome.ok) {
       outcome.results.forEach((r, i) => (results[items[i]!.index] = r));
       alertsTriggered.push(...outcome.alertsTriggered);
-      // NOTE: an auto top-up this call bought is charged after the answer (the auto-pay path); if the isolate dies
-      // first, the billing run's auto-pay finds the finalized purchase invoice and charges it then.
-      for (const invoiceId of outcome.topUpInvoices) defer(collectPurchase(env, caller, { id: invoiceId }, now));
+      // NOTE: an auto top-up this call bought, or a threshold invoice it finalized, is charged after the answer (the
+      // auto-pay path); if the isolate dies first, the billing run's auto-pay finds the finalized invoice then.
+      for (const invoiceId of outcome.chargeNow) defer(collectNow(env, caller, { id: invoiceId }, now));
       return;
     }
     // NOTE: only when the cache was older than a change to the customer: its ledger stored none of these events, but

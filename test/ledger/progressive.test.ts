@@ -4,6 +4,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { call, newAccount } from "../support/api";
+import { connectStripe, paymentIntents, stripeCustomer } from "../support/stripe";
+import { eventually } from "../support/webhooks";
 
 const PRICES = [
   { type: "fixed", name: "Platform fee", amount: "5.00" },
@@ -62,6 +64,27 @@ describe("threshold invoices", () => {
     expect(gb.tiers.map((t: any) => [t.quantity, t.amount])).toEqual([["4", "4.00"], ["6", "3.00"]]);
     expect(gb.tiers.reduce((t: number, x: any) => t + Number(x.amount), 0)).toBe(7);
     expect((await call("GET", `/v1/customers/${w.customer}/upcoming_invoice`, { key: w.key })).body.total).toBe("0.00");
+  });
+
+  it("are charged right after the call that finalized them, on an auto-pay contract", async () => {
+    const acct = await newAccount();
+    const key = acct.test;
+    const stripe = await connectStripe(acct);
+    await call("POST", "/v1/meters", { key, body: { code: "API", event_name: "api_call", display_name: "API calls", aggregation: "count" } });
+    const plan = await call("POST", "/v1/plans", {
+      key,
+      body: { name: "Pay as you go", auto_pay: true, invoice_threshold: "5.00", prices: [{ type: "usage", meter_code: "API", model: "per_unit", unit_price: "1.00" }] },
+    });
+    const stripeId = await stripeCustomer(stripe.sk, "pm_card_visa");
+    const customer = (await call("POST", "/v1/customers", { key, body: { name: "Ada", payment_provider_id: stripeId } })).body.id;
+    await call("POST", "/v1/contracts", { key, body: { customer_id: customer, plan_id: plan.body.id } });
+    for (let i = 0; i < 5; i++) await call("POST", "/v1/events", { key, body: { customer_id: customer, event_name: "api_call", idempotency_key: `c${i}` } });
+    const paid = await eventually(async () => {
+      const interim = (await invoicesOf(key, customer)).find((i) => i.kind === "threshold");
+      return interim?.status === "paid" ? interim : undefined;
+    }, "the threshold invoice to be paid");
+    expect(paid).toMatchObject({ total: "5.00", payment_status: "succeeded" });
+    expect((await paymentIntents(stripe.sk, stripeId)).map((pi) => pi.amount)).toEqual([500]);
   });
 
   it("carry a negative remainder to a credit grant instead of billing below zero", async () => {
