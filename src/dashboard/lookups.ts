@@ -1,52 +1,83 @@
-// Names for ids on list pages (customer and plan names), and the choices of the dashboard's select boxes.
+// Names for ids on list pages, the choices of the dashboard's select boxes (short lists read whole), and the currency a
+// customer's amounts are in.
 import { and, eq, inArray, isNull } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { alerts, customers, plans } from "../db/schema";
 import type { Caller } from "../env";
+import { listContracts } from "../services/contracts";
+import { listMeters } from "../services/meters";
+import { getPlan } from "../services/plans";
 
 const CHUNK = 90;
+/** Lists read whole (an account's meters, a customer's credit grants) are short: 100 a page, up to this many pages. */
+const MAX_PAGES = 20;
 
-async function namesOf(db: Database, caller: Caller, table: typeof customers | typeof plans, ids: string[]): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
+/** The caller's rows (its account and mode) of `table` among `ids`. */
+const callersRows = (table: typeof customers | typeof plans | typeof alerts, caller: Caller, ids: string[]) =>
+  and(eq(table.accountId, caller.accountId), eq(table.mode, caller.mode), inArray(table.id, ids));
+
+/** id → `value(row)` for the rows `read` returns, asked CHUNK distinct ids at a time. */
+async function byId<R extends { id: string }, V>(ids: string[], read: (chunk: string[]) => Promise<R[]>, value: (row: R) => V) {
+  const out = new Map<string, V>();
   const unique = [...new Set(ids)];
   for (let i = 0; i < unique.length; i += CHUNK) {
-    const rows = await db
-      .select({ id: table.id, name: table.name })
-      .from(table)
-      .where(and(eq(table.accountId, caller.accountId), eq(table.mode, caller.mode), inArray(table.id, unique.slice(i, i + CHUNK))));
-    for (const r of rows) out.set(r.id, r.name);
+    for (const r of await read(unique.slice(i, i + CHUNK))) out.set(r.id, value(r));
   }
   return out;
 }
 
-export const customerNames = (db: Database, caller: Caller, ids: string[]) => namesOf(db, caller, customers, ids);
+export const customerNames = (db: Database, caller: Caller, ids: string[]): Promise<Map<string, string>> =>
+  byId(
+    ids,
+    (chunk) => db.select({ id: customers.id, name: customers.name }).from(customers).where(callersRows(customers, caller, chunk)),
+    (r) => r.name,
+  );
 
 /** Plan names with their version when it is not the first ("Pro v2"). */
-export async function planNames(db: Database, caller: Caller, ids: string[]): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  const unique = [...new Set(ids)];
-  for (let i = 0; i < unique.length; i += CHUNK) {
-    const rows = await db
-      .select({ id: plans.id, name: plans.name, version: plans.version })
-      .from(plans)
-      .where(and(eq(plans.accountId, caller.accountId), eq(plans.mode, caller.mode), inArray(plans.id, unique.slice(i, i + CHUNK))));
-    for (const r of rows) out.set(r.id, r.version > 1 ? `${r.name} v${r.version}` : r.name);
+export const planNames = (db: Database, caller: Caller, ids: string[]): Promise<Map<string, string>> =>
+  byId(
+    ids,
+    (chunk) => db.select({ id: plans.id, name: plans.name, version: plans.version }).from(plans).where(callersRows(plans, caller, chunk)),
+    (r) => (r.version > 1 ? `${r.name} v${r.version}` : r.name),
+  );
+
+/** The meter each alert watches (null for spend and credit alerts), archived alerts included. */
+export const alertMeters = (db: Database, caller: Caller, ids: string[]): Promise<Map<string, string | null>> =>
+  byId(
+    ids,
+    (chunk) => db.select({ id: alerts.id, meterCode: alerts.meterCode }).from(alerts).where(callersRows(alerts, caller, chunk)),
+    (r) => r.meterCode,
+  );
+
+/** Every item of a short list the API pages with a cursor, in the list's order. */
+export async function allPages<T>(
+  read: (page: { limit: number; cursor: string | undefined }) => Promise<{ data: T[]; next_cursor: string | null }>,
+): Promise<T[]> {
+  const out: T[] = [];
+  let cursor: string | undefined;
+  for (let i = 0; i < MAX_PAGES; i++) {
+    const page = await read({ limit: 100, cursor });
+    out.push(...page.data);
+    if (!page.next_cursor) break;
+    cursor = page.next_cursor;
   }
   return out;
 }
 
-/** The meter each alert watches (null for spend and credit alerts), archived alerts included. */
-export async function alertMeters(db: Database, caller: Caller, ids: string[]): Promise<Map<string, string | null>> {
-  const out = new Map<string, string | null>();
-  const unique = [...new Set(ids)];
-  for (let i = 0; i < unique.length; i += CHUNK) {
-    const rows = await db
-      .select({ id: alerts.id, meterCode: alerts.meterCode })
-      .from(alerts)
-      .where(and(eq(alerts.accountId, caller.accountId), eq(alerts.mode, caller.mode), inArray(alerts.id, unique.slice(i, i + CHUNK))));
-    for (const r of rows) out.set(r.id, r.meterCode);
-  }
-  return out;
+/** Choices for a meter select or checkboxes: every meter of the mode. */
+export const meterChoices = (db: Database, caller: Caller): Promise<{ code: string; display_name: string }[]> =>
+  allPages((page) => listMeters(db, caller, page));
+
+/**
+ * The currency a customer's amounts are in: that of the plan of its current contract (an active one first, then a
+ * scheduled one); null without a contract. An unknown customer is the services' not-found ApiError.
+ */
+export async function contractCurrency(db: Database, caller: Caller, customerRef: string, now: number): Promise<string | null> {
+  const contracts = await listContracts(db, caller, { customer_id: customerRef, limit: 100 }, now);
+  const order = ["active", "scheduled"];
+  const rank = (s: string) => (order.includes(s) ? order.indexOf(s) : order.length);
+  const pick = [...contracts.data].sort((a, b) => rank(a.status) - rank(b.status))[0];
+  return pick ? (await getPlan(db, caller, pick.plan_id)).plan.currency : null;
 }
 
 /** Choices for a customer select: the 100 newest unarchived customers. */

@@ -1,11 +1,27 @@
-// Tables several pages show: contracts and invoices (a customer page lists both), credit grants and credit ledger entries.
+// Tables several pages show: contracts and invoices (a customer page lists both), credit grants and credit ledger entries,
+// and the sideways-scrolling frame of the wide ones.
 import type { z } from "@hono/zod-openapi";
-import type { FC } from "hono/jsx";
+import type { FC, PropsWithChildren } from "hono/jsx";
 import type { InvoiceView } from "../ledger/types";
 import type { Contract } from "../schemas/contracts";
 import type { CreditGrantView, CreditLedgerEntryView } from "../schemas/credits";
 import { date, dateTime, money, number } from "./format";
 import { Badge } from "./layout";
+
+/** A header cell: the column's name, `{ num }` for a right-aligned number column, or null for a column left out. */
+export type Column = string | { num: string } | null;
+
+/** A table too wide for a narrow screen, which then scrolls sideways; `columns` make its header row, the children its rows. */
+export const ScrollTable: FC<PropsWithChildren<{ testid: string; columns: Column[] }>> = ({ testid, columns, children }) => (
+  <div style="overflow-x:auto">
+    <table data-testid={testid}>
+      <thead>
+        <tr>{columns.map((col) => (col === null ? null : typeof col === "string" ? <th>{col}</th> : <th class="num">{col.num}</th>))}</tr>
+      </thead>
+      <tbody>{children}</tbody>
+    </table>
+  </div>
+);
 
 /** The fields of a contract (as the API shows it) that the table reads. */
 export type ContractListItem = Pick<
@@ -122,71 +138,59 @@ export const CreditGrantTable: FC<{ grants: CreditGrantView[]; actions: boolean 
   grants.length === 0 ? (
     <p class="muted">No credit grants.</p>
   ) : (
-    <div style="overflow-x:auto">
-      <table data-testid="credit-grants-table">
-        <thead>
-          <tr>
-            <th>Grant</th>
-            <th>Type</th>
-            <th>Status</th>
-            <th class="num">Amount</th>
-            <th class="num">Balance</th>
-            <th class="num">Available</th>
-            <th class="num">Priority</th>
-            <th>Effective → expires</th>
-            <th>Applies to</th>
-            {actions ? <th></th> : null}
-          </tr>
-        </thead>
-        <tbody>
-          {grants.map((g) => (
-            <tr data-grant={g.id}>
-              <td>
-                {g.name}
-                <div class="muted mono">{g.id.slice(0, 8)}</div>
-              </td>
-              <td>
-                {g.type}
-                {g.invoice_id ? (
-                  <div>
-                    <a href={`/dashboard/invoices/${g.invoice_id}`}>purchase invoice</a>
-                    {g.purchase_price !== null ? <span class="muted"> ({money(g.purchase_price, g.currency)})</span> : null}
-                  </div>
-                ) : null}
-              </td>
-              <td>
-                <GrantStatus status={g.status} />
-              </td>
-              <td class="num">{money(g.amount, g.currency)}</td>
-              <td class="num">{money(g.balance, g.currency)}</td>
-              <td class="num" data-testid="grant-available">
-                {money(g.available, g.currency)}
-              </td>
-              <td class="num">{g.priority}</td>
-              <td>
-                {instant(g.effective_at)} → {g.expires_at ? instant(g.expires_at) : "never"}
-              </td>
-              <td>{g.applies_to ? <span class="mono">{g.applies_to.meter_codes.join(", ")}</span> : "every line"}</td>
-              {actions ? (
-                <td>
-                  {grantIsOpen(g) ? (
-                    <>
-                      <a href={`/dashboard/customers/${g.customer_id}/credit_grants/${g.id}/adjust`} data-action="adjust">
-                        Adjust
-                      </a>{" "}
-                      ·{" "}
-                      <a href={`/dashboard/customers/${g.customer_id}/credit_grants/${g.id}/void`} data-action="void">
-                        Void…
-                      </a>
-                    </>
-                  ) : null}
-                </td>
+    <ScrollTable
+      testid="credit-grants-table"
+      columns={[
+        "Grant", "Type", "Status", { num: "Amount" }, { num: "Balance" }, { num: "Available" }, { num: "Priority" },
+        "Effective → expires", "Applies to", actions ? "" : null,
+      ]}
+    >
+      {grants.map((g) => (
+        <tr data-grant={g.id}>
+          <td>
+            {g.name}
+            <div class="muted mono">{g.id.slice(0, 8)}</div>
+          </td>
+          <td>
+            {g.type}
+            {g.invoice_id ? (
+              <div>
+                <a href={`/dashboard/invoices/${g.invoice_id}`}>purchase invoice</a>
+                {g.purchase_price !== null ? <span class="muted"> ({money(g.purchase_price, g.currency)})</span> : null}
+              </div>
+            ) : null}
+          </td>
+          <td>
+            <GrantStatus status={g.status} />
+          </td>
+          <td class="num">{money(g.amount, g.currency)}</td>
+          <td class="num">{money(g.balance, g.currency)}</td>
+          <td class="num" data-testid="grant-available">
+            {money(g.available, g.currency)}
+          </td>
+          <td class="num">{g.priority}</td>
+          <td>
+            {instant(g.effective_at)} → {g.expires_at ? instant(g.expires_at) : "never"}
+          </td>
+          <td>{g.applies_to ? <span class="mono">{g.applies_to.meter_codes.join(", ")}</span> : "every line"}</td>
+          {actions ? (
+            <td>
+              {grantIsOpen(g) ? (
+                <>
+                  <a href={`/dashboard/customers/${g.customer_id}/credit_grants/${g.id}/adjust`} data-action="adjust">
+                    Adjust
+                  </a>{" "}
+                  ·{" "}
+                  <a href={`/dashboard/customers/${g.customer_id}/credit_grants/${g.id}/void`} data-action="void">
+                    Void…
+                  </a>
+                </>
               ) : null}
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+            </td>
+          ) : null}
+        </tr>
+      ))}
+    </ScrollTable>
   );
 
 const ENTRY_WORDS: Record<CreditLedgerEntryView["type"], string> = {
@@ -212,35 +216,20 @@ export const CreditLedgerTable: FC<{ entries: CreditLedgerEntryView[]; grants: M
   entries.length === 0 ? (
     <p class="muted">No credit ledger entries.</p>
   ) : (
-    <div style="overflow-x:auto">
-      <table data-testid="credit-ledger-table">
-        <thead>
-          <tr>
-            <th>Time</th>
-            <th>Entry</th>
-            <th>Grant</th>
-            <th class="num">Amount</th>
-            <th class="num">Balance after</th>
-            <th>Invoice</th>
-            <th>Reason</th>
+    <ScrollTable testid="credit-ledger-table" columns={["Time", "Entry", "Grant", { num: "Amount" }, { num: "Balance after" }, "Invoice", "Reason"]}>
+      {entries.map((e) => {
+        const grant = grants.get(e.grant_id);
+        return (
+          <tr data-entry={e.type}>
+            <td>{dateTime(e.created_at)}</td>
+            <td>{ENTRY_WORDS[e.type]}</td>
+            <td>{grant ? grant.name : <span class="mono">{e.grant_id.slice(0, 8)}</span>}</td>
+            <td class="num">{signed(e.amount, grant?.currency)}</td>
+            <td class="num">{grant ? money(e.balance_after, grant.currency) : number(e.balance_after)}</td>
+            <td>{e.invoice_id ? <a href={`/dashboard/invoices/${e.invoice_id}`}>{e.invoice_id.slice(0, 8)}</a> : "—"}</td>
+            <td>{e.reason ?? "—"}</td>
           </tr>
-        </thead>
-        <tbody>
-          {entries.map((e) => {
-            const grant = grants.get(e.grant_id);
-            return (
-              <tr data-entry={e.type}>
-                <td>{dateTime(e.created_at)}</td>
-                <td>{ENTRY_WORDS[e.type]}</td>
-                <td>{grant ? grant.name : <span class="mono">{e.grant_id.slice(0, 8)}</span>}</td>
-                <td class="num">{signed(e.amount, grant?.currency)}</td>
-                <td class="num">{grant ? money(e.balance_after, grant.currency) : number(e.balance_after)}</td>
-                <td>{e.invoice_id ? <a href={`/dashboard/invoices/${e.invoice_id}`}>{e.invoice_id.slice(0, 8)}</a> : "—"}</td>
-                <td>{e.reason ?? "—"}</td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
-    </div>
+        );
+      })}
+    </ScrollTable>
   );
