@@ -16,7 +16,7 @@ import { dailyEventCounts } from "../usage";
 import { parseTimestamp } from "../../domain/time";
 import { serviceContext } from "../../services/context";
 import { creditPages, CreditsSection, loadCredits } from "./credits";
-import { AlertsSection, loadCustomerAlerts } from "./alerts";
+import { AlertsSection, loadCustomerAlerts } from "./customer-alerts";
 
 const FIELDS = ["name", "email", "external_id", "payment_provider_id"];
 
