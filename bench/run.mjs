@@ -4,7 +4,8 @@
 // Environment: BENCH_SECONDS (per load phase, default 10), BENCH_ROUNDS (rounds of the ingest phases, default 3),
 // BENCH_BIG_EVENTS (events for the "large" customer, default 1000000), BENCH_BILLING_CUSTOMERS (customers in the
 // billing-run phase, default 10000), BENCH_STORAGE ("memory": the server's local D1 and Durable Object files on
-// /dev/shm, the default where it has room; "disk": under the OS temp dir), PORT (default: a free port).
+// /dev/shm, the default where it has room; "disk": under the OS temp dir), PORT (default: a free port), BENCH_ONLY
+// (a comma-separated list of ingest phases to run alone, e.g. single,singleCredits; prints their CPU, writes nothing).
 import autocannon from "autocannon";
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statfsSync, writeFileSync } from "node:fs";
@@ -16,6 +17,8 @@ import { fileURLToPath } from "node:url";
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+/** BENCH_ONLY=single,singleCredits: run only these ingest phases and print their CPU per request (no report written). */
+const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(",")) : null;
 const BIG = Number(process.env.BENCH_BIG_EVENTS ?? 1_000_000);
 const SMALL = 1_000;
 const BILLING_CUSTOMERS = Number(process.env.BENCH_BILLING_CUSTOMERS ?? 10_000);
@@ -337,6 +340,7 @@ async function main() {
     for (let r = 1; r <= ROUNDS; r++) {
       const round = {};
       for (const [name, phase] of Object.entries(phases)) {
+        if (ONLY && !ONLY.has(name)) continue;
         log(`round ${r}/${ROUNDS}: ${phase.what}, ${SECONDS}s`);
         round[name] = await phase.run();
         const rate = round[name].requests.average;
@@ -357,6 +361,11 @@ async function main() {
       const v = med((r) => (r[a].workerCpuMsPerRequest === null || r[b].workerCpuMsPerRequest === null ? null : r[a].workerCpuMsPerRequest / r[b].workerCpuMsPerRequest));
       return v === null ? "n/a" : v.toFixed(2);
     };
+    if (ONLY) {
+      // A quick comparison of a few phases (BENCH_ONLY=single,singleCredits): medians of their CPU per request only.
+      for (const name of ONLY) log(`${name}: Worker CPU ${cpu(name)?.toFixed(3) ?? "n/a"} ms/request (median of ${ROUNDS})`);
+      return;
+    }
     const order = ["noop", "single", "fanout", "floor", "floorOne", "batch", "batchOne"];
     const rows = [
       ["rounds (every phase once per round, interleaved; medians over the rounds)", String(ROUNDS)],

@@ -2,6 +2,7 @@
 // (settleCredits), locking a draft's credits at finalization, giving them back when it is voided, and a credit
 // purchase's grant following its invoice. All of it inside the caller's transaction.
 import { amountDue, applyCredits, type CreditApplied, type GrantToApply } from "../domain/credits";
+import type { LineItem } from "../domain/pricing";
 import { formatAmount, parseDecimal, ZERO, type Dec } from "../domain/money";
 import { closeGrant, grantRow, grantView, LIVE_STATUSES, recordEntry, type CreditGrantRow, type GrantStatus } from "./credits";
 import type { LedgerState } from "./state";
@@ -84,9 +85,16 @@ export function settleCredits(state: LedgerState, now: number): void {
   for (const g of expiring) if (expired.has(g.id)) closeGrant(state, g, "expired", now);
   const grants = live.filter((g) => !expired.has(g.id));
   const applied = applyCredits(
-    drafts.map((d) => ({ id: d.id, currency: d.currency, periodStart: d.period_start, periodEnd: d.period_end, lines: JSON.parse(d.line_items) })),
+    drafts.map((d) => ({
+      id: d.id,
+      currency: d.currency,
+      periodStart: d.period_start,
+      periodEnd: d.period_end,
+      lines: state.repricedLines.get(d.id) ?? (JSON.parse(d.line_items) as LineItem[]),
+    })),
     grants.map(toApply),
   );
+  state.repricedLines.clear();
   const takes = new Map<string, Dec>();
   for (const d of drafts) {
     const list = applied.get(d.id) ?? [];
@@ -98,10 +106,14 @@ export function settleCredits(state: LedgerState, now: number): void {
     }
   }
   for (const g of grants) {
-    const available = formatAmount(parseDecimal(g.balance).minus(takes.get(g.id) ?? ZERO), g.currency);
+    const take = takes.get(g.id);
+    // NOTE: most calls move one grant (the first in burn order); an untouched one already shows its whole balance.
+    if (take === undefined && g.available === g.balance && g.status === "active") continue;
+    const available = take === undefined ? g.balance : formatAmount(parseDecimal(g.balance).minus(take), g.currency);
     const status: GrantStatus = parseDecimal(available).isZero() ? "depleted" : "active";
     if (available === g.available && status === g.status) continue;
-    sql.exec("UPDATE credit_grants SET available = ?, status = ?, updated_at = ? WHERE id = ?", available, status, now, g.id);
+    if (status === g.status) sql.exec("UPDATE credit_grants SET available = ?, updated_at = ? WHERE id = ?", available, now, g.id);
+    else sql.exec("UPDATE credit_grants SET available = ?, status = ?, updated_at = ? WHERE id = ?", available, status, now, g.id);
     if (status === "depleted" && g.status !== "depleted") state.emit("credit_grant.depleted", grantView(state, grantRow(state, g.id)!), now);
   }
   state.creditsLive = grants.length > 0;

@@ -139,7 +139,21 @@ export function reprice(
     const lineItems = remainingLines(priced.lineItems, billedEarlier(state, contract.id, inv.period_start), contract.currency);
     priced = { lineItems, ...invoiceTotals(lineItems, contract.currency) };
   }
-  // Without live credits amount_due is the total; with them settleCredits works it out before the transaction ends.
+  if (state.hasLiveCredits()) {
+    // settleCredits works out credits_applied and amount_due before the transaction ends, from these very lines.
+    state.sql.exec(
+      "UPDATE invoices SET line_items = ?, subtotal = ?, total = ?, updated_at = ? WHERE id = ? AND status = 'draft'",
+      JSON.stringify(priced.lineItems),
+      priced.subtotal,
+      priced.total,
+      now,
+      invoiceId,
+    );
+    state.repricedLines.set(invoiceId, priced.lineItems);
+    state.creditsDirty = true;
+    return;
+  }
+  // Without live credits, amount_due is the total.
   state.sql.exec(
     "UPDATE invoices SET line_items = ?, subtotal = ?, total = ?, credits_applied = '[]', amount_due = ?, updated_at = ? WHERE id = ? AND status = 'draft'",
     JSON.stringify(priced.lineItems),
@@ -149,7 +163,6 @@ export function reprice(
     now,
     invoiceId,
   );
-  if (state.hasLiveCredits()) state.creditsDirty = true;
 }
 
 /**

@@ -1,5 +1,6 @@
 // One ledger's in-memory state beside its SQLite: read-through caches and "may need work" flags, in one place, so a
 // rolled-back transaction forgets everything it may have changed (forgetUncommitted).
+import type { LineItem } from "../domain/pricing";
 import type { OutgoingEvent } from "../webhooks/event-types";
 import { recordLedgerWebhook } from "../webhooks/outbox";
 import type { LedgerIdentity, LedgerSnapshot } from "./snapshot";
@@ -25,6 +26,8 @@ export class LedgerState {
   creditsDirty = false;
   /** Whether a grant is active or depleted (undefined: not read yet), so repricing skips credits when none is. */
   creditsLive: boolean | undefined = undefined;
+  /** Lines repriced in the current transaction, so settleCredits need not parse them back (cleared when it ran). */
+  readonly repricedLines = new Map<string, LineItem[]>();
   /** Whether an auto top-up is configured (null: not read yet). */
   topUpsConfigured: boolean | null = null;
 
@@ -63,6 +66,7 @@ export class LedgerState {
     this.finalizedMayBeUnpublished = true;
     this.creditsDirty = false;
     this.creditsLive = undefined;
+    this.repricedLines.clear();
     this.topUpsConfigured = null;
   }
 
