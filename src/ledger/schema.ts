@@ -1,5 +1,5 @@
 // The CustomerLedger's SQLite schema: one baseline, then numbered migrations a ledger applies once each.
-// NOTE: the product has never been deployed, so the migrations of its development were squashed into BASELINE.
+// NOTE: the product has not been deployed yet, so the migrations of its development were squashed into BASELINE.
 import { LEDGER_WEBHOOK_OUTBOX } from "../webhooks/outbox";
 import type { LedgerState } from "./state";
 

@@ -16,7 +16,7 @@ import { customersHintedBy } from "./ledger-ids";
 
 /**
  * NOTE: read-after-write without any index of events: the id's customer hint narrows the account's customers to
- * (almost always) one, whose ledger is asked. An id without a hint was never issued, so it names no event.
+ * (almost always) one, whose ledger is asked. An id without a hint is not one the API issued: it names no event.
  */
 export async function getEvent(env: Env, caller: Caller, id: string): Promise<EventView> {
   for (const customerId of await customersHintedBy(database(env.DB), caller, id)) {
