@@ -1,6 +1,6 @@
 // Credit application (SPEC §15): which grants cover which invoice lines, in the burn order, exact to the minor unit.
 // Pure: the ledger hands in its open drafts and active grants and stores the answer with the draft.
-import { formatAmount, maxDec, minDec, parseDecimal, sum, ZERO, type Dec } from "./money";
+import { fromMinorUnits, toMinorUnits } from "./money";
 
 /** What the burn order and the coverage need of a grant. */
 export interface GrantToApply {
@@ -68,58 +68,65 @@ export function grantCovers(g: GrantToApply, d: Pick<DraftToCover, "currency" | 
  * Returns, per draft id, its applications in burn order (grants that took nothing are left out).
  */
 export function applyCredits(drafts: readonly DraftToCover[], grants: readonly GrantToApply[]): Map<string, CreditApplied[]> {
-  const remaining = new Map(grants.map((g) => [g.id, parseDecimal(g.balance)]));
+  // NOTE: amounts here are already rounded to their currency's minor unit, so the arithmetic is on integer minor units
+  // (this runs in every ingest call of a customer with credit).
+  const remaining = new Map(grants.map((g) => [g.id, toMinorUnits(g.balance, g.currency)]));
   const ordered = [...grants].sort(burnOrder);
   const out = new Map<string, CreditApplied[]>();
   const byPeriod = [...drafts].sort((a, b) => a.periodStart - b.periodStart || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   for (const draft of byPeriod) {
-    const units = coverageUnits(draft.lines);
-    const total = sum(draft.lines.map((l) => parseDecimal(l.amount)));
-    let uncovered = maxDec(ZERO, minDec(total, sum(units.map((u) => u.open))));
+    const units = coverageUnits(draft.lines, draft.currency);
+    const total = draft.lines.reduce((t, l) => t + toMinorUnits(l.amount, draft.currency), 0n);
+    const open = units.reduce((t, u) => t + u.open, 0n);
+    let uncovered = total < open ? total : open;
+    if (uncovered < 0n) uncovered = 0n;
     const applied: CreditApplied[] = [];
     for (const grant of ordered) {
-      if (uncovered.isZero()) break;
+      if (uncovered === 0n) break;
       if (!grantCovers(grant, draft)) continue;
       let left = remaining.get(grant.id)!;
-      let took = ZERO;
+      let took = 0n;
       for (const unit of units) {
-        if (left.lte(0) || uncovered.isZero()) break;
-        if (unit.open.lte(0)) continue;
+        if (left <= 0n || uncovered === 0n) break;
+        if (unit.open <= 0n) continue;
         if (grant.meterCodes !== null && (unit.meterCode === undefined || !grant.meterCodes.includes(unit.meterCode))) continue;
-        const take = minDec(minDec(unit.open, left), uncovered);
-        unit.open = unit.open.minus(take);
-        left = left.minus(take);
-        uncovered = uncovered.minus(take);
-        took = took.plus(take);
+        const take = min(min(unit.open, left), uncovered);
+        unit.open -= take;
+        left -= take;
+        uncovered -= take;
+        took += take;
       }
       remaining.set(grant.id, left);
-      if (took.gt(0)) applied.push({ grant_id: grant.id, amount: formatAmount(took, draft.currency) });
+      if (took > 0n) applied.push({ grant_id: grant.id, amount: fromMinorUnits(took, draft.currency) });
     }
     out.set(draft.id, applied);
   }
   return out;
 }
 
+const min = (a: bigint, b: bigint) => (a < b ? a : b);
+
 /** The amount still to pay: total minus credits (and, later, credit notes), never below 0. */
 export function amountDue(total: string, applied: readonly CreditApplied[], currency: string): string {
-  const due = applied.reduce((t, a) => t.minus(parseDecimal(a.amount)), parseDecimal(total));
-  return formatAmount(maxDec(ZERO, due), currency);
+  const due = applied.reduce((t, a) => t - toMinorUnits(a.amount, currency), toMinorUnits(total, currency));
+  return fromMinorUnits(due < 0n ? 0n : due, currency);
 }
 
 interface CoverageUnit {
   meterCode: string | undefined;
-  open: Dec;
+  /** Minor units still open to credits. */
+  open: bigint;
 }
 
 /** The lines grouped by price, each group's amount (never below 0) open to credits. */
-function coverageUnits(lines: readonly LineToCover[]): CoverageUnit[] {
+function coverageUnits(lines: readonly LineToCover[], currency: string): CoverageUnit[] {
   const byPrice = new Map<string, CoverageUnit>();
   for (const line of lines) {
-    const unit = byPrice.get(line.price_id) ?? { meterCode: line.meter_code, open: ZERO };
+    const unit = byPrice.get(line.price_id) ?? { meterCode: line.meter_code, open: 0n };
     unit.meterCode ??= line.meter_code;
-    unit.open = unit.open.plus(parseDecimal(line.amount));
+    unit.open += toMinorUnits(line.amount, currency);
     byPrice.set(line.price_id, unit);
   }
-  for (const unit of byPrice.values()) if (unit.open.lt(0)) unit.open = ZERO;
+  for (const unit of byPrice.values()) if (unit.open < 0n) unit.open = 0n;
   return [...byPrice.values()];
 }

@@ -80,3 +80,29 @@ export function minDec(a: Dec, b: Dec): Dec {
 export function maxDec(a: Dec, b: Dec): Dec {
   return a.gte(b) ? a : b;
 }
+
+/**
+ * An amount as an integer count of the currency's minor units ("12.5" USD → 1250n), for sums and comparisons of
+ * amounts that are already rounded (credit application on every ingest call); an amount with more decimals than the
+ * currency has is rounded half-up first, as formatAmount would.
+ */
+export function toMinorUnits(amount: string, currency: string): bigint {
+  const digits = minorUnits(currency);
+  const negative = amount.startsWith("-");
+  const unsigned = negative ? amount.slice(1) : amount;
+  const dot = unsigned.indexOf(".");
+  const frac = dot < 0 ? "" : unsigned.slice(dot + 1);
+  if (frac.length > digits || !DECIMAL_TEXT.test(amount)) return toMinorUnits(formatAmount(amount, currency), currency);
+  const whole = dot < 0 ? unsigned : unsigned.slice(0, dot);
+  const value = BigInt(whole + frac.padEnd(digits, "0"));
+  return negative ? -value : value;
+}
+
+/** The amount string of a count of minor units (1250n USD → "12.50"), as formatAmount writes it. */
+export function fromMinorUnits(value: bigint, currency: string): string {
+  const digits = minorUnits(currency);
+  const negative = value < 0n;
+  const text = (negative ? -value : value).toString().padStart(digits + 1, "0");
+  const body = digits === 0 ? text : `${text.slice(0, -digits)}.${text.slice(-digits)}`;
+  return negative && value !== 0n ? `-${body}` : body;
+}

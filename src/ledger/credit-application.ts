@@ -3,7 +3,7 @@
 // purchase's grant following its invoice. All of it inside the caller's transaction.
 import { amountDue, applyCredits, type CreditApplied, type GrantToApply } from "../domain/credits";
 import type { LineItem } from "../domain/pricing";
-import { formatAmount, parseDecimal, ZERO, type Dec } from "../domain/money";
+import { formatAmount, fromMinorUnits, parseDecimal, toMinorUnits, ZERO } from "../domain/money";
 import { closeGrant, grantRow, grantView, LIVE_STATUSES, recordEntry, type CreditGrantRow, type GrantStatus } from "./credits";
 import type { LedgerState } from "./state";
 import type { InvoiceRow } from "./types";
@@ -95,10 +95,10 @@ export function settleCredits(state: LedgerState, now: number): void {
     grants.map(toApply),
   );
   state.repricedLines.clear();
-  const takes = new Map<string, Dec>();
+  const takes = new Map<string, bigint>();
   for (const d of drafts) {
     const list = applied.get(d.id) ?? [];
-    for (const a of list) takes.set(a.grant_id, (takes.get(a.grant_id) ?? ZERO).plus(parseDecimal(a.amount)));
+    for (const a of list) takes.set(a.grant_id, (takes.get(a.grant_id) ?? 0n) + toMinorUnits(a.amount, d.currency));
     const json = JSON.stringify(list);
     const due = amountDue(d.total, list, d.currency);
     if (json !== d.credits_applied || due !== d.amount_due) {
@@ -109,8 +109,9 @@ export function settleCredits(state: LedgerState, now: number): void {
     const take = takes.get(g.id);
     // NOTE: most calls move one grant (the first in burn order); an untouched one already shows its whole balance.
     if (take === undefined && g.available === g.balance && g.status === "active") continue;
-    const available = take === undefined ? g.balance : formatAmount(parseDecimal(g.balance).minus(take), g.currency);
-    const status: GrantStatus = parseDecimal(available).isZero() ? "depleted" : "active";
+    const left = toMinorUnits(g.balance, g.currency) - (take ?? 0n);
+    const available = fromMinorUnits(left, g.currency);
+    const status: GrantStatus = left === 0n ? "depleted" : "active";
     if (available === g.available && status === g.status) continue;
     if (status === g.status) sql.exec("UPDATE credit_grants SET available = ?, updated_at = ? WHERE id = ?", available, now, g.id);
     else sql.exec("UPDATE credit_grants SET available = ?, status = ?, updated_at = ? WHERE id = ?", available, status, now, g.id);
