@@ -3,15 +3,17 @@ import { CONTRACT_STATUSES, CreateContractBody, ListContractsQuery, CancelContra
 import { cancelContract, createContract, listContracts, newContractFrom, requireContract, serializeContract } from "../../services/contracts";
 import { listInvoices } from "../../services/invoices";
 import { serviceContext } from "../../services/context";
-import { date, dateTime } from "../format";
+import { date, dateTime, money } from "../format";
 import { attempt, bodyFromForm, fieldErrors, parseWith } from "../forms";
+import { amountInput } from "../input";
 import { Badge, Csrf, emptyForm, Field, FormError, Pager, SelectField, type FormState, TitleBar } from "../layout";
 import { customerChoices, customerNames, planChoices, planNames } from "../lookups";
+import { getPlan } from "../../services/plans";
 import { callerIn, db, errorStatus, newPages, postedForm, queryOf, render, type DashboardContext } from "../page";
 import { CustomerStatusFilters } from "../filters";
 import { ContractTable, InvoiceTable } from "../tables";
 
-const FIELDS = ["customer_id", "plan_id", "start_date", "end_date", "auto_pay"];
+const FIELDS = ["customer_id", "plan_id", "start_date", "end_date", "auto_pay", "minimum_spend"];
 
 async function listPage(c: DashboardContext, form: FormState, status: 200 | 400 | 404 | 409 | 422 = 200) {
   const caller = callerIn(c);
@@ -68,6 +70,13 @@ async function listPage(c: DashboardContext, form: FormState, status: 200 | 400 
                 { value: "false", label: "Off" },
               ]}
             />
+            <Field
+              state={state}
+              name="minimum_spend"
+              label="Minimum spend override"
+              placeholder="optional"
+              hint="Per period, in the plan's currency; empty = the plan's, 0 waives it"
+            />
           </div>
           <div class="actions">
             <button type="submit">Create contract</button>
@@ -85,9 +94,17 @@ contractPages.get("/", (c) => listPage(c, emptyForm()));
 
 contractPages.post("/", async (c) => {
   const values = await postedForm(c);
+  const raw = bodyFromForm(values, { skip: ["auto_pay", "minimum_spend"] });
+  if (values.auto_pay === "true" || values.auto_pay === "false") raw.auto_pay = values.auto_pay === "true";
+  const minimum = values.minimum_spend?.trim() ?? "";
+  if (minimum !== "") {
+    // Read as the credit forms read amounts; a sign contradicting the chosen plan's currency is refused.
+    const plan = (await planChoices(db(c), callerIn(c))).find((p) => p.id === values.plan_id);
+    const parsed = amountInput(minimum, { currency: plan?.currency ?? null });
+    if (!parsed.ok) return listPage(c, { values, errors: { minimum_spend: parsed.message } }, 400);
+    raw.minimum_spend = parsed.value;
+  }
   const result = await attempt(async () => {
-    const raw = bodyFromForm(values, { skip: ["auto_pay"] });
-    if (values.auto_pay === "true" || values.auto_pay === "false") raw.auto_pay = values.auto_pay === "true";
     return createContract(serviceContext(c), newContractFrom(parseWith(CreateContractBody, raw)));
   });
   if (!result.ok) return listPage(c, { values, errors: fieldErrors(result.error, FIELDS) }, errorStatus(result.error.status));
@@ -104,6 +121,7 @@ async function detailPage(c: DashboardContext, error: string | null = null, stat
     listInvoices(c.env, caller, { contract_id: k.id, limit: 100 }),
   ]);
   const cancellable = k.status === "active" || k.status === "scheduled";
+  const currency = k.minimum_spend !== null ? (await getPlan(db(c), caller, k.plan_id)).plan.currency : "";
   return render(
     c,
     "Contract",
@@ -137,6 +155,14 @@ async function detailPage(c: DashboardContext, error: string | null = null, stat
           </dd>
           <dt>Auto-pay</dt>
           <dd>{k.auto_pay ? "On" : "Off"}</dd>
+          {k.minimum_spend !== null ? (
+            <>
+              <dt>Minimum spend override</dt>
+              <dd data-testid="contract-minimum-spend">
+                {Number(k.minimum_spend) === 0 ? "Waived (the plan's minimum does not apply)" : `${money(k.minimum_spend, currency)} per period (instead of the plan's)`}
+              </dd>
+            </>
+          ) : null}
           {k.cancel_at ? (
             <>
               <dt>Cancels at</dt>

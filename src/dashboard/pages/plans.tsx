@@ -11,6 +11,7 @@ import { archivePlan, createPlan, getPlan, listPlans, serializePlan } from "../.
 import { dateTime, money, priceInWords, quantity, rate, unitOf, type Unit } from "../format";
 import { attempt, bodyFromForm, fieldErrors, parseWith, type FieldErrors, type FormValues } from "../forms";
 import { CheckboxField, Csrf, emptyForm, Field, FormError, Pager, SelectField, type FormState, TitleBar } from "../layout";
+import { amountInput } from "../input";
 import { customerNames } from "../lookups";
 import { callerIn, db, errorStatus, newPages, postedForm, queryOf, render, type DashboardContext } from "../page";
 import { ContractTable } from "../tables";
@@ -22,7 +23,9 @@ const MODELS = [
   { value: "volume", label: "Volume tiers" },
   { value: "package", label: "Package" },
 ];
-const PLAN_FIELDS = ["name", "description", "currency", "billing_interval", "net_terms_days", "auto_pay", "grace_period_hours"];
+const PLAN_FIELDS = ["name", "description", "currency", "billing_interval", "net_terms_days", "auto_pay", "grace_period_hours", "minimum_spend", "invoice_threshold"];
+/** Amounts per period, typed as people type money ("$1,000"), read like the credit forms' amounts. */
+const AMOUNT_FIELDS = ["minimum_spend", "invoice_threshold"];
 const USAGE_FIELDS = ["meter_code", "model", "unit_price", "tiers", "package_size", "package_price", "included_units", "name"];
 const FORM_FIELDS = [
   ...PLAN_FIELDS,
@@ -49,19 +52,27 @@ function parseTiers(text: string) {
  * The plan form → the API's CreatePlan body, and a map from each price's index in that body back to the form
  * row it came from, so the API's `prices[2].unit_price` error lands next to that row's field.
  */
-function planBody(values: FormValues): { body: Record<string, unknown>; rows: string[]; jsonError?: string } {
+function planBody(values: FormValues): { body: Record<string, unknown>; rows: string[]; jsonError?: string; amountErrors: FieldErrors } {
   const body = bodyFromForm(values, {
     integers: ["net_terms_days", "grace_period_hours"],
     booleans: ["auto_pay"],
-    skip: ["fixed_name", "fixed_amount", "prices_json", ...FORM_FIELDS.filter((f) => f.startsWith("usage["))],
+    skip: ["fixed_name", "fixed_amount", "prices_json", ...AMOUNT_FIELDS, ...FORM_FIELDS.filter((f) => f.startsWith("usage["))],
   });
+  const amountErrors: FieldErrors = {};
+  for (const f of AMOUNT_FIELDS) {
+    const raw = values[f]?.trim() ?? "";
+    if (raw === "") continue;
+    const parsed = amountInput(raw, { currency: values.currency?.trim() || "USD" });
+    if (parsed.ok) body[f] = parsed.value;
+    else amountErrors[f] = parsed.message;
+  }
   const json = values.prices_json?.trim();
   if (json) {
     try {
       body.prices = JSON.parse(json);
-      return { body, rows: [] };
+      return { body, rows: [], amountErrors };
     } catch {
-      return { body, rows: [], jsonError: "Not valid JSON: give the prices array exactly as the API takes it" };
+      return { body, rows: [], amountErrors, jsonError: "Not valid JSON: give the prices array exactly as the API takes it" };
     }
   }
   const prices: Record<string, unknown>[] = [];
@@ -88,7 +99,7 @@ function planBody(values: FormValues): { body: Record<string, unknown>; rows: st
     rows.push(`usage[${u}]`);
   }
   body.prices = prices;
-  return { body, rows };
+  return { body, rows, amountErrors };
 }
 
 function planErrors(err: ApiError, rows: string[], usedJson: boolean): FieldErrors {
@@ -177,6 +188,17 @@ async function listPage(c: DashboardContext, form: FormState, status: 200 | 400 
             <Field state={form} name="grace_period_hours" label="Grace period (hours)" hint="Late events still bill during it" />
             <CheckboxField state={form} name="auto_pay" label="Auto-pay by default" />
           </div>
+          <h3>Commitment and progressive billing</h3>
+          <div class="grid">
+            <Field state={form} name="minimum_spend" label="Minimum spend per period" placeholder="100.00" hint="Optional: a period billing less gets a Minimum commitment line for the difference" />
+            <Field
+              state={form}
+              name="invoice_threshold"
+              label="Invoice threshold (bill mid-period when the amount due reaches)"
+              placeholder="500.00"
+              hint="Optional: an interim invoice bills everything so far"
+            />
+          </div>
           <h3>Fixed fee</h3>
           <div class="grid">
             <Field state={form} name="fixed_name" label="Name" placeholder="Platform fee" />
@@ -256,8 +278,10 @@ planPages.get("/", (c) => listPage(c, emptyForm({ currency: "USD", billing_inter
 
 planPages.post("/", async (c) => {
   const values = await postedForm(c);
-  const { body, rows, jsonError } = planBody(values);
-  if (jsonError) return listPage(c, { values, errors: { prices_json: jsonError } }, 400);
+  const { body, rows, jsonError, amountErrors } = planBody(values);
+  if (jsonError || Object.keys(amountErrors).length > 0) {
+    return listPage(c, { values, errors: { ...amountErrors, ...(jsonError ? { prices_json: jsonError } : {}) } }, 400);
+  }
   const usedJson = Boolean(values.prices_json?.trim());
   const result = await attempt(async () => createPlan(serviceContext(c), parseWith(CreatePlanBody, body)));
   if (!result.ok) return listPage(c, { values, errors: planErrors(result.error, rows, usedJson) }, errorStatus(result.error.status));
@@ -307,6 +331,18 @@ async function detailPage(
             {plan.currency}, every {plan.billing_interval}, {plan.net_terms_days === 0 ? "due on receipt (net 0)" : `net ${plan.net_terms_days} days`},
             grace {plan.grace_period_hours} h, auto-pay {plan.auto_pay ? "on" : "off"}
           </dd>
+          {plan.minimum_spend !== null ? (
+            <>
+              <dt>Minimum spend</dt>
+              <dd data-testid="plan-minimum-spend">{money(plan.minimum_spend, plan.currency)} per period</dd>
+            </>
+          ) : null}
+          {plan.invoice_threshold !== null ? (
+            <>
+              <dt>Invoice threshold</dt>
+              <dd data-testid="plan-invoice-threshold">Invoiced mid-period when the amount due reaches {money(plan.invoice_threshold, plan.currency)}</dd>
+            </>
+          ) : null}
           {plan.superseded_by ? (
             <>
               <dt>Current version</dt>
