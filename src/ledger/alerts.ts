@@ -1,7 +1,7 @@
 // Alerts inside a customer's ledger (SPEC §16): evaluated at the end of every mutation, in its transaction, so the call
 // that stores the crossing event records the alarm and queues alert.triggered; per-customer status and entitlements.
 import { alertTransition, entitlementOf, type AlertRule, type AlertState } from "../domain/alerts";
-import { formatAmount, parseDecimal, ZERO } from "../domain/money";
+import { formatAmount, fromMinorUnits, parseDecimal, toMinorUnits, ZERO } from "../domain/money";
 import { formatTimestamp } from "../domain/time";
 import type { AlertStatusView, EntitlementView } from "../schemas/alerts";
 import { quantityOf, type AggregateRow } from "./aggregates";
@@ -60,11 +60,24 @@ function readings(state: LedgerState, alerts: AlertRule[], now: number): Map<str
       credit = formatAmount(live.reduce((t, r) => t.plus(parseDecimal(r.available)), ZERO), currency!);
     }
   }
+  // NOTE: spend is the period's, not the draft's alone: after threshold invoices (SPEC §16) the draft bills only what is
+  // left, so what those invoices billed is added back (one statement, only when a spend alert applies).
+  let spend: string | null = null;
+  if (draft && alerts.some((a) => a.type === "spend")) {
+    const interim = state.sql
+      .exec<{ total: string }>(
+        "SELECT total FROM invoices WHERE contract_id = ? AND period_start = ? AND kind = 'threshold' AND status != 'void'",
+        draft.contract_id,
+        draft.period_start,
+      )
+      .toArray();
+    spend = fromMinorUnits(interim.reduce((t, r) => t + toMinorUnits(r.total, draft.currency), toMinorUnits(draft.total, draft.currency)), draft.currency);
+  }
   const out = new Map<string, Reading>();
   for (const a of alerts) {
     if (a.type === "credit_balance") out.set(a.id, { value: credit, period: 0 });
     else if (!draft) out.set(a.id, { value: null, period: 0 });
-    else out.set(a.id, { value: a.type === "spend" ? draft.total : (usage.get(a.meterCode ?? "") ?? "0"), period: draft.period_start });
+    else out.set(a.id, { value: a.type === "spend" ? spend! : (usage.get(a.meterCode ?? "") ?? "0"), period: draft.period_start });
   }
   return out;
 }

@@ -87,6 +87,20 @@ describe("threshold invoices", () => {
     expect((await paymentIntents(stripe.sk, stripeId)).map((pi) => pi.amount)).toEqual([500]);
   });
 
+  it("count toward a spend alert: spend is the period's, threshold invoices included", async () => {
+    const w = await world();
+    const alert = await call("POST", "/v1/alerts", { key: w.key, body: { name: "Spend", type: "spend", threshold: "12.00", customer_id: w.customer } });
+    const send = (k: string, gb: number) => call("POST", "/v1/events", { key: w.key, body: { customer_id: w.customer, event_name: "storage", idempotency_key: k, properties: { gb } } });
+    // $8 for the period: a threshold invoice of $8, the draft back at $0.
+    expect((await send("p1", 6)).body.alerts_triggered).toEqual([]);
+    // + 2 GB at $1: the draft holds $2, the period $10.
+    expect((await send("p2", 2)).body.alerts_triggered).toEqual([]);
+    // + 2 GB more: the draft holds $4, the period $12: the alert fires although the draft alone is far below it.
+    expect((await send("p3", 2)).body.alerts_triggered).toEqual([{ alert_id: alert.body.id, customer_id: w.customer }]);
+    const status = (await call("GET", `/v1/customers/${w.customer}/alerts`, { key: w.key })).body.data[0];
+    expect(status).toMatchObject({ status: "in_alarm", value: "12.00" });
+  });
+
   it("carry a negative remainder to a credit grant instead of billing below zero", async () => {
     const w = await world("10.00");
     const send = (gb: number) => call("POST", "/v1/events", { key: w.key, body: { customer_id: w.customer, event_name: "storage", idempotency_key: "same", properties: { gb } } });
