@@ -93,7 +93,7 @@ async function newPage(c: DashboardContext, form: FormState | null, status: Stat
               label="Type"
               options={[
                 { value: "usage", label: "Usage of a meter this period" },
-                { value: "spend", label: "Spend: the draft invoice's total" },
+                { value: "spend", label: "Spend: this period's total (threshold invoices included)" },
                 { value: "credit_balance", label: "Credit balance: available credit" },
               ]}
             />
