@@ -9,7 +9,7 @@ import { ledgerStub } from "../ledger/stub";
 import { and, count, desc, eq, min, sql } from "drizzle-orm";
 import { database, type Database, type Statement } from "../db/client";
 import { invoices, paymentAttempts } from "../db/schema";
-import { switchOffAutoPay } from "../services/contracts";
+import { switchOffAutoPay } from "../services/contracts/lifecycle";
 
 const DAY_MS = 86_400_000;
 /** Retries after the first auto-pay attempt, in days from it (SPEC §10). */

@@ -5,7 +5,8 @@ import { contracts, customers, invoices } from "../db/schema";
 import type { Env, Mode } from "../env";
 import type { BillingOutcome } from "../ledger/types";
 import { ledgerStub } from "../ledger/stub";
-import { moveContractStatus, serializeContract, type ContractRow } from "../services/contracts";
+import { moveContractStatus } from "../services/contracts/lifecycle";
+import { serializeContract, type ContractRow } from "../services/contracts/views";
 import { emitStatements, notifyWebhooks, stableEventId } from "../webhooks/outbox";
 
 export interface DueCustomer {

@@ -4,7 +4,7 @@ import { and, eq, inArray, isNull } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { alerts, customers, plans } from "../db/schema";
 import type { Caller } from "../env";
-import { listContracts } from "../services/contracts";
+import { listContracts } from "../services/contracts/views";
 import { listMeters } from "../services/meters";
 import { getPlan } from "../services/plans";
 

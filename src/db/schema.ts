@@ -2,6 +2,8 @@
 // Times are integer milliseconds since the epoch (UTC); money and quantities are decimal strings.
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import type { Pause } from "../domain/contracts";
+import type { ContractPriceOverride } from "../domain/pricing/overrides";
 import { createdAt, mode } from "./columns";
 
 // Payments (Stripe) and outgoing webhooks: their tables are in schema-payments.ts, exported from here as one schema.
@@ -174,6 +176,16 @@ export const contracts = sqliteTable(
     autoPay: integer("auto_pay", { mode: "boolean" }).notNull(),
     /** Overrides the plan's minimum_spend ("0" waives it); null = the plan's. */
     minimumSpend: text("minimum_spend"),
+    /** Per-contract price overrides (SPEC §17): [{ price_id, ...fields of that price }], merged over the plan's prices. */
+    overrides: text("overrides", { mode: "json" }).$type<ContractPriceOverride[]>().notNull().default(sql`'[]'`),
+    /** Pauses (SPEC §17) in order: [{ start, end }], end null while the contract stays paused. */
+    pauses: text("pauses", { mode: "json" }).$type<Pause[]>().notNull().default(sql`'[]'`),
+    /** The contract this one replaced by a plan change at its start_date, and with which proration. */
+    previousContractId: text("previous_contract_id"),
+    startedByChange: text("started_by_change", { enum: ["prorate", "none"] }),
+    /** The contract that replaced this one by a plan change at its end, and with which proration. */
+    nextContractId: text("next_contract_id"),
+    endedByChange: text("ended_by_change", { enum: ["prorate", "none"] }),
     currentPeriodStart: integer("current_period_start").notNull(),
     currentPeriodEnd: integer("current_period_end").notNull(),
     /** When a cancellation takes effect (now, or the end of the current period). */

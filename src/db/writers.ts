@@ -13,7 +13,7 @@ export const D1_WRITERS = {
   meters: "src/services/meters.ts",
   plans: "src/services/plans.ts",
   prices: "src/services/plans.ts",
-  contracts: "src/services/contracts.ts",
+  contracts: "src/services/contracts/",
   invoices: "src/ledger/",
   invoice_sequences: "src/ledger/",
   billing_runs: "src/services/billing-runs.ts",

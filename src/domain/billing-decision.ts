@@ -1,8 +1,10 @@
 // Why an event is billed or not (SPEC §8), in the order of the seeds' "event not appearing on invoice" checklist:
-// a contract covering its timestamp, a priced meter listening to it, an open period, a usable value.
+// a contract covering its timestamp, a priced meter listening to it, the contract not paused then, an open period, a
+// usable value.
+import { pauseAt, type Pause } from "./contracts";
 import { contributionOf, matchesFilters, type MeterDefinition, type Properties } from "./events";
 
-export type UnbilledReason = "no_active_contract" | "no_matching_meter" | "outside_open_period" | "property_missing";
+export type UnbilledReason = "no_active_contract" | "no_matching_meter" | "contract_paused" | "outside_open_period" | "property_missing";
 
 /** What the decision needs of a contract: its coverage. */
 export interface CoveringContract {
@@ -10,6 +12,8 @@ export interface CoveringContract {
   startDate: number;
   /** When coverage stops; null = open-ended. */
   coverageEnd: number | null;
+  /** Pauses (SPEC §17): events in one are stored and not billed. */
+  pauses?: readonly Pause[];
 }
 
 /** The invoice of the contract period an event falls in, as far as the decision cares. */
@@ -72,6 +76,8 @@ export function decideBilling<C extends CoveringContract>(
   if (listening.length === 0) return unbilled("no_matching_meter");
   const invoice = lookups.invoiceAt(contract, e.timestamp);
   const codes = listening.map((m) => m.code);
+  // NOTE: a pause wins over a closed period: the event would not bill even if the period were open.
+  if (contract.pauses && pauseAt(contract.pauses, e.timestamp)) return unbilled("contract_paused", invoice?.id ?? null, codes);
   // NOTE: a period whose invoice is finalized (or earlier than one that is) takes no more events.
   if (!invoice || invoice.status !== "draft") return unbilled("outside_open_period", invoice?.id ?? null, codes);
   const counted: BillingDecision["counted"] = [];

@@ -70,11 +70,23 @@ export function periodContaining(schedule: PeriodSchedule, t: number): Period | 
   if (schedule.coverageEnd != null && t >= schedule.coverageEnd) return null;
   if (t < schedule.billingAnchor) return clip({ start: schedule.startDate, end: schedule.billingAnchor }, schedule.coverageEnd);
   const k = regularIndex(schedule.billingAnchor, schedule.interval, t);
+  // NOTE: a contract that replaced another mid-period keeps its anchor, which lies before its start: its first period
+  // runs from its start to the regular period's end (SPEC §17).
   const period = {
-    start: addIntervals(schedule.billingAnchor, schedule.interval, k),
+    start: Math.max(schedule.startDate, addIntervals(schedule.billingAnchor, schedule.interval, k)),
     end: addIntervals(schedule.billingAnchor, schedule.interval, k + 1),
   };
   return clip(period, schedule.coverageEnd);
+}
+
+/**
+ * The whole period a (possibly cut) contract period belongs to: the regular period from the anchor that contains its
+ * start, or the stub [startDate, billingAnchor) for a period before a later anchor. Proration measures against it.
+ */
+export function naturalPeriod(schedule: PeriodSchedule, period: Period): Period {
+  if (period.start < schedule.billingAnchor) return { start: Math.min(schedule.startDate, period.start), end: schedule.billingAnchor };
+  const k = regularIndex(schedule.billingAnchor, schedule.interval, period.start);
+  return { start: addIntervals(schedule.billingAnchor, schedule.interval, k), end: addIntervals(schedule.billingAnchor, schedule.interval, k + 1) };
 }
 
 /** The contract's first period (its first draft invoice covers it). */

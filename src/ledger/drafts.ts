@@ -2,6 +2,7 @@
 // (O(lines), never a scan of events), and keeping drafts consistent with contracts that changed.
 import { setOwn } from "../domain/own";
 import { nextPeriod, periodContaining, type Period } from "../domain/periods";
+import { periodShare } from "../domain/proration";
 import { commitmentLine, invoiceTotals, priceLines, remainingLines, type LineItem, type PricingOptions, type UsageInput } from "../domain/pricing";
 import { quantityOf, type AggregateRow } from "./aggregates";
 import { billedEarlier } from "./progressive";
@@ -41,17 +42,21 @@ function usageOf(rows: AggregateRow[], dimension: string | null): UsageInput {
 }
 
 /**
- * NOTE: a period cut short by the contract's end (end_date or a cancellation "now") bills its fixed fees and its
- * minimum commitment for the share of the period used, measured in milliseconds (whole seconds for second-precision
- * timestamps). A stub period before a billing anchor is a period of its own and is not prorated.
+ * NOTE: a period cut short (end_date, a cancellation, a plan change) or paused bills its fixed fees and its minimum
+ * commitment for the share of the whole period it covers (domain/proration.ts), in seconds.
  */
 function prorationOf(contract: ContractSnapshot, period: Period): PricingOptions {
-  const natural = periodContaining(
-    { startDate: contract.startDate, billingAnchor: contract.billingAnchor, interval: contract.interval, coverageEnd: null },
-    period.start,
+  const share = periodShare(
+    {
+      ...scheduleOf(contract),
+      pauses: contract.pauses ?? [],
+      startedByChange: contract.startedByChange ?? null,
+      endedByChange: contract.endedByChange ?? null,
+      stubStart: contract.stubStart ?? contract.startDate,
+    },
+    period,
   );
-  if (!natural || natural.end <= period.end) return {};
-  return { proration: { numerator: period.end - period.start, denominator: natural.end - natural.start } };
+  return share ? { proration: share } : {};
 }
 
 export function priceInvoice(contract: ContractSnapshot, aggregates: AggregateRow[], period: Period): PricedInvoice {

@@ -1,8 +1,9 @@
 // Storing one ingest call's events inside the ledger's transaction: dedup by idempotency key, replacement of a changed
 // payload, the billing decision, aggregates (the invoice's and the hour's) and repricing the drafts the call touched.
-import { decideBilling, type PeriodInvoice } from "../domain/billing-decision";
+import { decideBilling, type DecisionEvent, type PeriodInvoice } from "../domain/billing-decision";
+import type { Span } from "../domain/contracts";
 import { eventIdMinter } from "../domain/event-ids";
-import { groupKeysOf, payloadIdentity } from "../domain/events";
+import { groupKeysOf, payloadIdentity, type Properties } from "../domain/events";
 import { periodContaining, type Period } from "../domain/periods";
 import { chunksBySize } from "../db/chunks";
 import { AggregateBook, type Contribution } from "./aggregates";
@@ -52,7 +53,15 @@ const INSERT_EVENT = `INSERT INTO events (seq, id, idempotency_key, event_name, 
 
 /** Stores the events of one call (inside the caller's transaction) and reprices the drafts they changed. */
 export function ingestEvents(state: LedgerState, snapshot: LedgerSnapshot, events: IngestEvent[], policy: DuplicatePolicy, now: number): IngestResult[] {
-  const call: IngestCall = {
+  const call = newCall(state, snapshot, storedKeys(state.sql, events), now);
+  const results = events.map((e) => ingestOne(call, e, policy));
+  insertPending(call);
+  finishCall(call);
+  return results;
+}
+
+function newCall(state: LedgerState, snapshot: LedgerSnapshot, keys: Set<string>, now: number): IngestCall {
+  return {
     state,
     snapshot,
     now,
@@ -61,12 +70,15 @@ export function ingestEvents(state: LedgerState, snapshot: LedgerSnapshot, event
     invoices: new Map(),
     priced: new Map(),
     periods: new Map(),
-    storedKeys: storedKeys(state.sql, events),
+    storedKeys: keys,
     pending: [],
     mintId: eventIdMinter(state.identity().customerId),
   };
-  const results = events.map((e) => ingestOne(call, e, policy));
-  insertPending(call);
+}
+
+/** Writes the call's aggregates and reprices every draft they changed. */
+function finishCall(call: IngestCall): void {
+  const { state, snapshot, now } = call;
   call.book.flush();
   // The invoices this call decided on are known; others (a replaced version's earlier invoice) are read.
   const known = new Map([...call.invoices.values()].flatMap((inv) => (inv ? [[inv.id, inv] as const] : [])));
@@ -78,7 +90,6 @@ export function ingestEvents(state: LedgerState, snapshot: LedgerSnapshot, event
     const contract = inv && snapshot.contracts.find((c) => c.id === inv.contract_id);
     if (inv && contract && inv.status === "draft") reprice(state, invoiceId, contract, now, inv, call.book.bucket(invoiceId));
   }
-  return results;
 }
 
 /** The keys of `events` this ledger already stores (one statement, or one per JSON_CHUNK_CHARS of keys past 100). */
@@ -148,13 +159,7 @@ function ingestOne(call: IngestCall, e: IngestEvent, policy: DuplicatePolicy): I
     existing = sql.exec<EventRow>("SELECT * FROM events WHERE idempotency_key = ?", e.idempotencyKey).one();
     if (existing.payload === payload || policy === "first_wins") return result(existing.id, "duplicate", existing.ts, existing.event_name);
   }
-  const decision = decideBilling(e, call.snapshot.contracts, call.snapshot.meters, {
-    pricedMeterCodes: (contract) => pricedMeterCodes(call, contract),
-    invoiceAt: (contract, ts) => invoiceAt(call, contract, ts),
-  });
-  // What this version adds, each to the invoice's aggregate and to its hour's (see aggregates.ts, Contribution).
-  const adds = decision.counted.flatMap(({ meter, value }) => groupKeysOf(meter, e.properties).map((key) => ({ meter, key, value })));
-  const contrib: Contribution[] = adds.map(({ meter, key, value }) => [meter.code, key, value]);
+  const { decision, adds, contrib } = decide(call, e);
   const version = {
     event_name: e.eventName,
     ts: e.timestamp,
@@ -198,23 +203,89 @@ function ingestOne(call: IngestCall, e: IngestEvent, policy: DuplicatePolicy): I
     call.storedKeys.add(e.idempotencyKey);
   }
   noteActivity(state, e.timestamp, e.eventName);
-  if (decision.status === "billed" && decision.invoiceId) {
-    touched.add(decision.invoiceId);
-    // The whole invoice is read once per call: it is repriced from these rows at the end.
-    book.bucket(decision.invoiceId);
-    const hour = hourBucket(e.timestamp);
-    for (const { meter, key, value } of adds) {
-      book.add(book.get(decision.invoiceId, meter.code, key, meter.aggregation), row.seq, value, e.timestamp);
-      // The hourly rollup behind usage queries, kept in the same transaction (ledger/usage.ts).
-      book.add(book.get(hour, meter.code, key, meter.aggregation), row.seq, value, e.timestamp);
-    }
-  }
+  count(call, decision, adds, row.seq, e.timestamp);
   // NOTE: event.rejected only for events no contract or meter can bill (not for late or value-less ones, which a
   // contract does cover), once per accepted or replaced version; duplicates are no news.
   if (decision.reason === "no_active_contract" || decision.reason === "no_matching_meter") {
     state.emit("event.rejected", eventView(state, row), now);
   }
   return result(row.id, existing ? "replaced" : "accepted", e.timestamp, e.eventName);
+}
+
+type Decided = ReturnType<typeof decide>;
+
+/** The billing decision for an event and what it adds to which aggregates. */
+function decide(call: IngestCall, e: DecisionEvent) {
+  const decision = decideBilling(e, call.snapshot.contracts, call.snapshot.meters, {
+    pricedMeterCodes: (contract) => pricedMeterCodes(call, contract),
+    invoiceAt: (contract, ts) => invoiceAt(call, contract, ts),
+  });
+  // What this version adds, each to the invoice's aggregate and to its hour's (see aggregates.ts, Contribution).
+  const adds = decision.counted.flatMap(({ meter, value }) => groupKeysOf(meter, e.properties).map((key) => ({ meter, key, value })));
+  const contrib: Contribution[] = adds.map(({ meter, key, value }) => [meter.code, key, value]);
+  return { decision, adds, contrib };
+}
+
+/** Adds a billed version's contributions to its invoice's aggregates and its hour's. */
+function count(call: IngestCall, decision: Decided["decision"], adds: Decided["adds"], seq: number, ts: number): void {
+  const { book, touched } = call;
+  if (decision.status !== "billed" || !decision.invoiceId) return;
+  touched.add(decision.invoiceId);
+  // The whole invoice is read once per call: it is repriced from these rows at the end.
+  book.bucket(decision.invoiceId);
+  const hour = hourBucket(ts);
+  for (const { meter, key, value } of adds) {
+    book.add(book.get(decision.invoiceId, meter.code, key, meter.aggregation), seq, value, ts);
+    // The hourly rollup behind usage queries, kept in the same transaction (ledger/usage.ts).
+    book.add(book.get(hour, meter.code, key, meter.aggregation), seq, value, ts);
+  }
+}
+
+/**
+ * Decides again every stored event whose timestamp falls in `spans` (times whose contract terms changed: a plan change,
+ * a pause or resume, a cancellation, a new contract) and moves its contributions to where it bills now; drafts it
+ * left or joined are repriced. Returns how many events changed.
+ * NOTE: events counted on an invoice that is no longer a draft stay where they are: a finalized invoice never changes.
+ */
+export function redecideEvents(state: LedgerState, snapshot: LedgerSnapshot, spans: readonly Span[], now: number): number {
+  if (spans.length === 0) return 0;
+  const call = newCall(state, snapshot, new Set(), now);
+  const statuses = new Map<string, string>();
+  const statusOf = (id: string) => {
+    let status = statuses.get(id);
+    if (status === undefined) {
+      status = state.sql.exec<{ status: string }>("SELECT status FROM invoices WHERE id = ?", id).toArray()[0]?.status ?? "void";
+      statuses.set(id, status);
+    }
+    return status;
+  };
+  let changed = 0;
+  for (const span of spans) {
+    const rows = state.sql
+      .exec<EventRow>("SELECT * FROM events WHERE ts >= ? AND ts < ? ORDER BY seq", span.start, span.end ?? Number.MAX_SAFE_INTEGER)
+      .toArray();
+    for (const row of rows) {
+      if (row.invoice_id !== null && statusOf(row.invoice_id) !== "draft") continue;
+      const { decision, adds, contrib } = decide(call, { eventName: row.event_name, timestamp: row.ts, properties: JSON.parse(row.properties) as Properties });
+      const after = {
+        billing_status: decision.status,
+        billing_reason: decision.reason,
+        invoice_id: decision.invoiceId,
+        meters: JSON.stringify(decision.meters),
+        contrib: JSON.stringify(contrib),
+      };
+      if (after.billing_status === row.billing_status && after.billing_reason === row.billing_reason && after.invoice_id === row.invoice_id && after.contrib === row.contrib) continue;
+      takeBack(row, call.book, call.touched);
+      count(call, decision, adds, row.seq, row.ts);
+      state.sql.exec(
+        "UPDATE events SET billing_status = ?, billing_reason = ?, invoice_id = ?, meters = ?, contrib = ? WHERE seq = ?",
+        after.billing_status, after.billing_reason, after.invoice_id, after.meters, after.contrib, row.seq,
+      );
+      changed += 1;
+    }
+  }
+  finishCall(call);
+  return changed;
 }
 
 /** Takes a stored version's contributions back out of every aggregate it counted in. */

@@ -7,7 +7,7 @@ import { and, eq, isNull, sql } from "drizzle-orm";
 import { database, runBatch } from "../db/client";
 import { eventActivity, invoices, invoiceSequences } from "../db/schema";
 import { activityMinuteOf } from "../domain/event-activity";
-import { currentPeriodStatement } from "../services/contracts";
+import { currentPeriodStatement } from "../services/contracts/lifecycle";
 import { settleCredits } from "./credit-application";
 import { settleWithoutCharge } from "./invoices";
 import type { LedgerState } from "./state";

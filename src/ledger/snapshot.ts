@@ -4,10 +4,14 @@ import { and, eq, inArray, isNull, or } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { alerts, contracts, customers, meters, plans, prices } from "../db/schema";
 import type { AlertRule } from "../domain/alerts";
+import { coverageChanges, type BillingCoverage, type Pause } from "../domain/contracts";
+import { withOverrides } from "../domain/pricing/overrides";
+import type { ChangeProration } from "../domain/proration";
 import type { MeterDefinition } from "../domain/events";
 import { periodContaining, type BillingInterval } from "../domain/periods";
 import type { PriceValue } from "../schemas/plans";
 import { draftFor, reconcileDrafts, scheduleOf } from "./drafts";
+import { redecideEvents } from "./ingest";
 import type { LedgerState } from "./state";
 
 export interface ContractSnapshot {
@@ -31,6 +35,16 @@ export interface ContractSnapshot {
   minimumSpend?: string | null;
   /** Progressive billing: the plan's invoice_threshold (null: none). */
   invoiceThreshold?: string | null;
+  /** Pauses (SPEC §17): events in one are not billed; fixed fees are prorated by the time not paused. */
+  pauses?: Pause[];
+  /** A plan change started this contract (at startDate) / ended it (at coverageEnd), with this proration. */
+  startedByChange?: ChangeProration | null;
+  endedByChange?: ChangeProration | null;
+  /**
+   * Where the stub period before a later billing anchor started: the first contract's start when plan changes
+   * (keeping the anchor) split that stub, so each part prorates against the whole stub.
+   */
+  stubStart?: number;
 }
 
 export interface LedgerSnapshot {
@@ -87,6 +101,11 @@ export async function loadSnapshot(db: Database, who: LedgerIdentity): Promise<L
   const meterIds = [...new Set(priceRows.flatMap((p) => (p.meterId ? [p.meterId] : [])))];
   const meterRows = meterIds.length ? await db.select().from(meters).where(inArray(meters.id, meterIds)) : [];
 
+  const byId = new Map(rows.map((r) => [r.contract.id, r.contract]));
+  const stubStartOf = (c: (typeof rows)[number]["contract"]): number => {
+    const previous = c.previousContractId === null ? undefined : byId.get(c.previousContractId);
+    return previous && previous.billingAnchor === c.billingAnchor ? stubStartOf(previous) : c.startDate;
+  };
   return {
     version: customer.version,
     archived: customer.archivedAt !== null,
@@ -106,9 +125,16 @@ export async function loadSnapshot(db: Database, who: LedgerIdentity): Promise<L
         gracePeriodHours: plan.gracePeriodHours,
         netTermsDays: plan.netTermsDays,
         autoPay: contract.autoPay,
-        prices: priceRows.filter((p) => p.planId === plan.id).map((p) => ({ id: p.id, ...p.spec }) as PriceValue),
+        prices: withOverrides(
+          priceRows.filter((p) => p.planId === plan.id).map((p) => ({ id: p.id, ...p.spec }) as PriceValue),
+          contract.overrides,
+        ),
         minimumSpend: contract.minimumSpend ?? plan.minimumSpend,
         invoiceThreshold: plan.invoiceThreshold,
+        pauses: contract.pauses,
+        startedByChange: contract.startedByChange,
+        endedByChange: contract.endedByChange,
+        stubStart: stubStartOf(contract),
       })),
     meters: meterRows.map((m) => ({
       code: m.code,
@@ -159,8 +185,14 @@ export function currentSnapshot(state: LedgerState): LedgerSnapshot {
   return state.snapshot;
 }
 
+/** What decides how a contract bills an event, for finding the time a new snapshot bills differently. */
+function coverageOf(c: ContractSnapshot): BillingCoverage {
+  return { id: c.id, startDate: c.startDate, coverageEnd: c.coverageEnd, pauses: c.pauses ?? [], terms: JSON.stringify(c.prices) };
+}
+
 function storeSnapshot(state: LedgerState, s: LedgerSnapshot, now: number): void {
   const { sql } = state;
+  const before = state.meta("snapshot_version") === null ? [] : currentSnapshot(state).contracts;
   state.snapshot = null;
   sql.exec("DELETE FROM contracts");
   sql.exec("DELETE FROM meters");
@@ -175,5 +207,8 @@ function storeSnapshot(state: LedgerState, s: LedgerSnapshot, now: number): void
     const first = periodContaining(scheduleOf(c), c.startDate);
     if (first) draftFor(state, c, first, now);
   }
+  // NOTE: events already stored for time whose contract terms changed (a plan change moves those after it to the new
+  // contract, a pause stops billing them, a resume bills them again) are decided again before drafts are reconciled.
+  redecideEvents(state, s, coverageChanges(before.map(coverageOf), s.contracts.map(coverageOf)), now);
   reconcileDrafts(state, s, now);
 }

@@ -1,12 +1,25 @@
-// /v1/contracts (create, list, retrieve, cancel) and the Metronome alias POST /v1/customers/{id}/plans/add.
+// /v1/contracts (create, list, retrieve, cancel, change_plan, pause, resume) and the Metronome alias POST /v1/customers/{id}/plans/add.
 import { createRoute } from "@hono/zod-openapi";
 import { database } from "../db/client";
 import { notFound } from "../errors";
 import { newRouter } from "../http/router";
 import { commonErrors, conflictError, IdParam, jsonBodyOf, jsonContent, listOf } from "../schemas/common";
-import { AddPlanBody, AddPlanResponse, CancelContractBody, Contract, CreateContractBody, ListContractsQuery } from "../schemas/contracts";
+import {
+  AddPlanBody,
+  AddPlanResponse,
+  CancelContractBody,
+  ChangePlanBody,
+  Contract,
+  ContractPlanChange,
+  CreateContractBody,
+  ListContractsQuery,
+  PauseContractBody,
+  ResumeContractBody,
+} from "../schemas/contracts";
 import { CustomerIdParam } from "../schemas/customers";
-import { cancelContract, createContract, getContract, listContracts, newContractFrom, serializeContract } from "../services/contracts";
+import { changeContractPlan, pauseContract, resumeContract } from "../services/contracts/changes";
+import { cancelContract, createContract, newContractFrom } from "../services/contracts/lifecycle";
+import { getContract, listContracts, serializeContract } from "../services/contracts/views";
 import { serviceContext } from "../services/context";
 
 const tags = ["Contracts"];
@@ -51,6 +64,36 @@ const cancel = createRoute({
   responses: { 200: jsonContent(Contract, "The contract"), ...commonErrors, ...conflictError },
 });
 
+const changePlan = createRoute({
+  method: "post",
+  path: "/contracts/{id}/change_plan",
+  operationId: "changeContractPlan",
+  tags,
+  summary: "Move a contract to another plan (or a newer version of its plan) now, at period end or at a time, with proration",
+  request: { params: IdParam, ...jsonBodyOf(ChangePlanBody) },
+  responses: { 200: jsonContent(ContractPlanChange, "The contract that ended and the one that started"), ...commonErrors, ...conflictError },
+});
+
+const pause = createRoute({
+  method: "post",
+  path: "/contracts/{id}/pause",
+  operationId: "pauseContract",
+  tags,
+  summary: "Pause a contract: its events are kept and not billed, its fixed fees prorated by the time not paused",
+  request: { params: IdParam, ...jsonBodyOf(PauseContractBody) },
+  responses: { 200: jsonContent(Contract, "The contract"), ...commonErrors, ...conflictError },
+});
+
+const resume = createRoute({
+  method: "post",
+  path: "/contracts/{id}/resume",
+  operationId: "resumeContract",
+  tags,
+  summary: "Resume a paused contract: events from `at` on bill again",
+  request: { params: IdParam, ...jsonBodyOf(ResumeContractBody) },
+  responses: { 200: jsonContent(Contract, "The contract"), ...commonErrors, ...conflictError },
+});
+
 const addPlan = createRoute({
   method: "post",
   path: "/customers/{id}/plans/add",
@@ -76,6 +119,25 @@ export const contractRoutes = newRouter()
   })
   .openapi(cancel, async (c) => {
     const row = await cancelContract(serviceContext(c), c.req.valid("param").id, c.req.valid("json").at);
+    return c.json(serializeContract(row, c.get("now")), 200);
+  })
+  .openapi(changePlan, async (c) => {
+    const body = c.req.valid("json");
+    const change = await changeContractPlan(serviceContext(c), c.req.valid("param").id, {
+      planId: body.plan_id,
+      at: body.at,
+      proration: body.proration,
+      overrides: body.overrides,
+      minimumSpend: body.minimum_spend,
+    });
+    return c.json(change, 200);
+  })
+  .openapi(pause, async (c) => {
+    const row = await pauseContract(serviceContext(c), c.req.valid("param").id, c.req.valid("json").at);
+    return c.json(serializeContract(row, c.get("now")), 200);
+  })
+  .openapi(resume, async (c) => {
+    const row = await resumeContract(serviceContext(c), c.req.valid("param").id, c.req.valid("json").at);
     return c.json(serializeContract(row, c.get("now")), 200);
   })
   .openapi(addPlan, async (c) => {

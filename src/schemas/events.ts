@@ -161,7 +161,7 @@ export const BatchIngestResponse = z
 export const EventBilling = z
   .object({
     status: z.enum(["billed", "unbilled"]),
-    reason: z.enum(["no_active_contract", "no_matching_meter", "outside_open_period", "property_missing"]).optional(),
+    reason: z.enum(["no_active_contract", "no_matching_meter", "contract_paused", "outside_open_period", "property_missing"]).optional(),
     invoice_id: Id.optional(),
     meters: z.array(z.string()),
   })

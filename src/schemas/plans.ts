@@ -80,6 +80,14 @@ function minNotAboveMax(p: { minimum_amount?: string | null; maximum_amount?: st
   }
 }
 
+const Percent = decimalString({ example: "2.5" }).refine((s) => !isDecimal(s) || new Decimal(s).lte(100), { message: "must be between 0 and 100" });
+
+const Rates = ownRecord(decimalString({ example: "0.10" }), { maxKeyLength: 200, valueDoc: { type: "string", format: "decimal" } })
+  .refine((r) => Object.keys(r).length >= 1 && Object.keys(r).length <= MAX_RATES, {
+    message: `must have between 1 and ${MAX_RATES} rates`,
+  })
+  .openapi({ description: "Unit price per value of the dimension", example: { "us-east": "0.10", "eu-west": "0.12" } });
+
 const PerUnitPrice = z
   .strictObject({ ...usageCommon, model: z.literal("per_unit"), unit_price: decimalString({ example: "0.10" }) })
   .superRefine(minNotAboveMax);
@@ -101,7 +109,7 @@ const PercentagePrice = z
   .strictObject({
     ...usageCommon,
     model: z.literal("percentage"),
-    percent: decimalString({ example: "2.5" }).refine((s) => !isDecimal(s) || new Decimal(s).lte(100), { message: "must be between 0 and 100" }),
+    percent: Percent,
     fixed_fee_per_event: optionalDecimal("0.30"),
   })
   .superRefine(minNotAboveMax);
@@ -111,11 +119,7 @@ const DimensionalPrice = z
     ...usageCommon,
     model: z.literal("dimensional"),
     dimension: z.string().min(1).max(200).openapi({ description: "One of the meter's group_by properties", example: "region" }),
-    rates: ownRecord(decimalString({ example: "0.10" }), { maxKeyLength: 200, valueDoc: { type: "string", format: "decimal" } })
-      .refine((r) => Object.keys(r).length >= 1 && Object.keys(r).length <= MAX_RATES, {
-        message: `must have between 1 and ${MAX_RATES} rates`,
-      })
-      .openapi({ description: "Unit price per value of the dimension", example: { "us-east": "0.10", "eu-west": "0.12" } }),
+    rates: Rates,
     default_rate: optionalDecimal("0.15").openapi({ description: "Unit price for values not in rates; without it they are not billed" }),
   })
   .superRefine(minNotAboveMax);
@@ -127,6 +131,25 @@ const FixedPriceInput = z.strictObject({
   name: PriceName.openapi({ example: "Platform fee" }),
   amount: decimalString({ example: "50.00" }),
 });
+
+/**
+ * What a contract may override of a price (SPEC §17), each field with the very schema the price has; which fields a
+ * given price takes is checked against its model (domain/pricing/overrides.ts), and the merged price as a whole.
+ */
+export const priceOverrideFields = {
+  amount: decimalString({ example: "40.00" }).optional().openapi({ description: "fixed prices" }),
+  unit_price: decimalString({ example: "0.08" }).optional().openapi({ description: "per_unit prices" }),
+  tiers: Tiers.optional().openapi({ description: "graduated and volume prices: the whole tier list" }),
+  package_size: decimalString({ positive: true, example: "1000" }).optional().openapi({ description: "package prices" }),
+  package_price: decimalString({ example: "4.00" }).optional().openapi({ description: "package prices" }),
+  percent: Percent.optional().openapi({ description: "percentage prices" }),
+  fixed_fee_per_event: optionalDecimal("0.25").openapi({ description: "percentage prices" }),
+  rates: Rates.optional().openapi({ description: "dimensional prices: the whole rate table" }),
+  default_rate: optionalDecimal("0.12").openapi({ description: "dimensional prices" }),
+  included_units: optionalDecimal("5000").openapi({ description: "usage prices" }),
+  minimum_amount: optionalDecimal("10.00").openapi({ description: "usage prices" }),
+  maximum_amount: optionalDecimal("400.00").openapi({ description: "usage prices" }),
+};
 
 const priceAliases = {
   meterCode: "meter_code",

@@ -3,7 +3,7 @@
 import { z, type OpenAPIHono } from "@hono/zod-openapi";
 import { Alert } from "../schemas/alerts";
 import { Timestamp, Id } from "../schemas/common";
-import { Contract } from "../schemas/contracts";
+import { Contract, ContractPlanChange } from "../schemas/contracts";
 import { CreditGrant, CreditTopUp } from "../schemas/credits";
 import { Customer } from "../schemas/customers";
 import { EventView } from "../schemas/events";
@@ -37,7 +37,7 @@ function objectOf(type: WebhookEventType): z.ZodTypeAny {
     case "customer":
       return Customer;
     case "contract":
-      return Contract;
+      return type === "contract.plan_changed" ? ContractPlanChange : Contract;
     case "event":
       return EventView;
     case "credit_grant":

@@ -8,7 +8,7 @@
 //    same `transactionSync` as the change; the ledger flushes its outbox to D1 after the commit (and from an alarm
 //    if that fails), see CustomerLedger.flushWebhooks.
 // The WebhookDispatcher Durable Object of the (account, mode) then fans events out to endpoints and delivers them.
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, sql, type SQL } from "drizzle-orm";
 import { chunksBySize } from "../db/chunks";
 import { database, runBatch, type Database, type Statement } from "../db/client";
 import { webhookEndpoints, webhookEvents } from "../db/schema";
@@ -52,6 +52,8 @@ function chunked(events: RecordedEvent[]): RecordedEvent[][] {
 export interface EmitGuard {
   table: "contracts" | "customers";
   id: string;
+  /** A further condition on that row (the change it reports is there). */
+  where?: SQL;
 }
 
 /**
@@ -68,7 +70,9 @@ export function webhookEventStatements(
   guard?: EmitGuard,
 ): Statement[] {
   const { accountId, mode } = scope;
-  const guarded = guard ? sql` AND EXISTS (SELECT 1 FROM ${sql.identifier(guard.table)} WHERE id = ${guard.id})` : sql``;
+  const guarded = guard
+    ? sql` AND EXISTS (SELECT 1 FROM ${sql.identifier(guard.table)} WHERE id = ${guard.id}${guard.where ? sql` AND ${guard.where}` : sql``})`
+    : sql``;
   // Columns in the table's order: id, account_id, mode, type, payload, fanned_out, created_at.
   return chunked(events).map((chunk) =>
     db

@@ -1,6 +1,7 @@
 // Usage-based → Contracts: list with filters, "Create contract" (customer, plan, start date), a contract's page, cancel.
 import { CONTRACT_STATUSES, CreateContractBody, ListContractsQuery, CancelContractBody } from "../../schemas/contracts";
-import { cancelContract, createContract, listContracts, newContractFrom, requireContract, serializeContract } from "../../services/contracts";
+import { cancelContract, createContract, newContractFrom } from "../../services/contracts/lifecycle";
+import { listContracts, requireContract, serializeContract } from "../../services/contracts/views";
 import { listInvoices } from "../../services/invoices";
 import { serviceContext } from "../../services/context";
 import { date, dateTime, money } from "../format";

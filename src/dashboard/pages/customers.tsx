@@ -1,7 +1,7 @@
 // Customers: list with filters, "Add customer", and a customer's page (contracts, invoices, usage this period, alerts,
 // credits).
 import { CreateCustomerBody, ListCustomersQuery, UpdateCustomerBody } from "../../schemas/customers";
-import { listContracts } from "../../services/contracts";
+import { listContracts } from "../../services/contracts/views";
 import { archiveCustomer, createCustomer, getCustomer, listCustomers, serializeCustomer, updateCustomer } from "../../services/customers";
 import { listInvoices, upcomingInvoice } from "../../services/invoices";
 import { ApiError } from "../../errors";

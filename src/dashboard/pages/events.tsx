@@ -17,6 +17,8 @@ const REASONS: Record<NonNullable<EventView["billing"]["reason"]>, (e: EventView
     "The customer had no active contract at the event's time. Create a contract (Contracts → Create contract) that covers it.",
   no_matching_meter: (e) =>
     `No meter priced by the customer's plan listens to the event name "${e.event_name}" with filters this event matches. Check the meter's event name (exact, case-sensitive), its filters, and that the plan has a price on it.`,
+  contract_paused: () =>
+    "The customer's contract was paused at the event's time: events of a paused contract are kept but not billed. Resume the contract (Contracts → the contract → Resume), with a time before the event to bill it.",
   outside_open_period: () =>
     "The billing period the event's timestamp falls in is not open: it was already finalized (after its grace period), or the timestamp lies outside the contract.",
   property_missing: (e) =>
@@ -114,6 +116,7 @@ eventPages.get("/:id", async (c) => {
   const steps: [NonNullable<EventView["billing"]["reason"]>, string][] = [
     ["no_active_contract", "The customer has an active contract at the event's time"],
     ["no_matching_meter", "A meter of that contract's plan listens to this event name, and its filters match"],
+    ["contract_paused", "The contract was not paused at the event's time"],
     ["outside_open_period", "The billing period of the event's timestamp is still open"],
     ["property_missing", "The event has a usable value for the property the meters aggregate"],
   ];

@@ -2,7 +2,7 @@
 // its prices in words, the preview calculator and "Create contract".
 import { BILLING_INTERVALS, CreatePlanBody, ListPlansQuery, type PriceValue } from "../../schemas/plans";
 import { PlanPreviewBody, type PlanPreviewValue } from "../../schemas/plan-preview";
-import { listContracts } from "../../services/contracts";
+import { listContracts } from "../../services/contracts/views";
 import { metersByCode, listMeters } from "../../services/meters";
 import { serviceContext } from "../../services/context";
 import { previewPlan } from "../../services/plan-preview";

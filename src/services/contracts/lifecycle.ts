@@ -1,21 +1,25 @@
-// Contracts: a customer subscribed to a plan version over time. At most one covers any instant.
+// Contracts: a customer subscribed to a plan version over time. At most one covers any instant. The only writer of
+// D1's contracts table: create, cancel, change plan, pause and resume (SPEC §7, §17); reads are in contract-views.ts.
 import { and, eq, getTableColumns, gt, lte, sql, type SQL } from "drizzle-orm";
 import type { z } from "@hono/zod-openapi";
-import { database, type Database, type Statement } from "../db/client";
-import { pageOf, pageQuery } from "../db/pagination";
-import { contracts, plans } from "../db/schema";
-import { contractStatusAt, coverageEnd, defaultStartDate, utcDayStart, type ContractStatus } from "../domain/contracts";
-import { anchorProblem, firstPeriod, periodContaining, type BillingInterval } from "../domain/periods";
-import { formatNullableTimestamp, formatTimestamp } from "../domain/time";
-import type { Caller, Env, Mode } from "../env";
-import { ApiError, notFound } from "../errors";
-import type { CreateContractBody, ListContractsQuery } from "../schemas/contracts";
-import type { ServiceContext } from "./context";
-import { bumpLedgerVersion, getCustomer } from "./customers";
-import { afterCustomerWrite, syncLedger } from "./ledger-sync";
-import { emitStatements, notifyWebhooks, stableEventId } from "../webhooks/outbox";
+import { database, type Database, type Statement } from "../../db/client";
+import { contracts, plans } from "../../db/schema";
+import { contractStatusAt, coverageEnd, defaultStartDate, utcDayStart, type ContractStatus } from "../../domain/contracts";
+import { formatTimestamp } from "../../domain/time";
+import { anchorProblem, firstPeriod, periodContaining, type BillingInterval } from "../../domain/periods";
+import type { Caller, Env, Mode } from "../../env";
+import { ApiError } from "../../errors";
+import type { CreateContractBody } from "../../schemas/contracts";
+import type { ServiceContext } from "../context";
+import { contractablePlan, validateOverrides } from "./terms";
+import { getContract, requireContract, serializeContract, type ContractRow } from "./views";
+import { bumpLedgerVersion, getCustomer } from "../customers";
+import { afterCustomerWrite, syncLedger } from "../ledger-sync";
+import { emitStatements, notifyWebhooks, stableEventId } from "../../webhooks/outbox";
 
-export type ContractRow = typeof contracts.$inferSelect;
+export type { ContractRow } from "./views";
+
+type OverrideInputs = NonNullable<z.output<typeof CreateContractBody>["overrides"]>;
 
 export interface NewContract {
   customerRef: string;
@@ -26,6 +30,8 @@ export interface NewContract {
   billingAnchor?: number | undefined;
   /** Overrides the plan's minimum_spend ("0" waives it); null/undefined = the plan's. */
   minimumSpend?: string | null | undefined;
+  /** Per-contract price overrides (SPEC §17), as sent. */
+  overrides?: OverrideInputs | undefined;
   /** Field names to blame in errors (the Metronome alias names them differently). */
   params?: { customer?: string; plan?: string; start?: string; end?: string };
 }
@@ -40,37 +46,8 @@ export function newContractFrom(body: z.output<typeof CreateContractBody>): NewC
     autoPay: body.auto_pay,
     billingAnchor: body.billing_anchor,
     minimumSpend: body.minimum_spend,
+    overrides: body.overrides,
   };
-}
-
-export function serializeContract(row: ContractRow, now: number) {
-  return {
-    id: row.id,
-    customer_id: row.customerId,
-    plan_id: row.planId,
-    status: contractStatusAt(row, now),
-    start_date: formatTimestamp(row.startDate),
-    end_date: formatNullableTimestamp(row.endDate),
-    billing_anchor: formatTimestamp(row.billingAnchor),
-    current_period_start: formatTimestamp(row.currentPeriodStart),
-    current_period_end: formatTimestamp(row.currentPeriodEnd),
-    auto_pay: row.autoPay,
-    minimum_spend: row.minimumSpend,
-    cancel_at: formatNullableTimestamp(row.cancelAt),
-    cancelled_at: formatNullableTimestamp(row.cancelledAt),
-    livemode: row.mode === "live",
-    created_at: formatTimestamp(row.createdAt),
-    updated_at: formatTimestamp(row.updatedAt),
-  };
-}
-
-/** SQL twin of contractStatusAt, for filtering lists by the status a reader would see. */
-function contractStatusSql(now: number) {
-  return sql`CASE
-    WHEN ${contracts.status} = 'cancelled' OR (${contracts.cancelAt} IS NOT NULL AND ${contracts.cancelAt} <= ${now}) THEN 'cancelled'
-    WHEN ${contracts.endDate} IS NOT NULL AND ${contracts.endDate} <= ${now} THEN 'ended'
-    WHEN ${contracts.startDate} > ${now} THEN 'scheduled'
-    ELSE 'active' END`;
 }
 
 /** When the customer's contracts that stopped covering earlier today (UTC) stopped; empty coverages left out. */
@@ -91,6 +68,26 @@ async function coverageEndsToday(db: Database, caller: Caller, customerId: strin
   return rows.flatMap((r) => (r.end === null ? [] : [r.end]));
 }
 
+/**
+ * Whether another contract of the customer covers part of [start, end) (end null = open-ended), for an insert to be
+ * refused on; `except` is a contract the same batch ends where the new one starts (a plan change).
+ * NOTE: a contract whose coverage is empty (cancelled before it started) overlaps nothing.
+ */
+export function overlapping(caller: Caller, customerId: string, start: number, end: number | null, except?: string): SQL {
+  return sql`EXISTS (
+    SELECT 1 FROM ${contracts}
+    WHERE account_id = ${caller.accountId} AND mode = ${caller.mode} AND customer_id = ${customerId}
+      AND (coverage_end IS NULL OR coverage_end > start_date)
+      AND (coverage_end IS NULL OR coverage_end > ${start})
+      AND (${end} IS NULL OR start_date < ${end})
+      ${except === undefined ? sql`` : sql`AND id != ${except}`})`;
+}
+
+/** The status column holds what dates alone decide; `paused` is read from the pauses (contractStatusAt). */
+export function storedStatus(status: ContractStatus): ContractRow["status"] {
+  return status === "paused" ? "active" : status;
+}
+
 /** Creates the contract, then refreshes the customer's ledger (which opens the first period's draft) before answering. */
 export async function createContract(ctx: ServiceContext, input: NewContract): Promise<ContractRow> {
   const row = await insertContract(ctx, input);
@@ -104,17 +101,8 @@ async function insertContract({ db, caller, now }: ServiceContext, input: NewCon
   if (customer.archivedAt !== null) {
     throw new ApiError("customer_archived", "Archived customers cannot get new contracts", { param: p.customer });
   }
-  const [plan] = await db
-    .select()
-    .from(plans)
-    .where(and(eq(plans.id, input.planId), eq(plans.accountId, caller.accountId), eq(plans.mode, caller.mode)));
-  if (!plan) throw notFound("plan", p.plan);
-  if (plan.archivedAt !== null) throw new ApiError("plan_archived", "This plan is archived and takes no new contracts", { param: p.plan });
-  // NOTE: old versions keep serving the contracts they have; new contracts must use the current version, so a
-  // plan id saved in a client's config cannot keep selling superseded prices unnoticed.
-  if (plan.supersededBy !== null) {
-    throw new ApiError("plan_superseded", `This plan version was superseded; use the current version ${plan.supersededBy}`, { param: p.plan });
-  }
+  const { plan, prices: planPrices } = await contractablePlan(db, caller, input.planId, p.plan);
+  const overrides = validateOverrides(planPrices, input.overrides ?? []);
 
   const startDate = input.startDate ?? defaultStartDate(now, await coverageEndsToday(db, caller, customer.id, now));
   const endDate = input.endDate ?? null;
@@ -128,25 +116,20 @@ async function insertContract({ db, caller, now }: ServiceContext, input: NewCon
   // NOTE: a backdated contract still starts at its first period: the billing run closes past periods one by
   // one, so events with past timestamps land in periods that are still open.
   const first = firstPeriod({ startDate, billingAnchor, interval, coverageEnd: endDate });
-  const status: ContractStatus = contractStatusAt({ status: "active", startDate, endDate, cancelAt: null }, now);
+  const status = storedStatus(contractStatusAt({ status: "active", startDate, endDate, cancelAt: null }, now));
 
   const id = crypto.randomUUID();
   const autoPay = input.autoPay ?? plan.autoPay;
   const created: ContractRow = {
     id, accountId: caller.accountId, mode: caller.mode, customerId: customer.id, planId: plan.id, status, startDate, endDate,
     billingAnchor, autoPay, minimumSpend: input.minimumSpend ?? null, currentPeriodStart: first.start, currentPeriodEnd: first.end,
-    cancelAt: null, cancelledAt: null, coverageEnd: endDate, createdAt: now, updatedAt: now,
+    cancelAt: null, cancelledAt: null, coverageEnd: endDate, overrides, pauses: [], previousContractId: null, startedByChange: null,
+    nextContractId: null, endedByChange: null, createdAt: now, updatedAt: now,
   };
   // The overlap check and the insert are one statement, so two concurrent creates cannot both pass it.
   // NOTE: a contract whose coverage is empty (cancelled before it started) overlaps nothing.
-  const overlapping = sql`EXISTS (
-    SELECT 1 FROM ${contracts}
-    WHERE account_id = ${caller.accountId} AND mode = ${caller.mode} AND customer_id = ${customer.id}
-      AND (coverage_end IS NULL OR coverage_end > start_date)
-      AND (coverage_end IS NULL OR coverage_end > ${startDate})
-      AND (${endDate} IS NULL OR start_date < ${endDate}))`;
   const [inserted] = await db.batch([
-    insertContractUnless(db, created, overlapping),
+    insertContractUnless(db, created, overlapping(caller, customer.id, startDate, endDate)),
     // The customer's ledger learns of the new contract through this version (see services/ledger-sync.ts).
     bumpLedgerVersion(db, customer.id),
     // Recorded only if the insert above happened (no overlap).
@@ -160,42 +143,6 @@ async function insertContract({ db, caller, now }: ServiceContext, input: NewCon
     );
   }
   return (await getContract(db, caller, id))!;
-}
-
-export async function getContract(db: Database, caller: Caller, id: string): Promise<ContractRow | undefined> {
-  const [row] = await db
-    .select()
-    .from(contracts)
-    .where(and(eq(contracts.id, id), eq(contracts.accountId, caller.accountId), eq(contracts.mode, caller.mode)));
-  return row;
-}
-
-export async function requireContract(db: Database, caller: Caller, id: string): Promise<ContractRow> {
-  const row = await getContract(db, caller, id);
-  if (!row) throw notFound("contract", "id");
-  return row;
-}
-
-export async function listContracts(db: Database, caller: Caller, query: z.output<typeof ListContractsQuery>, now: number) {
-  let customerId: string | undefined;
-  if (query.customer_id !== undefined) customerId = (await getCustomer(db, caller, query.customer_id, "customer_id")).id;
-  const page = pageQuery(contracts, query.cursor, query.limit);
-  const rows = await db
-    .select()
-    .from(contracts)
-    .where(
-      and(
-        eq(contracts.accountId, caller.accountId),
-        eq(contracts.mode, caller.mode),
-        customerId !== undefined ? eq(contracts.customerId, customerId) : undefined,
-        query.plan_id !== undefined ? eq(contracts.planId, query.plan_id) : undefined,
-        query.status !== undefined ? sql`${contractStatusSql(now)} = ${query.status}` : undefined,
-        page.where,
-      ),
-    )
-    .orderBy(...page.orderBy)
-    .limit(page.fetch);
-  return pageOf(rows, page.size, (row) => serializeContract(row, now));
 }
 
 /**
@@ -214,6 +161,13 @@ async function markCancelled({ db, caller, now }: ServiceContext, id: string, at
   const status = contractStatusAt(row, now);
   if (status === "cancelled" || status === "ended") {
     throw new ApiError("contract_not_cancellable", `This contract is already ${status}`);
+  }
+  // NOTE: the contract already ends at its plan change; the contract that follows is the one to cancel.
+  if (row.nextContractId !== null) {
+    throw new ApiError(
+      "contract_not_cancellable",
+      `This contract changes plan at its end (${formatTimestamp(row.endDate!)}); cancel the contract that follows it, ${row.nextContractId}`,
+    );
   }
   const [plan] = await db.select({ interval: plans.billingInterval }).from(plans).where(eq(plans.id, row.planId));
   let cancelAt: number;
@@ -248,7 +202,7 @@ async function markCancelled({ db, caller, now }: ServiceContext, id: string, at
  * `INSERT INTO contracts (...) SELECT <row> WHERE NOT <conflict>`: the check and the insert are one statement, so it
  * holds inside the batch's transaction. Values go through each column's driver mapping, as a plain insert's would.
  */
-function insertContractUnless(db: Database, row: ContractRow, conflict: SQL) {
+export function insertContractUnless(db: Database, row: ContractRow, conflict: SQL) {
   const values = Object.entries(getTableColumns(contracts)).map(([key, column]) =>
     sql.param((row as Record<string, unknown>)[key] ?? null, column),
   );
