@@ -237,7 +237,7 @@ describe("contracts", () => {
     expectError(await call("POST", "/v1/contracts", { key: acct.test, rawBody: "{" }), 400, "invalid_json");
     expectError(await call("GET", "/v1/contracts/nope", { key: acct.test }), 404, "contract_not_found");
     expectError(await call("POST", "/v1/contracts/nope/cancel", { key: acct.test, body: { at: "now" } }), 404, "contract_not_found");
-    expectError(await call("GET", "/v1/contracts?status=paused", { key: acct.test }), 400, "parameter_invalid", "status");
+    expectError(await call("GET", "/v1/contracts?status=halted", { key: acct.test }), 400, "parameter_invalid", "status");
     expect((await call("GET", "/v1/contracts", { key: acct.test })).body.data).toEqual([]);
 
     const c = (await call("POST", "/v1/contracts", { key: acct.test, body: { customer_id: "jane", plan_id: planId } })).body;

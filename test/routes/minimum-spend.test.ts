@@ -173,7 +173,7 @@ describe("minimum commitment", () => {
     ]);
     expect(october.total).toBe("22.58");
     expect(commitmentOf(october).description).toBe(
-      "Minimum spend of 50.00 per period, prorated: 1209600000/2678400000 of the period (22.58); the other lines came to 9.13",
+      "Minimum spend of 50.00 per period, prorated: 1209600/2678400 of the period (22.58); the other lines came to 9.13",
     );
     // The whole September bills the whole minimum, and finalization keeps both.
     expect((await runBilling(w.key, { as_of: "2026-11-01T00:00:00Z" })).body.status).toBe("completed");
