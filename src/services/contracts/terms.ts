@@ -68,8 +68,17 @@ export function validateOverrides(planPrices: readonly PriceValue[], overrides: 
       throw new ApiError(first.code as ErrorCode, first.message, { param: first.param ?? at, errors });
     }
     const normalized = merged.data as Record<string, unknown>;
-    return { price_id, ...Object.fromEntries(given.map(([key]) => [key, normalized[key] ?? null])) };
+    return { price_id, ...Object.fromEntries(given.map(([key]) => [key, key === "tiers" ? storedTiers(normalized.tiers) : (normalized[key] ?? null)])) };
   });
+}
+
+/** Tiers as a plan stores them (services/plans.ts): every field present, null where absent. */
+function storedTiers(tiers: unknown): unknown {
+  return (tiers as Array<{ up_to?: string | null; unit_price: string; flat_price?: string | null }>).map((t) => ({
+    up_to: t.up_to ?? null,
+    unit_price: t.unit_price,
+    flat_price: t.flat_price ?? null,
+  }));
 }
 
 /**
