@@ -1,4 +1,4 @@
-// Why an event is billed or not: the checklist's order (contract, meter, open period, value) decides the reason.
+// Why an event is billed or not: the checklist's order (contract, meter, pause, open period, value) decides the reason.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { contractCovering, decideBilling, type CoveringContract, type PeriodInvoice } from "../../src/domain/billing-decision";
@@ -42,6 +42,68 @@ describe("decideBilling", () => {
     const d = decide({ priced: ["CALLS", "BYTES"] });
     expect(d.meters).toEqual(["CALLS"]);
     expect(d.counted.map((c) => [c.meter.code, c.value])).toEqual([["CALLS", "1"]]);
+  });
+
+  describe("contract_paused", () => {
+    const HOUR = 3_600_000;
+    const paused: CoveringContract = { ...contract, pauses: [{ start: T - HOUR, end: T + HOUR }] };
+
+    it("an event in a pause is unbilled, with the meters that would bill it and the period's invoice", () => {
+      expect(decide({ contracts: [paused] })).toEqual({ status: "unbilled", reason: "contract_paused", invoiceId: "inv_1", meters: ["CALLS"], counted: [] });
+      expect(decide({ contracts: [paused], priced: ["CALLS", "BYTES"], properties: { bytes: 5 } })).toEqual({
+        status: "unbilled",
+        reason: "contract_paused",
+        invoiceId: "inv_1",
+        meters: ["CALLS", "BYTES"],
+        counted: [],
+      });
+    });
+
+    it.each([
+      ["a pause starting at the event", { start: T, end: T + HOUR }, "contract_paused"],
+      ["an open-ended pause", { start: T - HOUR, end: null }, "contract_paused"],
+      ["a pause ending at the event (resumed then)", { start: T - HOUR, end: T }, "billed"],
+      ["a pause starting just after the event", { start: T + 1, end: null }, "billed"],
+      ["a pause over earlier time", { start: T - 2 * HOUR, end: T - HOUR }, "billed"],
+    ] as const)("%s: %s", (_name, pause, expected) => {
+      const d = decide({ contracts: [{ ...contract, pauses: [pause] }] });
+      expect(d.status === "billed" ? "billed" : d.reason).toBe(expected);
+    });
+
+    it("no matching meter wins over a pause", () => {
+      expect(decide({ contracts: [paused], name: "other" })).toEqual({ status: "unbilled", reason: "no_matching_meter", invoiceId: null, meters: [], counted: [] });
+      expect(decide({ contracts: [paused], priced: ["UNUSED"] })).toEqual({ status: "unbilled", reason: "no_matching_meter", invoiceId: null, meters: [], counted: [] });
+    });
+
+    it("no active contract wins over a pause (a pause of a contract that does not cover the event)", () => {
+      const ended: CoveringContract = { ...contract, coverageEnd: T, pauses: [{ start: T - HOUR, end: null }] };
+      expect(decide({ contracts: [ended] })).toEqual({ status: "unbilled", reason: "no_active_contract", invoiceId: null, meters: [], counted: [] });
+    });
+
+    it("a pause wins over a closed period: the finalized invoice is named", () => {
+      expect(decide({ contracts: [paused], invoice: { id: "inv_0", status: "finalized" } })).toEqual({
+        status: "unbilled",
+        reason: "contract_paused",
+        invoiceId: "inv_0",
+        meters: ["CALLS"],
+        counted: [],
+      });
+      expect(decide({ contracts: [paused], invoice: null })).toEqual({ status: "unbilled", reason: "contract_paused", invoiceId: null, meters: ["CALLS"], counted: [] });
+    });
+
+    it("a pause wins over a missing property", () => {
+      expect(decide({ contracts: [paused], priced: ["BYTES"] })).toEqual({ status: "unbilled", reason: "contract_paused", invoiceId: "inv_1", meters: ["BYTES"], counted: [] });
+    });
+
+    it("only the pauses of the contract covering the event count", () => {
+      const earlier: CoveringContract = { id: "c0", startDate: Date.parse("2026-02-01T00:00:00Z"), coverageEnd: contract.startDate, pauses: [{ start: T - HOUR, end: null }] };
+      expect(decide({ contracts: [earlier, contract] })).toMatchObject({ status: "billed", reason: null, invoiceId: "inv_1" });
+      expect(decide({ contracts: [earlier, paused] })).toMatchObject({ status: "unbilled", reason: "contract_paused" });
+    });
+
+    it("an empty pause list bills", () => {
+      expect(decide({ contracts: [{ ...contract, pauses: [] }] })).toMatchObject({ status: "billed", reason: null, invoiceId: "inv_1", meters: ["CALLS"] });
+    });
   });
 
   it("covers an instant by at most the contract whose [start, end) holds it", () => {

@@ -5,6 +5,7 @@ import {
   addIntervals,
   anchorProblem,
   firstPeriod,
+  naturalPeriod,
   nextPeriod,
   periodContaining,
   type BillingInterval,
@@ -671,6 +672,143 @@ describe("properties", () => {
         const anchor = start + delta;
         const ok = anchor >= start && anchor < addIntervals(start, interval, 1);
         expect(anchorProblem(start, anchor, interval) === null).toBe(ok);
+      }),
+      RUNS,
+    );
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------------
+// A contract that replaced another mid-period keeps its anchor, which lies before its start (SPEC §17)
+
+describe("periodContaining: start after the anchor (a plan change keeps the anchor)", () => {
+  it("monthly from Jan 1, started Mar 11 2026: the first period is [Mar 11, Apr 1), then whole months", () => {
+    const s = schedule("2026-03-11T00:00:00Z", "month", { anchor: "2026-01-01T00:00:00Z" });
+    expect(isoPeriod(periodContaining(s, ms("2026-03-11T00:00:00Z")))).toEqual(["2026-03-11T00:00:00.000Z", "2026-04-01T00:00:00.000Z"]);
+    expect(isoPeriod(periodContaining(s, ms("2026-03-31T23:59:59.999Z")))).toEqual(["2026-03-11T00:00:00.000Z", "2026-04-01T00:00:00.000Z"]);
+    expect(isoPeriod(periodContaining(s, ms("2026-04-01T00:00:00Z")))).toEqual(["2026-04-01T00:00:00.000Z", "2026-05-01T00:00:00.000Z"]);
+    expect(periodContaining(s, ms("2026-03-11T00:00:00Z") - 1)).toBeNull();
+    expect(periodContaining(s, ms("2026-03-01T00:00:00Z"))).toBeNull();
+    expect(walk(s, 3)).toEqual(["2026-03-11T00:00:00.000Z", "2026-04-01T00:00:00.000Z", "2026-05-01T00:00:00.000Z", "2026-06-01T00:00:00.000Z"]);
+  });
+
+  it("a month-end anchor (Jan 31 2026), started Mar 15: [Mar 15, Mar 31), [Mar 31, Apr 30), [Apr 30, May 31)", () => {
+    const s = schedule("2026-03-15T00:00:00Z", "month", { anchor: "2026-01-31T00:00:00Z" });
+    expect(walk(s, 3)).toEqual(["2026-03-15T00:00:00.000Z", "2026-03-31T00:00:00.000Z", "2026-04-30T00:00:00.000Z", "2026-05-31T00:00:00.000Z"]);
+    expect(isoPeriod(firstPeriod(s))).toEqual(["2026-03-15T00:00:00.000Z", "2026-03-31T00:00:00.000Z"]);
+  });
+
+  it("a month-end anchor in a common February: started Feb 10 2026 → [Feb 10, Feb 28), then [Feb 28, Mar 31)", () => {
+    const s = schedule("2026-02-10T00:00:00Z", "month", { anchor: "2026-01-31T00:00:00Z" });
+    expect(walk(s, 2)).toEqual(["2026-02-10T00:00:00.000Z", "2026-02-28T00:00:00.000Z", "2026-03-31T00:00:00.000Z"]);
+  });
+
+  it("a month-end anchor in a leap February: started Feb 10 2028 → [Feb 10, Feb 29), then [Feb 29, Mar 31)", () => {
+    const s = schedule("2028-02-10T00:00:00Z", "month", { anchor: "2028-01-31T00:00:00Z" });
+    expect(walk(s, 2)).toEqual(["2028-02-10T00:00:00.000Z", "2028-02-29T00:00:00.000Z", "2028-03-31T00:00:00.000Z"]);
+    // Feb 28 is still in the first (clipped) period in a leap year.
+    expect(isoPeriod(periodContaining(s, ms("2028-02-28T12:00:00Z")))).toEqual(["2028-02-10T00:00:00.000Z", "2028-02-29T00:00:00.000Z"]);
+  });
+
+  it("started a year or more after the anchor: the regular period is found, then clipped", () => {
+    const s = schedule("2027-06-20T08:15:00Z", "month", { anchor: "2024-02-29T10:00:00Z" });
+    // Anchor day 29: June 29 2027 10:00 is the boundary after June 20 08:15.
+    expect(isoPeriod(firstPeriod(s))).toEqual(["2027-06-20T08:15:00.000Z", "2027-06-29T10:00:00.000Z"]);
+    // Change just before the boundary's time of day on the boundary day: still the clipped period.
+    const late = schedule("2027-06-29T09:59:59Z", "month", { anchor: "2024-02-29T10:00:00Z" });
+    expect(isoPeriod(firstPeriod(late))).toEqual(["2027-06-29T09:59:59.000Z", "2027-06-29T10:00:00.000Z"]);
+  });
+
+  it("yearly, anchor Feb 29 2024, started Jun 1 2025: [Jun 1 2025, Feb 28 2026), then [Feb 28 2026, Feb 28 2027)", () => {
+    const s = schedule("2025-06-01T00:00:00Z", "year", { anchor: "2024-02-29T00:00:00Z" });
+    expect(walk(s, 3)).toEqual(["2025-06-01T00:00:00.000Z", "2026-02-28T00:00:00.000Z", "2027-02-28T00:00:00.000Z", "2028-02-29T00:00:00.000Z"]);
+  });
+
+  it("weekly, anchor Mon Jun 1 2026 09:30, started Thu Jun 11 00:00: [Jun 11, Jun 15 09:30), then weeks", () => {
+    const s = schedule("2026-06-11T00:00:00Z", "week", { anchor: "2026-06-01T09:30:00Z" });
+    expect(walk(s, 2)).toEqual(["2026-06-11T00:00:00.000Z", "2026-06-15T09:30:00.000Z", "2026-06-22T09:30:00.000Z"]);
+  });
+
+  it("started exactly on a boundary: the first period is whole", () => {
+    const s = schedule("2026-03-31T00:00:00Z", "month", { anchor: "2026-01-31T00:00:00Z" });
+    expect(isoPeriod(firstPeriod(s))).toEqual(["2026-03-31T00:00:00.000Z", "2026-04-30T00:00:00.000Z"]);
+  });
+
+  it("started and ended inside the same period: [start, end)", () => {
+    const s = schedule("2026-03-11T00:00:00Z", "month", { anchor: "2026-01-01T00:00:00Z", end: "2026-03-20T00:00:00Z" });
+    expect(isoPeriod(firstPeriod(s))).toEqual(["2026-03-11T00:00:00.000Z", "2026-03-20T00:00:00.000Z"]);
+    expect(nextPeriod(s, firstPeriod(s))).toBeNull();
+  });
+
+  it("property: the first period is [start, the first boundary after start), then the regular periods", () => {
+    fc.assert(
+      fc.property(startArb, intervalArb, fc.integer({ min: 1, max: 20 * 366 * DAY }), (anchor, interval, later) => {
+        const s: PeriodSchedule = { startDate: anchor + later, billingAnchor: anchor, interval, coverageEnd: null };
+        // The first boundary after the start, found by counting intervals from the anchor.
+        let k = 0;
+        while (addIntervals(anchor, interval, k) <= s.startDate) k++;
+        const first = firstPeriod(s);
+        expect(first).toEqual({ start: s.startDate, end: addIntervals(anchor, interval, k) });
+        expect(nextPeriod(s, first)).toEqual({ start: addIntervals(anchor, interval, k), end: addIntervals(anchor, interval, k + 1) });
+        expect(periodContaining(s, s.startDate - 1)).toBeNull();
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe("naturalPeriod", () => {
+  const anchored = schedule("2026-01-31T00:00:00Z", "month");
+
+  it.each([
+    ["a whole regular period is itself", "2026-02-28T00:00:00Z", "2026-03-31T00:00:00Z", "2026-02-28T00:00:00.000Z", "2026-03-31T00:00:00.000Z"],
+    ["a period cut at its end (a cancellation)", "2026-02-28T00:00:00Z", "2026-03-10T00:00:00Z", "2026-02-28T00:00:00.000Z", "2026-03-31T00:00:00.000Z"],
+    ["a period cut at its start (a plan change)", "2026-03-10T00:00:00Z", "2026-03-31T00:00:00Z", "2026-02-28T00:00:00.000Z", "2026-03-31T00:00:00.000Z"],
+    ["a period cut at both ends", "2026-03-10T00:00:00Z", "2026-03-20T00:00:00Z", "2026-02-28T00:00:00.000Z", "2026-03-31T00:00:00.000Z"],
+    ["the first period of the anchor", "2026-01-31T00:00:00Z", "2026-02-10T00:00:00Z", "2026-01-31T00:00:00.000Z", "2026-02-28T00:00:00.000Z"],
+    ["a later year", "2028-02-15T00:00:00Z", "2028-02-20T00:00:00Z", "2028-01-31T00:00:00.000Z", "2028-02-29T00:00:00.000Z"],
+  ])("monthly from Jan 31: %s", (_name, start, end, wholeStart, wholeEnd) => {
+    const whole = naturalPeriod(anchored, { start: ms(start), end: ms(end) });
+    expect([iso(whole.start), iso(whole.end)]).toEqual([wholeStart, wholeEnd]);
+  });
+
+  it("a stub before a later anchor is its own whole period, from the start date", () => {
+    const s = schedule("2026-01-05T00:00:00Z", "month", { anchor: "2026-01-20T00:00:00Z" });
+    expect(naturalPeriod(s, { start: ms("2026-01-05T00:00:00Z"), end: ms("2026-01-20T00:00:00Z") })).toEqual({ start: ms("2026-01-05T00:00:00Z"), end: ms("2026-01-20T00:00:00Z") });
+    expect(naturalPeriod(s, { start: ms("2026-01-05T00:00:00Z"), end: ms("2026-01-10T00:00:00Z") })).toEqual({ start: ms("2026-01-05T00:00:00Z"), end: ms("2026-01-20T00:00:00Z") });
+    expect(naturalPeriod(s, { start: ms("2026-01-12T00:00:00Z"), end: ms("2026-01-20T00:00:00Z") })).toEqual({ start: ms("2026-01-05T00:00:00Z"), end: ms("2026-01-20T00:00:00Z") });
+    // After the anchor: the regular periods.
+    expect(naturalPeriod(s, { start: ms("2026-01-20T00:00:00Z"), end: ms("2026-02-01T00:00:00Z") })).toEqual({ start: ms("2026-01-20T00:00:00Z"), end: ms("2026-02-20T00:00:00Z") });
+  });
+
+  it("a period starting before the schedule's start (the stub as laid by an earlier contract) reaches back to it", () => {
+    const s = schedule("2026-01-10T00:00:00Z", "month", { anchor: "2026-01-20T00:00:00Z" });
+    expect(naturalPeriod(s, { start: ms("2026-01-05T00:00:00Z"), end: ms("2026-01-10T00:00:00Z") })).toEqual({ start: ms("2026-01-05T00:00:00Z"), end: ms("2026-01-20T00:00:00Z") });
+  });
+
+  it("yearly and weekly", () => {
+    const y = schedule("2024-02-29T00:00:00Z", "year");
+    expect(naturalPeriod(y, { start: ms("2025-06-01T00:00:00Z"), end: ms("2025-07-01T00:00:00Z") })).toEqual({ start: ms("2025-02-28T00:00:00Z"), end: ms("2026-02-28T00:00:00Z") });
+    const w = schedule("2026-06-01T09:30:00Z", "week");
+    expect(naturalPeriod(w, { start: ms("2026-06-11T00:00:00Z"), end: ms("2026-06-15T09:30:00Z") })).toEqual({ start: ms("2026-06-08T09:30:00Z"), end: ms("2026-06-15T09:30:00Z") });
+  });
+
+  it("property: it holds the period and is the regular period containing its start", () => {
+    fc.assert(
+      fc.property(scheduleArb, fc.integer({ min: 0, max: 20 * 366 * DAY }), fc.integer({ min: 1, max: 400 * DAY }), (s, offset, length) => {
+        const t = s.startDate + offset;
+        const containing = periodContaining(s, t)!;
+        const cut: Period = { start: t, end: Math.min(containing.end, t + length) };
+        const whole = naturalPeriod(s, cut);
+        expect(whole.start).toBeLessThanOrEqual(cut.start);
+        expect(whole.end).toBe(containing.end);
+        if (t < s.billingAnchor) expect(whole).toEqual({ start: s.startDate, end: s.billingAnchor });
+        else {
+          const [lo, hi] = lengthBounds(s.interval);
+          expect(whole.end - whole.start).toBeGreaterThanOrEqual(lo);
+          expect(whole.end - whole.start).toBeLessThanOrEqual(hi);
+          expect(whole.start).toBe(containing.start);
+        }
       }),
       RUNS,
     );
