@@ -1,4 +1,5 @@
-// Usage-based → Contracts: list with filters, "Create contract" (customer, plan, start date), a contract's page, cancel.
+// Usage-based → Contracts: list with filters, "Create contract" (customer, plan, start date), a contract's page (its overrides,
+// pauses and history), cancel; Change plan, Pause and Resume are in contract-change.tsx and contract-pause.tsx.
 import { CONTRACT_STATUSES, CreateContractBody, ListContractsQuery, CancelContractBody } from "../../schemas/contracts";
 import { cancelContract, createContract, newContractFrom } from "../../services/contracts/lifecycle";
 import { listContracts, requireContract, serializeContract } from "../../services/contracts/views";
@@ -8,11 +9,15 @@ import { date, dateTime, money } from "../format";
 import { attempt, bodyFromForm, fieldErrors, parseWith } from "../forms";
 import { amountInput } from "../input";
 import { Badge, Csrf, emptyForm, Field, FormError, Pager, SelectField, type FormState, TitleBar } from "../layout";
-import { customerChoices, customerNames, planChoices, planNames } from "../lookups";
-import { getPlan } from "../../services/plans";
+import { customerChoices, customerNames, meterChoices, planChoices, planNames } from "../lookups";
+import { getPlan, serializePrice } from "../../services/plans";
 import { callerIn, db, errorStatus, newPages, postedForm, queryOf, render, type DashboardContext } from "../page";
 import { CustomerStatusFilters } from "../filters";
 import { ContractTable, InvoiceTable } from "../tables";
+import { contractChain, ContractHistory } from "./contract-history";
+import { ChangeLinks, ContractActions, OverrideList, PauseList, plansById } from "./contract-parts";
+import { contractChangePages } from "./contract-change";
+import { contractPausePages } from "./contract-pause";
 
 const FIELDS = ["customer_id", "plan_id", "start_date", "end_date", "auto_pay", "minimum_spend"];
 
@@ -115,14 +120,20 @@ contractPages.post("/", async (c) => {
 async function detailPage(c: DashboardContext, error: string | null = null, status: 200 | 400 | 404 | 409 | 422 = 200) {
   const caller = callerIn(c);
   const now = c.get("now");
-  const k = serializeContract(await requireContract(db(c), caller, c.req.param("id")!), now);
-  const [names, plans, invoices] = await Promise.all([
+  const row = await requireContract(db(c), caller, c.req.param("id")!);
+  const k = serializeContract(row, now);
+  const [names, plans, invoices, chain, plan, meters] = await Promise.all([
     customerNames(db(c), caller, [k.customer_id]),
     planNames(db(c), caller, [k.plan_id]),
     listInvoices(c.env, caller, { contract_id: k.id, limit: 100 }),
+    contractChain(db(c), caller, row, now),
+    getPlan(db(c), caller, k.plan_id),
+    meterChoices(db(c), caller),
   ]);
-  const cancellable = k.status === "active" || k.status === "scheduled";
-  const currency = k.minimum_spend !== null ? (await getPlan(db(c), caller, k.plan_id)).plan.currency : "";
+  const currency = plan.plan.currency;
+  // The chain holds this contract's neighbours, and every plan the history names.
+  const at = chain.findIndex((x) => x.id === k.id);
+  const chainPlans = await plansById(db(c), caller, chain.map((x) => x.plan_id));
   return render(
     c,
     "Contract",
@@ -156,6 +167,8 @@ async function detailPage(c: DashboardContext, error: string | null = null, stat
           </dd>
           <dt>Auto-pay</dt>
           <dd>{k.auto_pay ? "On" : "Off"}</dd>
+          <PauseList k={k} now={now} />
+          <ChangeLinks k={k} plans={chainPlans} previous={chain[at - 1] ?? null} next={chain[at + 1] ?? null} />
           {k.minimum_spend !== null ? (
             <>
               <dt>Minimum spend override</dt>
@@ -171,17 +184,10 @@ async function detailPage(c: DashboardContext, error: string | null = null, stat
             </>
           ) : null}
         </dl>
-        {cancellable ? (
-          <div class="actions">
-            <a class="button secondary" href={`/dashboard/contracts/${k.id}/cancel?at=period_end`}>
-              Cancel at period end
-            </a>
-            <a class="button danger" href={`/dashboard/contracts/${k.id}/cancel?at=now`}>
-              Cancel now
-            </a>
-          </div>
-        ) : null}
+        <ContractActions k={k} />
       </div>
+      <OverrideList k={k} prices={plan.prices.map(serializePrice)} currency={currency} units={new Map(meters.map((m) => [m.code, m.display_name]))} />
+      <ContractHistory current={k.id} chain={chain} plans={chainPlans} now={now} />
       <h2>Invoices</h2>
       <InvoiceTable invoices={invoices.data} names={names} />
     </>,
@@ -190,6 +196,8 @@ async function detailPage(c: DashboardContext, error: string | null = null, stat
 }
 
 contractPages.get("/:id", (c) => detailPage(c));
+contractPages.route("/", contractChangePages);
+contractPages.route("/", contractPausePages);
 
 /** The confirmation step of a cancellation (works without JavaScript). */
 contractPages.get("/:id/cancel", async (c) => {
