@@ -60,7 +60,7 @@ tr.total td { font-weight:700; background:#fafbfd; }
 tr.tier td { color:var(--muted); font-size:13px; background:#fcfcfe; }
 .badge { display:inline-block; border-radius:10px; padding:1px 9px; font-size:12px; font-weight:600; background:#eef0f6; color:var(--muted); }
 .badge.draft { background:#eef0f6; } .badge.finalized { background:#e5ecff; color:#2c43b8; } .badge.paid, .badge.billed, .badge.active { background:#e3f5e8; color:var(--ok); }
-.badge.void, .badge.unbilled, .badge.cancelled, .badge.revoked { background:#fde8e8; color:var(--danger); } .badge.scheduled, .badge.ended { background:#fff3e0; color:var(--warn); }
+.badge.void, .badge.unbilled, .badge.cancelled, .badge.revoked { background:#fde8e8; color:var(--danger); } .badge.scheduled, .badge.ended, .badge.paused { background:#fff3e0; color:var(--warn); }
 .badge.alarm { background:var(--danger); color:#fff; }
 /* Fields only a usage alert has: hidden while another type is chosen (browsers without :has() show them). */
 form:has(select[name="type"] option[value="usage"]:not(:checked)) .usage-only { display:none; }

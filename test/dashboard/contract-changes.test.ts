@@ -225,13 +225,12 @@ describe("dashboard contract changes", () => {
     expect(errorFor(noTime.html, "at_time")).toContain("Choose a date and time");
     expect((await b.get(`${page(w.contract)}/change?plan_id=nope`)).status).toBe(400);
 
-    // Caught by the service on confirmation: a change before the contract's start, back on the form next to the time.
-    const early = await review(b, w, w.pro.id, { when: "time", at_time: local(w.start - DAY) });
-    expect(early.status, early.html).toBe(200);
-    const refused = await b.request("POST", `${page(w.contract)}/change/confirm`, formFields(early.html, `${page(w.contract)}/change/confirm`));
+    // Caught by the service's preview before the review page: a change before the contract's start, next to the time.
+    const refused = await review(b, w, w.pro.id, { when: "time", at_time: local(w.start - DAY) });
     expect(refused.status).toBe(400);
     expect(errorFor(refused.html, "at_time")).toBe(`must not be before the contract's start_date (${iso(w.start)})`);
     expect(refused.html).toContain(`value="${local(w.start - DAY)}"`);
+    expect(refused.html).not.toContain("Yes, change the plan");
     expect(await contractOf(w, w.contract)).toMatchObject({ status: "active", end_date: null, next_contract_id: null });
     expect((await call("GET", `/v1/contracts?customer_id=${w.customer}`, { key: w.key })).body.data).toHaveLength(1);
 

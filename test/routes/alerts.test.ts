@@ -102,10 +102,13 @@ describe("alerts", () => {
     await call("POST", `/v1/credit_grants/${g.body.id}/adjust`, { key: w.key, body: { amount: "10.00", reason: "top up" } });
     expect(await statusOf(w, w.customer, a.body.id)).toMatchObject({ status: "ok", value: "12.00" });
     await webhooksSettled(w.acct.id);
-    expect((await received(`credit-alerts-${w.customer}`)).map((r) => [r.body.type, r.body.data.object.value])).toEqual([
-      ["alert.triggered", "2.00"],
+    // Deliveries are concurrent, so they may arrive in either order; the events' own times say which came first.
+    const got = (await received(`credit-alerts-${w.customer}`)).sort((x, y) => x.body.created_at.localeCompare(y.body.created_at));
+    expect(got.map((r) => [r.body.type, r.body.data.object.value]).sort()).toEqual([
       ["alert.resolved", "12.00"],
+      ["alert.triggered", "2.00"],
     ]);
+    expect(got.find((r) => r.body.type === "alert.triggered")!.body.created_at <= got.find((r) => r.body.type === "alert.resolved")!.body.created_at).toBe(true);
   });
 
   it("re-arm when the next period opens", async () => {

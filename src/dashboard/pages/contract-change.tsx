@@ -2,22 +2,20 @@
 // will happen on a confirmation page, then changeContractPlan, the service POST /v1/contracts/:id/change_plan calls.
 import type { FC } from "hono/jsx";
 import type { z } from "@hono/zod-openapi";
-import { firstPeriod, periodContaining } from "../../domain/periods";
 import type { ApiError } from "../../errors";
 import { ChangePlanBody } from "../../schemas/contracts";
 import type { PriceValue } from "../../schemas/plans";
 import { serviceContext } from "../../services/context";
-import { changeContractPlan } from "../../services/contracts/changes";
+import { changeContractPlan, previewPlanChange, type PlanChange, type PlanChangePreview } from "../../services/contracts/changes";
 import { carriedOverrides, contractablePlan, pricesOfPlan, validateOverrides } from "../../services/contracts/terms";
-import { requireContract, serializeContract, type ContractRow, type ContractView } from "../../services/contracts/views";
-import { formatTimestamp } from "../../domain/time";
+import { requireContract, serializeContract, type ContractView } from "../../services/contracts/views";
 import { dateTime, money } from "../format";
 import { attempt, fieldErrors, parseWith, type FieldErrors, type FormValues } from "../forms";
 import { amountInput } from "../input";
 import { meterChoices } from "../lookups";
 import { Csrf, Field, FormError, SelectField, type FormState } from "../layout";
 import { callerIn, db, errorStatus, newPages, postedForm, render, type DashboardContext } from "../page";
-import { changeChoices, ContractCrumbs, contractPath, offers, planLabel, planLongLabel, plansById, TIME_HINT, utcInput, type PlanInfo } from "./contract-parts";
+import { changeChoices, ContractCrumbs, contractPath, offers, planLabel, planLongLabel, plansById, TIME_HINT, utcInput } from "./contract-parts";
 import { OverrideFields, overrideFieldNames, overrideParam, overrideValues, readOverrides } from "./contract-override-fields";
 
 type Status = 200 | 400 | 404 | 409 | 422;
@@ -190,42 +188,28 @@ function changeErrors(err: ApiError, values: FormValues, rows: number[], prices:
   return errors;
 }
 
-/** The instant the change would take effect, as changeContractPlan works it out (null: the service will say why not). */
-function instantOf(row: ContractRow, current: PlanInfo, at: Change["at"], now: number): number | null {
-  if (at === undefined || at === "now") return Math.max(Math.floor(now / 1000) * 1000, row.startDate);
-  if (at !== "period_end") return at;
-  const schedule = { startDate: row.startDate, billingAnchor: row.billingAnchor, interval: current.interval, coverageEnd: row.coverageEnd };
-  return periodContaining(schedule, Math.max(now, row.startDate))?.end ?? null;
-}
-
-/** The new contract's first period: the rest of the old period when the interval is the same (the anchor is kept). */
-function newFirstPeriod(row: ContractRow, current: PlanInfo, chosen: PlanInfo, at: number) {
-  const billingAnchor = chosen.interval === current.interval ? row.billingAnchor : at;
-  if (row.coverageEnd !== null && at >= row.coverageEnd) return null;
-  return firstPeriod({ startDate: at, billingAnchor, interval: chosen.interval, coverageEnd: row.coverageEnd });
-}
-
-const Summary: FC<{ l: Loaded; change: Change; now: number }> = ({ l, change, now }) => {
+/** The review shows what the service worked out for this change (previewPlanChange), not a second copy of its rules. */
+const Summary: FC<{ l: Loaded; change: Change; preview: PlanChangePreview; now: number }> = ({ l, change, preview, now }) => {
   const chosen = l.chosen!;
-  const at = instantOf(l.row, l.current, change.at, now);
-  const when = change.at === "now" || change.at === undefined ? `now (the moment you confirm, about ${dateTime(formatTimestamp(at!))})` : at !== null ? dateTime(formatTimestamp(at)) : "—";
-  const first = at !== null ? newFirstPeriod(l.row, l.current, chosen, at) : null;
+  const at = Date.parse(preview.started.start_date);
+  const when = change.at === "now" || change.at === undefined ? `now (the moment you confirm, about ${dateTime(preview.started.start_date)})` : dateTime(preview.started.start_date);
+  const first = { start: preview.started.current_period_start, end: preview.started.current_period_end };
   const byPrice = new Map(l.prices.map((p) => [p.id, p]));
   return (
     <dl class="props" data-testid="change-summary">
       <dt>The contract</dt>
       <dd>
         {l.k.id.slice(0, 8)} on {planLongLabel(l.current)} ends at <strong>{when}</strong>
-        {at !== null && at < now - 60_000 ? " (backdated: events stored since then move to the new contract's invoice)" : ""}
+        {at < now - 60_000 ? " (backdated: events stored since then move to the new contract's invoice)" : ""}
       </dd>
       <dt>The new contract</dt>
       <dd>
-        on <strong>{planLongLabel(chosen)}</strong> starts at the same instant{at !== null && at > now ? " (scheduled until then)" : ""}, with auto-pay{" "}
+        on <strong>{planLongLabel(chosen)}</strong> starts at the same instant{preview.started.status === "scheduled" ? " (scheduled until then)" : ""}, with auto-pay{" "}
         {l.k.auto_pay ? "on" : "off"} and {l.k.end_date ? `the end date ${dateTime(l.k.end_date)}` : "no end date"}
       </dd>
       <dt>Its first period</dt>
       <dd>
-        {first ? `${dateTime(formatTimestamp(first.start))} → ${dateTime(formatTimestamp(first.end))}` : "—"}
+        {`${dateTime(first.start)} → ${dateTime(first.end)}`}
         {chosen.interval === l.current.interval ? " (the rest of the current period)" : ` (the new plan bills per ${chosen.interval}, so its periods start at the change)`}
       </dd>
       <dt>Proration</dt>
@@ -254,7 +238,7 @@ const Summary: FC<{ l: Loaded; change: Change; now: number }> = ({ l, change, no
   );
 };
 
-function confirmPage(c: DashboardContext, l: Loaded, values: FormValues, change: Change) {
+function confirmPage(c: DashboardContext, l: Loaded, values: FormValues, change: Change, preview: PlanChangePreview) {
   const base = contractPath(l.k.id);
   const hidden = Object.entries(values).filter(([name]) => name !== "_csrf" && name !== "_once" && name !== "edit");
   return render(
@@ -265,7 +249,7 @@ function confirmPage(c: DashboardContext, l: Loaded, values: FormValues, change:
       <h1>
         Change {planLabel(l.current)} to {planLabel(l.chosen!)}?
       </h1>
-      <Summary l={l} change={change} now={c.get("now")} />
+      <Summary l={l} change={change} preview={preview} now={c.get("now")} />
       <form method="post" action={`${base}/change/confirm`}>
         <Csrf token={c.get("page").csrf} />
         {hidden.map(([name, value]) => (
@@ -306,28 +290,30 @@ async function posted(c: DashboardContext) {
 contractChangePages.post("/:id/change", async (c) => {
   const { values, l, read } = await posted(c);
   if (!read.ok) return formPage(c, l, { values, errors: read.errors }, null, read.status);
-  return confirmPage(c, l, values, read.change);
+  // Everything the service would refuse (a time before the start, a closed period, a pause) is caught here, before
+  // the review page asks for a confirmation.
+  const preview = await attempt(() => previewPlanChange(serviceContext(c), l.k.id, planChangeOf(read.change)));
+  if (!preview.ok) return serviceErrorPage(c, l, values, preview.error);
+  return confirmPage(c, l, values, read.change, preview.value);
 });
+
+function planChangeOf(change: Change): PlanChange {
+  return { planId: change.plan_id, at: change.at, proration: change.proration, overrides: change.overrides, minimumSpend: change.minimum_spend };
+}
+
+/** A service refusal back on the form, next to the field it names (a 404 of the contract itself is the 404 page). */
+function serviceErrorPage(c: DashboardContext, l: Loaded, values: FormValues, error: ApiError) {
+  if (error.status === 404 && error.param !== "plan_id") throw error;
+  const rows = readOverrides(values, l.prices, l.chosen!.currency).rows;
+  return formPage(c, l, { values, errors: changeErrors(error, values, rows, l.prices) }, null, errorStatus(error.status));
+}
 
 contractChangePages.post("/:id/change/confirm", async (c) => {
   const { values, l, read } = await posted(c);
   if (values.edit) return formPage(c, l, { values, errors: {} });
   if (!read.ok) return formPage(c, l, { values, errors: read.errors }, null, read.status);
   const { change } = read;
-  const result = await attempt(() =>
-    changeContractPlan(serviceContext(c), l.k.id, {
-      planId: change.plan_id,
-      at: change.at,
-      proration: change.proration,
-      overrides: change.overrides,
-      minimumSpend: change.minimum_spend,
-    }),
-  );
-  if (!result.ok) {
-    if (result.error.status === 404 && result.error.param !== "plan_id") throw result.error;
-    const prices = l.prices;
-    const rows = readOverrides(values, prices, l.chosen!.currency).rows;
-    return formPage(c, l, { values, errors: changeErrors(result.error, values, rows, prices) }, null, errorStatus(result.error.status));
-  }
+  const result = await attempt(() => changeContractPlan(serviceContext(c), l.k.id, planChangeOf(change)));
+  if (!result.ok) return serviceErrorPage(c, l, values, result.error);
   return c.redirect(contractPath(result.value.started.id), 303);
 });

@@ -88,6 +88,33 @@ export interface PlanChange {
  * same billing anchor (when the billing interval is the same), auto_pay and end; `contract.plan_changed` reports both.
  */
 export async function changeContractPlan(ctx: ServiceContext, id: string, change: PlanChange): Promise<{ ended: ContractView; started: ContractView }> {
+  const planned = await planChange(ctx, id, change);
+  await writePlanChange(ctx, planned);
+  return planned.object;
+}
+
+/**
+ * What a plan change would do, checked as changeContractPlan checks it, without writing anything: the dashboard's
+ * review page shows it before the user confirms.
+ */
+export interface PlanChangePreview {
+  ended: ContractView;
+  started: ContractView;
+}
+
+export async function previewPlanChange(ctx: ServiceContext, id: string, change: PlanChange): Promise<PlanChangePreview> {
+  return (await planChange(ctx, id, change)).object;
+}
+
+interface PlannedChange {
+  old: ContractRow;
+  started: ContractRow;
+  ended: ContractRow;
+  endedChanges: Partial<ContractRow>;
+  object: { ended: ContractView; started: ContractView };
+}
+
+async function planChange(ctx: ServiceContext, id: string, change: PlanChange): Promise<PlannedChange> {
   const { db, caller, now } = ctx;
   const old = await requireContract(db, caller, id);
   requireChangeable(old, now, "plan change");
@@ -147,6 +174,13 @@ export async function changeContractPlan(ctx: ServiceContext, id: string, change
   const ended: ContractRow = { ...endedBase, status: storedStatus(contractStatusAt(endedBase, now)) };
   const object = { ended: serializeContract(ended, now), started: serializeContract(started, now) };
 
+  return { old, started, ended, endedChanges, object };
+}
+
+async function writePlanChange(ctx: ServiceContext, { old, started, ended, endedChanges, object }: PlannedChange): Promise<void> {
+  const { db, caller } = ctx;
+  const startedId = started.id;
+  const at = started.startDate;
   // One batch: the new contract goes in only if the old one is unchanged since read and nothing else overlaps it; the
   // old one ends only if the new one went in; the webhook is recorded only then.
   const unchanged = sql`EXISTS (SELECT 1 FROM ${contracts} WHERE id = ${old.id} AND updated_at = ${old.updatedAt})`;
@@ -158,7 +192,7 @@ export async function changeContractPlan(ctx: ServiceContext, id: string, change
       .set({ ...endedChanges, status: ended.status })
       .where(and(eq(contracts.id, old.id), sql`EXISTS (SELECT 1 FROM ${contracts} WHERE id = ${startedId})`)),
     bumpLedgerVersion(db, old.customerId),
-    ...emitStatements(db, caller, [{ type: "contract.plan_changed", object }], now, { table: "contracts", id: startedId }),
+    ...emitStatements(db, caller, [{ type: "contract.plan_changed", object }], ctx.now, { table: "contracts", id: startedId }),
   ]);
   if (inserted.meta.changes !== 1) {
     const current = await getContract(db, caller, old.id);
@@ -172,7 +206,6 @@ export async function changeContractPlan(ctx: ServiceContext, id: string, change
     );
   }
   await afterCustomerWrite(ctx, old.customerId);
-  return object;
 }
 
 /** Writes a contract's new pauses if it is unchanged since read (else 409), with the webhook; then the ledger reloads. */
