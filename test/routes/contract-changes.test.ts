@@ -331,3 +331,22 @@ describe("change_plan: when, migrations and refusals", () => {
     expect((await call("GET", `/v1/contracts/${contract.id}`, { key: w.key })).body.next_contract_id).toBeNull();
   });
 });
+
+describe("stored events follow their contracts", () => {
+  it("events sent before any contract bill once a (backdated) contract covers their time", async () => {
+    const w = await world();
+    const customer = (await call("POST", "/v1/customers", { key: w.key, body: { name: "Early" } })).body.id as string;
+    await events(w, customer, "early", 3, "2026-06-03T00:00:00Z");
+    const listed = await call("GET", `/v1/events?customer_id=${customer}`, { key: w.key });
+    expect(listed.body.data.map((e: any) => e.billing.reason)).toEqual(["no_active_contract", "no_active_contract", "no_active_contract"]);
+    const contract = await call("POST", "/v1/contracts", { key: w.key, body: { customer_id: customer, plan_id: w.basic, start_date: "2026-06-01T00:00:00Z" } });
+    const invoice = await invoiceOf(w, customer, contract.body.id, "2026-06-01T00:00:00Z");
+    expect(lines(invoice)[1]).toEqual(["API calls", "3", "0.30"]);
+    const after = await call("GET", `/v1/events?customer_id=${customer}`, { key: w.key });
+    expect(after.body.data.map((e: any) => [e.billing.status, e.billing.invoice_id])).toEqual(Array(3).fill(["billed", invoice.id]));
+    // Usage queries count them too (the hourly rollups moved with them).
+    const usage = await call("GET", `/v1/customers/${customer}/usage?meter_code=API&from=2026-06-01T00:00:00Z&to=2026-06-04T00:00:00Z`, { key: w.key });
+    expect(usage.status, JSON.stringify(usage.body)).toBe(200);
+    expect(usage.body.data.map((d: any) => d.value)).toEqual(["3"]);
+  });
+});
