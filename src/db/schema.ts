@@ -237,8 +237,12 @@ export const invoices = sqliteTable(
     total: text("total"),
     /** Credit grants covering the finalized invoice, in burn order (SPEC §15). */
     creditsApplied: text("credits_applied", { mode: "json" }).$type<Array<{ grant_id: string; amount: string }>>(),
-    /** total − credits applied, never below 0: what a charge collects. */
+    /** total − credits applied − credit notes, never below 0: what a charge collects. */
     amountDue: text("amount_due"),
+    /** What credit notes took off the invoice (SPEC §18). */
+    amountCredited: text("amount_credited").notNull().default("0"),
+    /** The void invoice this draft regenerates (SPEC §18). */
+    regeneratedFrom: text("regenerated_from"),
     /** A credit purchase's own auto-pay; null: the contract's. */
     autoPay: integer("auto_pay", { mode: "boolean" }),
     paymentStatus: text("payment_status", { enum: ["none", "pending", "failed", "succeeded"] }).notNull().default("none"),
@@ -250,8 +254,9 @@ export const invoices = sqliteTable(
     updatedAt: integer("updated_at").notNull(),
   },
   (t) => [
-    // One period invoice per contract and period; threshold invoices of the period share its start (SPEC §16).
-    uniqueIndex("invoices_contract_period_uq").on(t.contractId, t.periodStart).where(sql`kind = 'period'`),
+    // One live period invoice per contract and period (a void one may stay beside its regenerated draft, SPEC §18);
+    // threshold invoices of the period share its start (SPEC §16).
+    uniqueIndex("invoices_contract_period_uq").on(t.contractId, t.periodStart).where(sql`kind = 'period' AND status != 'void'`),
     index("invoices_payment_due_idx").on(t.status, t.nextPaymentAttemptAt),
     index("invoices_list_idx").on(t.accountId, t.mode, t.createdAt, t.id),
     index("invoices_customer_idx").on(t.accountId, t.mode, t.customerId, t.createdAt),
@@ -345,4 +350,35 @@ export const eventActivity = sqliteTable(
     eventName: text("event_name").notNull(),
   },
   (t) => [primaryKey({ columns: [t.accountId, t.mode, t.minute, t.customerId, t.eventName] })],
+);
+
+/**
+ * Credit notes (SPEC §18): issued by the customer's ledger, which owns the invoice they lower, and copied here whole
+ * (never changed again) so they can be listed across customers.
+ */
+export const creditNotes = sqliteTable(
+  "credit_notes",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id").notNull(),
+    mode: mode(),
+    customerId: text("customer_id").notNull(),
+    invoiceId: text("invoice_id").notNull(),
+    /** "<invoice number>-CN<k>": the invoice's number and the note's place among its notes. */
+    number: text("number").notNull(),
+    currency: text("currency").notNull(),
+    amount: text("amount").notNull(),
+    lines: text("lines", { mode: "json" }).$type<Array<{ price_id: string; amount: string }>>().notNull(),
+    reason: text("reason", { enum: ["duplicate", "product_unsatisfactory", "order_change", "other"] }).notNull(),
+    refundTo: text("refund_to", { enum: ["payment", "credit_grant", "none"] }).notNull(),
+    status: text("status", { enum: ["issued"] }).notNull(),
+    refundId: text("refund_id"),
+    grantId: text("grant_id"),
+    memo: text("memo"),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index("credit_notes_list_idx").on(t.accountId, t.mode, t.createdAt, t.id),
+    index("credit_notes_invoice_idx").on(t.invoiceId, t.createdAt),
+  ],
 );

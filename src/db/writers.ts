@@ -16,6 +16,7 @@ export const D1_WRITERS = {
   contracts: "src/services/contracts/",
   invoices: "src/ledger/",
   invoice_sequences: "src/ledger/",
+  credit_notes: "src/ledger/",
   billing_runs: "src/services/billing-runs.ts",
   alerts: "src/services/alerts.ts",
   event_activity: "src/ledger/",

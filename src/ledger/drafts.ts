@@ -98,7 +98,7 @@ export function invoiceRow(state: LedgerState, id: string): InvoiceRow | null {
  */
 export function draftFor(state: LedgerState, contract: ContractSnapshot, period: Period, now: number): InvoiceRow | null {
   const { sql } = state;
-  const existing = sql.exec<InvoiceRow>("SELECT * FROM invoices WHERE contract_id = ? AND period_start = ? AND kind = 'period'", contract.id, period.start).toArray()[0];
+  const existing = sql.exec<InvoiceRow>("SELECT * FROM invoices WHERE contract_id = ? AND period_start = ? AND kind = 'period' ORDER BY status = 'void' LIMIT 1", contract.id, period.start).toArray()[0];
   if (existing) return existing;
   const closedLater = sql
     .exec("SELECT 1 FROM invoices WHERE contract_id = ? AND period_start > ? AND kind = 'period' AND status != 'draft' LIMIT 1", contract.id, period.start)

@@ -320,7 +320,7 @@ function invoiceAt(call: IngestCall, contract: ContractSnapshot, ts: number): Pe
   if (invoice === undefined) {
     invoice =
       call.state.sql
-        .exec<CallInvoice>("SELECT id, contract_id, status, period_start, period_end FROM invoices WHERE contract_id = ? AND period_start = ? AND kind = 'period'", contract.id, period.start)
+        .exec<CallInvoice>("SELECT id, contract_id, status, period_start, period_end FROM invoices WHERE contract_id = ? AND period_start = ? AND kind = 'period' ORDER BY status = 'void' LIMIT 1", contract.id, period.start)
         .toArray()[0] ?? draftFor(call.state, contract, period, call.now);
     call.invoices.set(cacheKey, invoice);
   }

@@ -193,8 +193,43 @@ const BASELINE = [
  */
 const BASELINE_MARK = "2";
 
+/** Corrections (SPEC §18): voided events, regenerated invoices, credit notes. */
+const CORRECTIONS = [
+  // When the event was voided (null: it counts); a new payload under its key clears it.
+  `ALTER TABLE events ADD COLUMN voided_at INTEGER`,
+  // The void invoice a regenerated draft replaces.
+  `ALTER TABLE invoices ADD COLUMN regenerated_from TEXT`,
+  // What the invoice's credit notes took off it: amount_due = total − credits applied − this, never below 0.
+  `ALTER TABLE invoices ADD COLUMN amount_credited TEXT NOT NULL DEFAULT '0'`,
+  // A void period invoice keeps its place in history while a regenerated draft takes the period: one live per period.
+  `DROP INDEX IF EXISTS invoices_contract_period`,
+  `CREATE UNIQUE INDEX IF NOT EXISTS invoices_contract_period ON invoices (contract_id, period_start) WHERE kind = 'period' AND status != 'void'`,
+  `CREATE TABLE IF NOT EXISTS credit_notes (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     id TEXT NOT NULL UNIQUE,
+     invoice_id TEXT NOT NULL,
+     number TEXT NOT NULL,
+     currency TEXT NOT NULL,
+     amount TEXT NOT NULL,
+     -- JSON [{ price_id, amount }] when credited per line, else []
+     lines TEXT NOT NULL DEFAULT '[]',
+     reason TEXT NOT NULL,
+     refund_to TEXT NOT NULL,
+     status TEXT NOT NULL,
+     -- the Stripe refund (refund_to payment) or the promotional grant (credit_grant)
+     refund_id TEXT,
+     grant_id TEXT,
+     memo TEXT,
+     -- 0 while D1's copy of this row is behind
+     indexed INTEGER NOT NULL DEFAULT 0,
+     created_at INTEGER NOT NULL
+   )`,
+  `CREATE INDEX IF NOT EXISTS credit_notes_invoice ON credit_notes (invoice_id, seq)`,
+  `CREATE INDEX IF NOT EXISTS credit_notes_unindexed ON credit_notes (indexed) WHERE indexed = 0`,
+];
+
 /** Migrations in order, BASELINE first; never edit one that has shipped, append a new one. */
-export const LEDGER_MIGRATIONS: string[][] = [BASELINE];
+export const LEDGER_MIGRATIONS: string[][] = [BASELINE, CORRECTIONS];
 
 export const SCHEMA_VERSION = LEDGER_MIGRATIONS.length;
 

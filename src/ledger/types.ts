@@ -139,6 +139,10 @@ export type InvoiceRow = {
   auto_pay: number | null;
   /** A credit purchase's grant. */
   grant_id: string | null;
+  /** The void invoice this draft regenerates (SPEC §18). */
+  regenerated_from: string | null;
+  /** What credit notes took off it (SPEC §18). */
+  amount_credited: string;
 };
 
 /** The ledger of one (account, mode, customer); the name makes the object's identity explicit. */

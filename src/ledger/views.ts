@@ -27,6 +27,8 @@ export function invoiceView(state: LedgerState, inv: InvoiceRow): InvoiceView {
     total: inv.total,
     credits_applied: JSON.parse(inv.credits_applied) as InvoiceView["credits_applied"],
     amount_due: inv.amount_due,
+    amount_credited: inv.amount_credited,
+    regenerated_from: inv.regenerated_from,
     auto_pay: inv.auto_pay === null ? (contract?.autoPay ?? false) : inv.auto_pay === 1,
     payment_attempts: inv.payment_attempts,
     last_payment_error: inv.last_payment_error === null ? null : (JSON.parse(inv.last_payment_error) as PaymentError),

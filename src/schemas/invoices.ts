@@ -28,7 +28,9 @@ export const Invoice = z
     credits_applied: z
       .array(z.object({ grant_id: Id, amount: z.string() }))
       .openapi({ description: "Credit grants covering this invoice, in burn order (live on a draft, locked at finalization)" }),
-    amount_due: z.string().openapi({ description: "total − credits applied, never below 0: what a charge collects" }),
+    amount_due: z.string().openapi({ description: "total − credits applied − credit notes, never below 0: what a charge collects" }),
+    amount_credited: z.string().openapi({ description: "What credit notes took off this invoice (SPEC §18)" }),
+    regenerated_from: Id.nullable().openapi({ description: "The void invoice this one regenerates (SPEC §18)" }),
     auto_pay: z.boolean(),
     payment_attempts: z.number().int().openapi({ description: "Charge attempts made so far (auto-pay and /pay)" }),
     last_payment_error: z
