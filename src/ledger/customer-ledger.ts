@@ -10,6 +10,7 @@ import type { CreditGrantView, CreditLedgerEntryView, CreditTopUpView } from "..
 import { afterCommit, type OutboxTiming } from "./after-commit";
 import { alertStatuses, entitlements, evaluateAlerts, type FiredAlert } from "./alerts";
 import { auditAggregates } from "./audit";
+import { regenerateInvoice, voidEvent, voidEventRange, type EventRange, type RegenerateRefusal, type VoidRefusal } from "./corrections";
 import { settleCredits } from "./credit-application";
 import {
   adjustGrant,
@@ -161,6 +162,24 @@ export class CustomerLedger extends DurableObject<Env> {
     const refused = await this.mutate("now", now, () => applyAction(this.state, currentSnapshot(this.state), invoiceId, action, now));
     // Read after the commit step, so a finalized invoice carries the number D1 gave it.
     return refused ?? { invoice: this.invoice(invoiceId)! };
+  }
+
+  /** Regenerates a void period invoice as a new draft (SPEC §18, corrections.ts). */
+  async regenerateInvoice(who: LedgerIdentity, version: number, invoiceId: string, now: number): Promise<{ invoice: InvoiceView } | RegenerateRefusal> {
+    const fresh = await this.stale(who, version);
+    return this.mutate("now", now, () => regenerateInvoice(this.state, adoptSnapshot(this.state, who, fresh, now), invoiceId, now));
+  }
+
+  /** Voids one event (SPEC §18, corrections.ts). */
+  async voidEvent(who: LedgerIdentity, version: number, eventId: string, now: number): Promise<{ event: EventView } | VoidRefusal> {
+    const fresh = await this.stale(who, version);
+    return this.mutate("now", now, () => voidEvent(this.state, adoptSnapshot(this.state, who, fresh, now), eventId, now));
+  }
+
+  /** Voids the customer's events in a range, all or none (SPEC §18, corrections.ts). */
+  async voidEvents(who: LedgerIdentity, version: number, range: EventRange, now: number): Promise<{ voided: number } | VoidRefusal> {
+    const fresh = await this.stale(who, version);
+    return this.mutate("now", now, () => voidEventRange(this.state, adoptSnapshot(this.state, who, fresh, now), range, now));
   }
 
   /** Records a payment outcome on an invoice (see recordPayment in invoices.ts). */

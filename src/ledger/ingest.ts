@@ -18,7 +18,7 @@ import { eventView } from "./views";
 type CallInvoice = Pick<InvoiceRow, "id" | "status" | "contract_id" | "period_start" | "period_end">;
 
 /** State shared by the events of one ingest call. */
-interface IngestCall {
+export interface IngestCall {
   state: LedgerState;
   snapshot: LedgerSnapshot;
   now: number;
@@ -60,7 +60,7 @@ export function ingestEvents(state: LedgerState, snapshot: LedgerSnapshot, event
   return results;
 }
 
-function newCall(state: LedgerState, snapshot: LedgerSnapshot, keys: Set<string>, now: number): IngestCall {
+export function newCall(state: LedgerState, snapshot: LedgerSnapshot, keys: Set<string>, now: number): IngestCall {
   return {
     state,
     snapshot,
@@ -77,7 +77,7 @@ function newCall(state: LedgerState, snapshot: LedgerSnapshot, keys: Set<string>
 }
 
 /** Writes the call's aggregates and reprices every draft they changed. */
-function finishCall(call: IngestCall): void {
+export function finishCall(call: IngestCall): void {
   const { state, snapshot, now } = call;
   call.book.flush();
   // The invoices this call decided on are known; others (a replaced version's earlier invoice) are read.
@@ -178,7 +178,7 @@ function ingestOne(call: IngestCall, e: IngestEvent, policy: DuplicatePolicy): I
     // NOTE: the latest version wins; the earlier one is kept in event_versions and its contribution is taken
     // back out of every aggregate before the new one is added, as if only the new version had been sent.
     sql.exec(
-      "INSERT INTO event_versions (event_id, version, event_name, ts, properties, received_at, replaced_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO event_versions (event_id, version, event_name, ts, properties, received_at, replaced_at, voided_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
       existing.id,
       existing.version,
       existing.event_name,
@@ -186,19 +186,21 @@ function ingestOne(call: IngestCall, e: IngestEvent, policy: DuplicatePolicy): I
       existing.properties,
       existing.received_at,
       now,
+      existing.voided_at,
     );
     takeBack(existing, book, touched);
-    row = { ...existing, ...version, version: existing.version + 1 };
+    // NOTE: a corrected payload under a voided event's key counts again (SPEC §18): the void does not carry over.
+    row = { ...existing, ...version, version: existing.version + 1, voided_at: null };
     sql.exec(
       `UPDATE events SET event_name = ?, ts = ?, explicit_ts = ?, properties = ?, payload = ?, version = ?, received_at = ?,
-         billing_status = ?, billing_reason = ?, invoice_id = ?, meters = ?, contrib = ? WHERE seq = ?`,
+         billing_status = ?, billing_reason = ?, invoice_id = ?, meters = ?, contrib = ?, voided_at = NULL WHERE seq = ?`,
       row.event_name, row.ts, row.explicit_ts, row.properties, row.payload, row.version, row.received_at,
       row.billing_status, row.billing_reason, row.invoice_id, row.meters, row.contrib, row.seq,
     );
   } else {
     // A new key, the common case: it waits in call.pending and goes in with the call's other new events.
     const seq = takeSeq(state);
-    row = { seq, id: call.mintId(seq, now), idempotency_key: e.idempotencyKey, version: 1, ...version };
+    row = { seq, id: call.mintId(seq, now), idempotency_key: e.idempotencyKey, version: 1, voided_at: null, ...version };
     call.pending.push(row);
     call.storedKeys.add(e.idempotencyKey);
   }
@@ -246,8 +248,9 @@ function count(call: IngestCall, decision: Decided["decision"], adds: Decided["a
  * a pause or resume, a cancellation, a new contract) and moves its contributions to where it bills now; drafts it
  * left or joined are repriced. Returns how many events changed.
  * NOTE: events counted on an invoice that is no longer a draft stay where they are: a finalized invoice never changes.
+ * `reopened`: void invoices whose period was regenerated, whose events are decided again too (SPEC §18).
  */
-export function redecideEvents(state: LedgerState, snapshot: LedgerSnapshot, spans: readonly Span[], now: number): number {
+export function redecideEvents(state: LedgerState, snapshot: LedgerSnapshot, spans: readonly Span[], now: number, reopened: ReadonlySet<string> = new Set()): number {
   if (spans.length === 0) return 0;
   const call = newCall(state, snapshot, new Set(), now);
   const statuses = new Map<string, string>();
@@ -265,7 +268,9 @@ export function redecideEvents(state: LedgerState, snapshot: LedgerSnapshot, spa
       .exec<EventRow>("SELECT * FROM events WHERE ts >= ? AND ts < ? ORDER BY seq", span.start, span.end ?? Number.MAX_SAFE_INTEGER)
       .toArray();
     for (const row of rows) {
-      if (row.invoice_id !== null && statusOf(row.invoice_id) !== "draft") continue;
+      // A voided event stays voided; a regenerated period's void invoice gives its events back (reopened).
+      if (row.voided_at !== null) continue;
+      if (row.invoice_id !== null && statusOf(row.invoice_id) !== "draft" && !reopened.has(row.invoice_id)) continue;
       const { decision, adds, contrib } = decide(call, { eventName: row.event_name, timestamp: row.ts, properties: JSON.parse(row.properties) as Properties });
       const after = {
         billing_status: decision.status,
@@ -289,7 +294,7 @@ export function redecideEvents(state: LedgerState, snapshot: LedgerSnapshot, spa
 }
 
 /** Takes a stored version's contributions back out of every aggregate it counted in. */
-function takeBack(existing: EventRow, book: AggregateBook, touched: Set<string>): void {
+export function takeBack(existing: EventRow, book: AggregateBook, touched: Set<string>): void {
   if (existing.billing_status !== "billed" || existing.invoice_id === null) return;
   touched.add(existing.invoice_id);
   for (const [code, key, value] of JSON.parse(existing.contrib) as Contribution[]) {

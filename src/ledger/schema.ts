@@ -197,6 +197,8 @@ const BASELINE_MARK = "2";
 const CORRECTIONS = [
   // When the event was voided (null: it counts); a new payload under its key clears it.
   `ALTER TABLE events ADD COLUMN voided_at INTEGER`,
+  // An earlier version's void, kept with it when a corrected payload replaced it.
+  `ALTER TABLE event_versions ADD COLUMN voided_at INTEGER`,
   // The void invoice a regenerated draft replaces.
   `ALTER TABLE invoices ADD COLUMN regenerated_from TEXT`,
   // What the invoice's credit notes took off it: amount_due = total − credits applied − this, never below 0.

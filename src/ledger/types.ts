@@ -96,12 +96,15 @@ export type EventRow = {
   payload: string;
   version: number;
   received_at: number;
-  billing_status: "billed" | "unbilled";
+  /** voided: taken out of billing by hand (SPEC §18); it stays in history and on its invoice_id for the record. */
+  billing_status: "billed" | "unbilled" | "voided";
   billing_reason: UnbilledReason | null;
   invoice_id: string | null;
   meters: string;
   /** JSON Contribution[] this version added (to invoice_id's and its hour's aggregates). */
   contrib: string;
+  /** When it was voided; null while it counts. */
+  voided_at: number | null;
 };
 
 /** A row of the ledger's invoices table (the source of truth; D1's invoices is its published copy). */

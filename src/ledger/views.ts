@@ -29,6 +29,11 @@ export function invoiceView(state: LedgerState, inv: InvoiceRow): InvoiceView {
     amount_due: inv.amount_due,
     amount_credited: inv.amount_credited,
     regenerated_from: inv.regenerated_from,
+    regenerated_by:
+      inv.status === "void"
+        ? (state.sql.exec<{ id: string }>("SELECT id FROM invoices WHERE regenerated_from = ? LIMIT 1", inv.id).toArray()[0]?.id ?? null)
+        : null,
+    voided_at: inv.voided_at === null ? null : formatTimestamp(inv.voided_at),
     auto_pay: inv.auto_pay === null ? (contract?.autoPay ?? false) : inv.auto_pay === 1,
     payment_attempts: inv.payment_attempts,
     last_payment_error: inv.last_payment_error === null ? null : (JSON.parse(inv.last_payment_error) as PaymentError),
@@ -57,7 +62,30 @@ export function eventView(state: LedgerState, row: EventRow): EventView {
       ...(row.invoice_id ? { invoice_id: row.invoice_id } : {}),
       meters: JSON.parse(row.meters) as string[],
     },
+    voided_at: row.voided_at === null ? null : formatTimestamp(row.voided_at),
     livemode: who.mode === "live",
+  };
+}
+
+/** An event with its earlier versions (GET /v1/events/:id): the audit trail of what was sent and when. */
+export function eventWithHistory(state: LedgerState, row: EventRow): EventView {
+  const versions = state.sql
+    .exec<{ version: number; event_name: string; ts: number; properties: string; received_at: number; replaced_at: number; voided_at: number | null }>(
+      "SELECT version, event_name, ts, properties, received_at, replaced_at, voided_at FROM event_versions WHERE event_id = ? ORDER BY version",
+      row.id,
+    )
+    .toArray();
+  return {
+    ...eventView(state, row),
+    history: versions.map((v) => ({
+      version: v.version,
+      event_name: v.event_name,
+      timestamp: formatTimestamp(v.ts),
+      properties: JSON.parse(v.properties) as Properties,
+      received_at: formatTimestamp(v.received_at),
+      replaced_at: formatTimestamp(v.replaced_at),
+      voided_at: v.voided_at === null ? null : formatTimestamp(v.voided_at),
+    })),
   };
 }
 
@@ -80,7 +108,7 @@ export function upcomingInvoice(state: LedgerState, now: number): InvoiceView | 
 
 export function eventById(state: LedgerState, eventId: string): EventView | null {
   const row = state.sql.exec<EventRow>("SELECT * FROM events WHERE id = ?", eventId).toArray()[0];
-  return row ? eventView(state, row) : null;
+  return row ? eventWithHistory(state, row) : null;
 }
 
 /** This ledger's events, newest first (by timestamp, then id), for GET /v1/events. */

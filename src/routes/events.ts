@@ -1,9 +1,9 @@
-// /v1/events (one), /v1/events/batch, /v1/ingest (Metronome's and Orb's dialects), and event reads.
+// /v1/events (one), /v1/events/batch, /v1/ingest (Metronome's and Orb's dialects), event reads and voids.
 import { createRoute, z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env";
 import { newRouter } from "../http/router";
-import { commonErrors, IdParam, jsonContent, listOf } from "../schemas/common";
+import { commonErrors, conflictError, IdParam, jsonBodyOf, jsonContent, listOf } from "../schemas/common";
 import {
   BatchIngestResponse,
   Event,
@@ -14,8 +14,12 @@ import {
   MetronomeIngest,
   OrbIngest,
   OrbIngestAccepted,
+  VoidEventsBody,
+  VoidEventsResponse,
 } from "../schemas/events";
+import { serviceContext } from "../services/context";
 import { getEvent, listEvents } from "../services/event-reads";
+import { voidEvent, voidEvents } from "../services/event-voids";
 import { ingest } from "../services/events";
 
 /** Work an ingest call leaves for after its answer (an auto top-up's charge), kept alive by the runtime. */
@@ -103,6 +107,26 @@ const retrieve = createRoute({
   responses: { 200: jsonContent(EventView, "The event"), ...commonErrors },
 });
 
+const voidOne = createRoute({
+  method: "post",
+  path: "/events/{id}/void",
+  operationId: "voidEvent",
+  tags,
+  summary: "Void an event: it stops counting on its draft and stays in history (billing.status voided)",
+  request: { params: IdParam },
+  responses: { 200: jsonContent(EventView, "The event, voided"), ...commonErrors, ...conflictError },
+});
+
+const voidRange = createRoute({
+  method: "post",
+  path: "/events/void",
+  operationId: "voidEvents",
+  tags,
+  summary: "Void every event of a customer in a time range (of one event name if given), all or none",
+  request: jsonBodyOf(VoidEventsBody),
+  responses: { 200: jsonContent(VoidEventsResponse, "How many events were voided"), ...commonErrors, ...conflictError },
+});
+
 const router = newRouter();
 for (const [name, schema] of Object.entries(documented)) router.openAPIRegistry.register(name, schema);
 
@@ -130,5 +154,7 @@ export const eventRoutes = router
     await ingest(c.env, { caller: c.get("caller"), key: c.get("ingestKey") }, await c.req.json(), "ingest", c.get("now"), afterResponse(c));
     return c.json({ validation_failed: [], debug: null }, 200);
   })
+  .openapi(voidRange, async (c) => c.json(await voidEvents(serviceContext(c), c.req.valid("json")), 200))
+  .openapi(voidOne, async (c) => c.json(await voidEvent(serviceContext(c), c.req.valid("param").id), 200))
   .openapi(list, async (c) => c.json(await listEvents(c.env, c.get("caller"), c.req.valid("query")), 200))
   .openapi(retrieve, async (c) => c.json(await getEvent(c.env, c.get("caller"), c.req.valid("param").id), 200));

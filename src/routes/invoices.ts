@@ -5,7 +5,7 @@ import { commonErrors, IdParam, jsonContent, listOf } from "../schemas/common";
 import { CustomerIdParam } from "../schemas/customers";
 import { Invoice, ListInvoicesQuery, MetronomeInvoiceList, MetronomeInvoicesQuery } from "../schemas/invoices";
 import { serviceContext } from "../services/context";
-import { getInvoice, invoiceAction, listInvoices, metronomeInvoices, upcomingInvoice } from "../services/invoices";
+import { getInvoice, invoiceAction, listInvoices, metronomeInvoices, regenerateInvoice, upcomingInvoice } from "../services/invoices";
 import { conflictError } from "../schemas/common";
 
 const tags = ["Invoices"];
@@ -65,7 +65,18 @@ const finalize = action("finalize", "finalizeInvoice", "Finalize a draft now: lo
 const voidInvoice = action("void", "voidInvoice", "Void a draft or finalized invoice (it stays listed with status void)");
 const markPaid = action("mark_paid", "markInvoicePaid", "Record that a finalized invoice was paid outside Meterline");
 
+const regenerate = createRoute({
+  method: "post",
+  path: "/invoices/{id}/regenerate",
+  operationId: "regenerateInvoice",
+  tags,
+  summary: "Bill a void invoice's period again: a new draft priced from the period's events as they are now",
+  request: { params: IdParam },
+  responses: { 201: jsonContent(Invoice, "The new draft (regenerated_from the void invoice)"), ...commonErrors, ...conflictError },
+});
+
 export const invoiceRoutes = newRouter()
+  .openapi(regenerate, async (c) => c.json(await regenerateInvoice(serviceContext(c), c.req.valid("param").id), 201))
   .openapi(finalize, async (c) => c.json(await invoiceAction(serviceContext(c), c.req.valid("param").id, "finalize"), 200))
   .openapi(voidInvoice, async (c) => c.json(await invoiceAction(serviceContext(c), c.req.valid("param").id, "void"), 200))
   .openapi(markPaid, async (c) => c.json(await invoiceAction(serviceContext(c), c.req.valid("param").id, "mark_paid"), 200))

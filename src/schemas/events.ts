@@ -1,6 +1,6 @@
 // Request/response schemas for event ingestion (SPEC §8), in our dialect and Metronome's and Orb's.
 import { z } from "@hono/zod-openapi";
-import { Id, Livemode, ListQuery, ownRecord, Timestamp, TimestampInput } from "./common";
+import { Id, Livemode, ListQuery, ownRecord, Timestamp, TimestampInput, withAliases } from "./common";
 
 export const MAX_BATCH = 10_000;
 export const MAX_PROPERTIES = 100;
@@ -160,7 +160,7 @@ export const BatchIngestResponse = z
 
 export const EventBilling = z
   .object({
-    status: z.enum(["billed", "unbilled"]),
+    status: z.enum(["billed", "unbilled", "voided"]).openapi({ description: "voided: taken out of billing by POST /v1/events/{id}/void (SPEC §18)" }),
     reason: z.enum(["no_active_contract", "no_matching_meter", "contract_paused", "outside_open_period", "property_missing"]).optional(),
     invoice_id: Id.optional(),
     meters: z.array(z.string()),
@@ -178,9 +178,38 @@ export const EventView = z
     version: z.number().int().openapi({ description: "1 for the first version; each replacement adds one" }),
     received_at: Timestamp,
     billing: EventBilling,
+    voided_at: Timestamp.nullable().openapi({ description: "When the event was voided; null while it counts" }),
+    history: z
+      .array(
+        z.object({
+          version: z.number().int(),
+          event_name: z.string(),
+          timestamp: Timestamp,
+          properties: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
+          received_at: Timestamp,
+          replaced_at: Timestamp,
+          voided_at: Timestamp.nullable(),
+        }),
+      )
+      .optional()
+      .openapi({ description: "GET /v1/events/{id} only: the earlier versions, oldest first, each with when it was replaced" }),
     livemode: Livemode,
   })
   .openapi("EventRecord");
+
+export const VoidEventsBody = withAliases(
+  { customerId: "customer_id", eventName: "event_name" },
+  z.strictObject({
+    customer_id: z.string().min(1).max(255).openapi({ description: "The customer's id or external_id" }),
+    from: TimestampInput.openapi({ description: "Inclusive" }),
+    to: TimestampInput.openapi({ description: "Exclusive" }),
+    event_name: z.string().min(1).max(255).optional(),
+  }),
+).openapi("VoidEventsRequest");
+
+export const VoidEventsResponse = z
+  .object({ voided: z.number().int().openapi({ description: "Events voided by this call (already voided ones are not counted)" }) })
+  .openapi("EventsVoided");
 
 export const ListEventsQuery = ListQuery.extend({
   customer_id: z.string().optional().openapi({ param: { in: "query", name: "customer_id" }, description: "id or external_id" }),

@@ -31,6 +31,8 @@ export const Invoice = z
     amount_due: z.string().openapi({ description: "total − credits applied − credit notes, never below 0: what a charge collects" }),
     amount_credited: z.string().openapi({ description: "What credit notes took off this invoice (SPEC §18)" }),
     regenerated_from: Id.nullable().openapi({ description: "The void invoice this one regenerates (SPEC §18)" }),
+    regenerated_by: Id.nullable().openapi({ description: "On a void invoice: the draft that bills its period again, if regenerated" }),
+    voided_at: Timestamp.nullable(),
     auto_pay: z.boolean(),
     payment_attempts: z.number().int().openapi({ description: "Charge attempts made so far (auto-pay and /pay)" }),
     last_payment_error: z

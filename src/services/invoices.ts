@@ -3,7 +3,7 @@ import type { z } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
 import { database } from "../db/client";
 import { pageOf, pageQuery } from "../db/pagination";
-import { invoices } from "../db/schema";
+import { customers, invoices } from "../db/schema";
 import type { Caller, Env } from "../env";
 import { ApiError, notFound } from "../errors";
 import type { InvoiceView } from "../ledger/types";
@@ -12,14 +12,41 @@ import type { ListInvoicesQuery } from "../schemas/invoices";
 import type { ServiceContext } from "./context";
 import { getCustomer } from "./customers";
 
-/** The ledger holding an invoice of the caller's account and mode. */
-async function ledgerOfInvoice(env: Env, caller: Caller, id: string) {
+/** The customer of an invoice of the caller's account and mode. */
+async function customerOfInvoice(env: Env, caller: Caller, id: string): Promise<string> {
   const [row] = await database(env.DB)
     .select({ customerId: invoices.customerId })
     .from(invoices)
     .where(and(eq(invoices.id, id), eq(invoices.accountId, caller.accountId), eq(invoices.mode, caller.mode)));
   if (!row) throw notFound("invoice", "id");
-  return ledgerStub(env, caller, row.customerId);
+  return row.customerId;
+}
+
+/** The ledger holding an invoice of the caller's account and mode. */
+async function ledgerOfInvoice(env: Env, caller: Caller, id: string) {
+  return ledgerStub(env, caller, await customerOfInvoice(env, caller, id));
+}
+
+/**
+ * POST /v1/invoices/:id/regenerate (SPEC §18): a void period invoice's period billed again as a new draft, priced
+ * from its events as they are now; the billing run finalizes it after a fresh grace period.
+ */
+export async function regenerateInvoice({ env, db, caller, now }: ServiceContext, id: string): Promise<InvoiceView> {
+  const customerId = await customerOfInvoice(env, caller, id);
+  const [customer] = await db.select({ version: customers.ledgerVersion }).from(customers).where(eq(customers.id, customerId));
+  const who = { accountId: caller.accountId, mode: caller.mode, customerId };
+  const outcome = await ledgerStub(env, caller, customerId).regenerateInvoice(who, customer?.version ?? 0, id, now);
+  if ("invoice" in outcome) return outcome.invoice;
+  switch (outcome.error) {
+    case "invoice_not_found":
+      throw notFound("invoice", "id");
+    case "invoice_not_void":
+      throw new ApiError("invoice_not_void", `Only a void invoice can be regenerated; this one is ${outcome.status} (void it first)`);
+    case "invoice_not_regenerable":
+      throw new ApiError("invoice_not_regenerable", `This invoice cannot be regenerated: ${outcome.reason}`);
+    case "invoice_already_regenerated":
+      throw new ApiError("invoice_already_regenerated", `This period was already regenerated as invoice ${outcome.invoiceId}`);
+  }
 }
 
 export async function getInvoice(env: Env, caller: Caller, id: string): Promise<InvoiceView> {
