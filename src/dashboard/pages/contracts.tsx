@@ -24,7 +24,8 @@ const FIELDS = ["customer_id", "plan_id", "start_date", "end_date", "auto_pay", 
 async function listPage(c: DashboardContext, form: FormState, status: 200 | 400 | 404 | 409 | 422 = 200) {
   const caller = callerIn(c);
   const d = db(c);
-  const q = queryOf(c, ["customer_id", "plan_id", "status", "cursor"]);
+  // new_plan only preselects the create form's plan (the plan page's "Create contract"); plan_id filters the list.
+  const q = queryOf(c, ["customer_id", "plan_id", "status", "cursor", "new_plan"]);
   const [page, customers, plans] = await Promise.all([
     listContracts(d, caller, parseWith(ListContractsQuery, q), c.get("now")),
     customerChoices(d, caller),
@@ -34,7 +35,8 @@ async function listPage(c: DashboardContext, form: FormState, status: 200 | 400 
     customerNames(d, caller, page.data.map((k) => k.customer_id)),
     planNames(d, caller, page.data.map((k) => k.plan_id)),
   ]);
-  const values = { customer_id: q.customer_id ?? "", plan_id: q.plan_id ?? "", ...form.values };
+  const values = { customer_id: q.customer_id ?? "", plan_id: q.new_plan ?? q.plan_id ?? "", ...form.values };
+  const filteredPlan = q.plan_id ? plans.find((p) => p.id === q.plan_id) : undefined;
   const state = { values, errors: form.errors };
   return render(
     c,
@@ -43,6 +45,12 @@ async function listPage(c: DashboardContext, form: FormState, status: 200 | 400 
       <TitleBar title="Contracts" action={{ label: "Create contract", href: "#new" }} />
       <p class="sub">Customers subscribed to plans. Creating one opens the draft invoice of its first period.</p>
       <CustomerStatusFilters customers={customers} customerId={q.customer_id} statuses={CONTRACT_STATUSES} status={q.status} />
+      {q.plan_id ? (
+        <p class="sub" data-testid="plan-filter">
+          Showing contracts on {filteredPlan ? (filteredPlan.version > 1 ? `${filteredPlan.name} v${filteredPlan.version}` : filteredPlan.name) : "one plan"} only.{" "}
+          <a href="/dashboard/contracts">Show all contracts</a>
+        </p>
+      ) : null}
       <ContractTable contracts={page.data} names={names} plans={planLabels} />
       <Pager next={page.next_cursor} base="/dashboard/contracts" params={{ customer_id: q.customer_id, plan_id: q.plan_id, status: q.status }} />
 

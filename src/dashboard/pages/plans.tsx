@@ -255,7 +255,7 @@ async function detailPage(
         </dl>
         <div class="actions">
           {plan.archived_at || plan.superseded_by ? null : (
-            <a class="button" href={`/dashboard/contracts?plan_id=${plan.id}#new`} data-testid="create-contract">
+            <a class="button" href={`/dashboard/contracts?new_plan=${plan.id}#new`} data-testid="create-contract">
               Create contract
             </a>
           )}
