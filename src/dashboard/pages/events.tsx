@@ -1,15 +1,17 @@
-// Usage-based → Events: newest first, filtered by customer and event name, each with why it is (not) billed —
-// the seeds' "event not appearing on invoice" checklist answered on screen.
+// Usage-based → Events: newest first, filtered by customer and event name, each with why it is (not) billed — the seeds'
+// "event not appearing on invoice" checklist answered on screen — an event's earlier versions, and its void (SPEC §18).
 import type { FC } from "hono/jsx";
 import type { EventView } from "../../ledger/types";
 import { ListEventsQuery } from "../../schemas/events";
 import { getEvent, listEvents } from "../../services/event-reads";
 import { dateTime } from "../format";
 import { attempt, fieldErrors, parseWith } from "../forms";
-import { Badge, Field, Pager } from "../layout";
+import { Badge, Field, Pager, TitleBar } from "../layout";
 import { customerChoices, customerNames } from "../lookups";
 import { callerIn, db, newPages, queryOf, render } from "../page";
 import { CustomerStatusFilters } from "../filters";
+import { eventVoidPages } from "./event-void";
+import { eventVoidRangePages } from "./event-void-range";
 
 /** What to check or do for each reason an event is not billed. */
 const REASONS: Record<NonNullable<EventView["billing"]["reason"]>, (e: EventView) => string> = {
@@ -26,13 +28,26 @@ const REASONS: Record<NonNullable<EventView["billing"]["reason"]>, (e: EventView
 };
 
 export function explain(e: EventView): string {
+  if (e.billing.status === "voided")
+    return `Voided at ${dateTime(e.voided_at)}: it no longer counts on its invoice. Resending the same payload keeps it voided; a corrected payload counts again.`;
   if (e.billing.status === "billed") return `Billed: counted by ${e.billing.meters.join(", ")} on the invoice of its period.`;
   return e.billing.reason ? REASONS[e.billing.reason](e) : "Not billed.";
 }
 
+/** The billing badge. NOTE: a voided event borrows the void invoice's red (`badge void`): the layout has no `voided` colour. */
+const BillingBadge: FC<{ e: EventView; label?: string }> = ({ e, label }) =>
+  e.billing.status === "voided" ? (
+    <Badge status="void" label={label ?? "voided"} />
+  ) : (
+    <Badge status={e.billing.status} label={label} />
+  );
+
 const Billing: FC<{ e: EventView }> = ({ e }) => (
   <>
-    <Badge status={e.billing.status} label={e.billing.status === "billed" ? "Billed" : `Not billed: ${e.billing.reason?.replace(/_/g, " ")}`} />
+    <BillingBadge
+      e={e}
+      label={e.billing.status === "billed" ? "Billed" : e.billing.status === "voided" ? "Voided" : `Not billed: ${e.billing.reason?.replace(/_/g, " ")}`}
+    />
     {e.billing.invoice_id ? (
       <>
         {" "}
@@ -43,7 +58,54 @@ const Billing: FC<{ e: EventView }> = ({ e }) => (
   </>
 );
 
+/** The range void's form, started from the list's filters. */
+function voidRangeLink(q: Record<string, string | undefined>): string {
+  const params = new URLSearchParams();
+  for (const name of ["customer_id", "from", "to", "event_name"]) if (q[name]) params.set(name, q[name]!);
+  const query = params.toString();
+  return `/dashboard/events/void${query ? `?${query}` : ""}`;
+}
+
+/** The earlier versions of an event (GET /v1/events/:id's history), oldest first: what was sent, when, and whether voided. */
+const History: FC<{ e: EventView }> = ({ e }) =>
+  e.history && e.history.length ? (
+    <table data-testid="event-history">
+      <thead>
+        <tr>
+          <th>Version</th>
+          <th>Received</th>
+          <th>Replaced</th>
+          <th>Event name</th>
+          <th>Timestamp</th>
+          <th>Properties</th>
+          <th>Voided</th>
+        </tr>
+      </thead>
+      <tbody>
+        {e.history.map((v) => (
+          <tr data-version={v.version}>
+            <td>{v.version}</td>
+            <td>{dateTime(v.received_at)}</td>
+            <td>{dateTime(v.replaced_at)}</td>
+            <td class="mono">{v.event_name}</td>
+            <td>{dateTime(v.timestamp)}</td>
+            <td class="mono">{JSON.stringify(v.properties)}</td>
+            <td data-voided={v.voided_at ? "yes" : "no"}>{v.voided_at ? `Voided ${dateTime(v.voided_at)}` : "No"}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  ) : (
+    <p class="muted" data-testid="event-history-empty">
+      No earlier versions: this is the payload as first sent.
+    </p>
+  );
+
 export const eventPages = newPages();
+
+// NOTE: mounted before "/:id" so that /dashboard/events/void is the range form, not an event named "void".
+eventPages.route("/", eventVoidRangePages);
+eventPages.route("/", eventVoidPages);
 
 eventPages.get("/", async (c) => {
   const caller = callerIn(c);
@@ -56,12 +118,19 @@ eventPages.get("/", async (c) => {
     customerChoices(db(c), caller),
   ]);
   const names = await customerNames(db(c), caller, page.data.map((e) => e.customer_id));
+  // Set by the range void's redirect (event-void-range.tsx) to say what it did.
+  const voided = /^\d+$/.test(c.req.query("voided") ?? "") ? Number(c.req.query("voided")) : null;
   return render(
     c,
     "Events",
     <>
-      <h1>Events</h1>
+      <TitleBar title="Events" action={{ label: "Void events…", href: voidRangeLink(q) }} />
       <p class="sub">Usage events, newest first. Each says whether it is billed and, if not, what to fix.</p>
+      {voided !== null ? (
+        <div class="notice" role="status" data-testid="voided-notice">
+          Voided {voided} event{voided === 1 ? "" : "s"}.
+        </div>
+      ) : null}
       <CustomerStatusFilters customers={customers} customerId={q.customer_id}>
         <div class="field">
           <label for="q-event_name">Event name</label>
@@ -130,7 +199,7 @@ eventPages.get("/:id", async (c) => {
         <a href="/dashboard/events">Events</a> /
       </p>
       <h1>
-        <span class="mono">{e.event_name}</span> <Badge status={e.billing.status} />
+        <span class="mono">{e.event_name}</span> <BillingBadge e={e} />
       </h1>
       <div class="card">
         <dl class="props">
@@ -150,7 +219,20 @@ eventPages.get("/:id", async (c) => {
           <dd>{e.version === 1 ? "1 (original)" : `${e.version} (replaced ${e.version - 1} time${e.version > 2 ? "s" : ""}; the latest wins)`}</dd>
           <dt>Properties</dt>
           <dd class="mono">{JSON.stringify(e.properties)}</dd>
+          {e.voided_at ? (
+            <>
+              <dt>Status</dt>
+              <dd data-testid="event-voided">Voided at {dateTime(e.voided_at)}</dd>
+            </>
+          ) : null}
         </dl>
+        {e.voided_at ? null : (
+          <div class="actions">
+            <a class="button danger" href={`/dashboard/events/${e.id}/void`} data-action="void-event">
+              Void this event
+            </a>
+          </div>
+        )}
       </div>
       <h2>Why is this event {e.billing.status === "billed" ? "" : "not "}billed?</h2>
       <div class="card">
@@ -166,6 +248,9 @@ eventPages.get("/:id", async (c) => {
           </ul>
         ) : null}
       </div>
+      <h2>Earlier versions</h2>
+      <p class="sub">Sending the event's idempotency key again with a different payload replaces it; the latest version is the one above.</p>
+      <History e={e} />
     </>,
   );
 });

@@ -12,6 +12,7 @@ import { customerChoices, customerNames } from "../lookups";
 import { callerIn, db, errorStatus, newPages, queryOf, render, type DashboardContext } from "../page";
 import { CustomerStatusFilters } from "../filters";
 import { InvoiceTable } from "../tables";
+import { CorrectionLinks, invoiceRegeneratePages, RegenerateButton } from "./invoice-regenerate";
 
 /**
  * The buttons of an invoice page. Adding one (e.g. Stripe's payment link) is one entry here: when it shows, what
@@ -143,6 +144,7 @@ async function detailPage(c: DashboardContext, error: string | null = null, stat
               </a>
             )}
           </dd>
+          <CorrectionLinks inv={inv} />
         </dl>
         <div class="actions">
           {INVOICE_ACTIONS.filter((a) => a.shows(inv)).map((a) => (
@@ -150,6 +152,7 @@ async function detailPage(c: DashboardContext, error: string | null = null, stat
               {a.label}
             </a>
           ))}
+          <RegenerateButton inv={inv} />
         </div>
       </div>
 
@@ -258,3 +261,6 @@ for (const a of INVOICE_ACTIONS) {
     return c.redirect(result.value && result.value.redirect ? result.value.redirect : `/dashboard/invoices/${id}`, 303);
   });
 }
+
+// Regenerate (SPEC §18) has its own page: it explains the new draft rather than one line of INVOICE_ACTIONS.
+invoicePages.route("/", invoiceRegeneratePages);
