@@ -15,6 +15,7 @@ import { apiKeyRoutes } from "./routes/api-keys";
 import { benchRoutes, requireBenchRoutes } from "./routes/bench";
 import { billingRunRoutes } from "./routes/billing-runs";
 import { contractRoutes } from "./routes/contracts";
+import { creditNoteRoutes } from "./routes/credit-notes";
 import { creditRoutes } from "./routes/credits";
 import { customerRoutes } from "./routes/customers";
 import { renderDocs } from "./routes/docs";
@@ -78,6 +79,7 @@ export function createApp() {
   app.route("/v1", alertRoutes);
   app.route("/v1", eventRoutes);
   app.route("/v1", invoiceRoutes);
+  app.route("/v1", creditNoteRoutes);
   app.route("/v1", billingRunRoutes);
   app.route("/v1", paymentRoutes);
   app.route("/v1", settingsRoutes);

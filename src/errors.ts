@@ -17,6 +17,7 @@ export const ERROR_CODES = {
   parameter_invalid: 400,
   parameter_unknown: 400,
   invalid_cursor: 400,
+  credit_note_amount_exceeded: 400,
   currency_unsupported: 400,
   timestamp_too_far_in_future: 400,
   stripe_key_mode_mismatch: 400,
@@ -46,6 +47,7 @@ export const ERROR_CODES = {
   billing_run_not_found: 404,
   credit_grant_not_found: 404,
   credit_top_up_not_found: 404,
+  credit_note_not_found: 404,
   alert_not_found: 404,
   // 405
   method_not_allowed: 405,
@@ -80,6 +82,8 @@ export const ERROR_CODES = {
   credit_grant_not_voidable: 409,
   credit_grant_not_adjustable: 409,
   credit_balance_insufficient: 409,
+  refund_unavailable: 409,
+  refund_failed: 409,
   // 5xx
   internal_error: 500,
   stripe_error: 502,

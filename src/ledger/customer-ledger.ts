@@ -13,6 +13,19 @@ import { auditAggregates } from "./audit";
 import { regenerateInvoice, voidEvent, voidEventRange, type EventRange, type RegenerateRefusal, type VoidRefusal } from "./corrections";
 import { settleCredits } from "./credit-application";
 import {
+  checkCreditNote,
+  completeCreditNote,
+  creditNoteOutcome,
+  dropCreditNote,
+  issueCreditNote,
+  pendingCreditNotes,
+  type CreditNoteCheck,
+  type CreditNoteOutcome,
+  type CreditNoteRefusal,
+  type NewCreditNote,
+  type PendingCreditNote,
+} from "./credit-notes";
+import {
   adjustGrant,
   createGrant,
   grantRow,
@@ -241,6 +254,39 @@ export class CustomerLedger extends DurableObject<Env> {
   private grant(id: string): CreditGrantView | null {
     const row = grantRow(this.state, id);
     return row ? grantView(this.state, row) : null;
+  }
+
+  // ---- credit notes (SPEC §18) ------------------------------------------------------------------------------
+
+  /** What a note would do to the invoice as it is now (the dashboard's confirmation, the service's checks); writes nothing. */
+  async checkCreditNote(invoiceId: string, terms: Omit<NewCreditNote, "id" | "reason" | "memo">): Promise<CreditNoteCheck | CreditNoteRefusal> {
+    const checked = checkCreditNote(this.state, invoiceId, terms);
+    return "error" in checked ? checked : { plan: checked.plan, invoice: checked.invoice };
+  }
+
+  /** Issues a note, or reserves it (pending) while the service refunds it through Stripe; the same id again answers it as stored. */
+  async issueCreditNote(invoiceId: string, input: NewCreditNote, now: number): Promise<CreditNoteOutcome | CreditNoteRefusal> {
+    return this.mutate("now", now, () => {
+      const out = issueCreditNote(this.state, invoiceId, input, now);
+      return "error" in out ? out : creditNoteOutcome(this.state, out.note);
+    });
+  }
+
+  /** A pending note's refund went through: the note is issued with it (null: no such note). */
+  async completeCreditNote(id: string, refundId: string, now: number): Promise<CreditNoteOutcome | null> {
+    return this.mutate("now", now, () => {
+      const n = completeCreditNote(this.state, id, refundId, now);
+      return n && creditNoteOutcome(this.state, n);
+    });
+  }
+
+  /** A pending note's refund was refused: the note is dropped and its amount is free again. */
+  async dropCreditNote(id: string, now: number): Promise<void> {
+    await this.mutate("now", now, () => dropCreditNote(this.state, id));
+  }
+
+  async pendingCreditNotes(invoiceId: string): Promise<PendingCreditNote[]> {
+    return this.state.known ? pendingCreditNotes(this.state, invoiceId).map((n) => creditNoteOutcome(this.state, n).note as PendingCreditNote) : [];
   }
 
   // ---- alerts (SPEC §16) ----------------------------------------------------------------------------------------

@@ -1,14 +1,16 @@
 // The ledger's projections to D1, run after its transactions commit: the invoice index (status, period, payment
-// state), finalized invoices with their number, and the (minute, event name) activity the cross-customer event list
-// walks. Each keeps a local "not yet published" mark until D1 has the row, so a failed publish is retried later.
-// NOTE: the ledger is the only writer of D1's invoices, invoice_sequences and event_activity (src/db/writers.ts); the
-// contract's current period goes through services/contracts.ts, its writer, in the same batch.
+// state, amounts changed by credit notes) with the issued credit notes, finalized invoices with their number, and the
+// (minute, event name) activity the cross-customer event list walks. Each keeps a local "not yet published" mark
+// until D1 has the row, so a failed publish is retried later.
+// NOTE: the ledger is the only writer of D1's invoices, invoice_sequences, credit_notes and event_activity
+// (src/db/writers.ts); the contract's current period goes through services/contracts.ts, its writer, in the same batch.
 import { and, eq, isNull, sql } from "drizzle-orm";
 import { database, runBatch } from "../db/client";
 import { eventActivity, invoices, invoiceSequences } from "../db/schema";
 import { activityMinuteOf } from "../domain/event-activity";
 import { currentPeriodStatement } from "../services/contracts/lifecycle";
 import { settleCredits } from "./credit-application";
+import { creditNoteStatement, markCreditNotesPublished, unpublishedCreditNotes } from "./credit-notes";
 import { settleWithoutCharge } from "./invoices";
 import type { LedgerState } from "./state";
 import type { InvoiceRow } from "./types";
@@ -21,7 +23,9 @@ import { invoiceView } from "./views";
  */
 export async function syncInvoiceIndex(state: LedgerState, d1: D1Database): Promise<void> {
   const pending = state.sql.exec<InvoiceRow>("SELECT * FROM invoices WHERE indexed = 0").toArray();
-  if (pending.length === 0) return;
+  // Issued credit notes go in the same batch as their invoice's new amounts, so D1 never shows one without the other.
+  const notes = unpublishedCreditNotes(state);
+  if (pending.length === 0 && notes.length === 0) return;
   const who = state.identity();
   const db = database(d1);
   const rows = pending.map((inv) => ({
@@ -43,6 +47,9 @@ export async function syncInvoiceIndex(state: LedgerState, d1: D1Database): Prom
     voidedAt: inv.voided_at,
     // Auto-pay's retry schedule: dueForAutoPay reads it from D1.
     nextPaymentAttemptAt: inv.next_payment_attempt_at,
+    // What a charge collects once a credit note lowered it (numbered invoices only: publishFinalized sets it first).
+    amountDue: inv.number === null ? null : inv.amount_due,
+    amountCredited: inv.amount_credited,
     createdAt: inv.created_at,
     updatedAt: inv.updated_at,
   }));
@@ -61,11 +68,14 @@ export async function syncInvoiceIndex(state: LedgerState, d1: D1Database): Prom
           voidedAt: sql`excluded.voided_at`,
           nextPaymentAttemptAt: sql`excluded.next_payment_attempt_at`,
           autoPay: sql`excluded.auto_pay`,
+          amountDue: sql`COALESCE(excluded.amount_due, ${invoices.amountDue})`,
+          amountCredited: sql`excluded.amount_credited`,
           updatedAt: sql`excluded.updated_at`,
         },
       });
-  await runBatch(db, rows.map(upsert));
+  await runBatch(db, [...rows.map(upsert), ...notes.map((n) => creditNoteStatement(db, who, n))]);
   for (const inv of pending) state.sql.exec("UPDATE invoices SET indexed = 1 WHERE id = ? AND updated_at = ?", inv.id, inv.updated_at);
+  markCreditNotesPublished(state, notes);
 }
 
 /**

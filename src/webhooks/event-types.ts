@@ -1,4 +1,4 @@
-// The outgoing webhook event types of SPEC §12 (and §15's credit events) and the envelope every delivery carries.
+// The outgoing webhook event types of SPEC §12 (and those of §15, §16 and §18) and the envelope every delivery carries.
 
 export const WEBHOOK_EVENT_TYPES = [
   "customer.created",
@@ -22,6 +22,7 @@ export const WEBHOOK_EVENT_TYPES = [
   "credit_grant.expired",
   "credit_grant.voided",
   "credit_top_up.triggered",
+  "credit_note.created",
   "alert.triggered",
   "alert.resolved",
 ] as const;

@@ -4,6 +4,7 @@ import { z, type OpenAPIHono } from "@hono/zod-openapi";
 import { Alert } from "../schemas/alerts";
 import { Timestamp, Id } from "../schemas/common";
 import { Contract, ContractPlanChange } from "../schemas/contracts";
+import { CreditNote } from "../schemas/credit-notes";
 import { CreditGrant, CreditTopUp } from "../schemas/credits";
 import { Customer } from "../schemas/customers";
 import { EventView } from "../schemas/events";
@@ -44,6 +45,8 @@ function objectOf(type: WebhookEventType): z.ZodTypeAny {
       return CreditGrant;
     case "credit_top_up":
       return TopUpEvent;
+    case "credit_note":
+      return CreditNote;
     default:
       return AlertEvent;
   }
