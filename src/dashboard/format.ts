@@ -41,6 +41,13 @@ export function dateTime(iso: string | null | undefined): string {
   return `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
 }
 
+/** To the second (and the millisecond when there is one): events of the same minute must be told apart. */
+export function preciseTime(iso: string | null | undefined): string {
+  if (!iso) return "—";
+  const fraction = /\.(\d+)Z$/.exec(iso)?.[1];
+  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}${fraction ? `.${fraction}` : ""} UTC`;
+}
+
 export function date(iso: string | null | undefined): string {
   return iso ? iso.slice(0, 10) : "—";
 }

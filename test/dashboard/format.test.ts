@@ -1,6 +1,6 @@
 // The dashboard's words for money and prices: amounts never through floats, tiers as a pricing page says them.
 import { describe, expect, it } from "vitest";
-import { money, priceInWords, rate, unitOf } from "../../src/dashboard/format";
+import { money, preciseTime, priceInWords, rate, unitOf } from "../../src/dashboard/format";
 import type { PriceValue } from "../../src/schemas/plans";
 
 const usage = { id: "p", type: "usage" as const, meter_id: "m", included_units: null, minimum_amount: null, maximum_amount: null };
@@ -14,6 +14,12 @@ describe("dashboard formatting", () => {
     expect(money("0", "EUR")).toBe("€0.00");
     expect(rate("0.000125", "USD")).toBe("$0.000125");
     expect(rate("0.1", "USD")).toBe("$0.10");
+  });
+
+  it("writes event times to the second, with milliseconds when there are some", () => {
+    expect(preciseTime("2026-03-01T12:34:56Z")).toBe("2026-03-01 12:34:56 UTC");
+    expect(preciseTime("2026-03-01T12:34:56.789Z")).toBe("2026-03-01 12:34:56.789 UTC");
+    expect(preciseTime(null)).toBe("—");
   });
 
   it("turns meter names into units", () => {

@@ -4,7 +4,7 @@ import type { FC } from "hono/jsx";
 import type { EventView } from "../../ledger/types";
 import { ListEventsQuery } from "../../schemas/events";
 import { getEvent, listEvents } from "../../services/event-reads";
-import { dateTime } from "../format";
+import { dateTime, preciseTime } from "../format";
 import { attempt, fieldErrors, parseWith } from "../forms";
 import { Badge, Field, Pager, TitleBar } from "../layout";
 import { customerChoices, customerNames } from "../lookups";
@@ -148,6 +148,7 @@ eventPages.get("/", async (c) => {
               <th>Time</th>
               <th>Event name</th>
               <th>Customer</th>
+              <th>Idempotency key</th>
               <th>Properties</th>
               <th>Billing</th>
             </tr>
@@ -156,12 +157,13 @@ eventPages.get("/", async (c) => {
             {page.data.map((e) => (
               <tr data-billing={e.billing.status}>
                 <td>
-                  <a href={`/dashboard/events/${e.id}`}>{dateTime(e.timestamp)}</a>
+                  <a href={`/dashboard/events/${e.id}`}>{preciseTime(e.timestamp)}</a>
                 </td>
                 <td class="mono">{e.event_name}</td>
                 <td>
                   <a href={`/dashboard/customers/${e.customer_id}`}>{names.get(e.customer_id) ?? e.customer_id.slice(0, 8)}</a>
                 </td>
+                <td class="mono" data-testid="idempotency-key">{e.idempotency_key}</td>
                 <td class="mono">{Object.keys(e.properties).length ? JSON.stringify(e.properties) : "—"}</td>
                 <td>
                   <Billing e={e} />
@@ -210,7 +212,7 @@ eventPages.get("/:id", async (c) => {
             <a href={`/dashboard/customers/${e.customer_id}`}>{names.get(e.customer_id)}</a>
           </dd>
           <dt>Timestamp</dt>
-          <dd>{dateTime(e.timestamp)}</dd>
+          <dd>{preciseTime(e.timestamp)}</dd>
           <dt>Received</dt>
           <dd>{dateTime(e.received_at)}</dd>
           <dt>Idempotency key</dt>
