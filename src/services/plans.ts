@@ -235,7 +235,7 @@ async function assertEditable(db: Database, plan: PlanRow): Promise<void> {
   }
 }
 
-async function hasContracts(db: Database, caller: Caller, planId: string): Promise<boolean> {
+export async function hasContracts(db: Database, caller: Caller, planId: string): Promise<boolean> {
   const [row] = await db
     .select({ id: contracts.id })
     .from(contracts)
@@ -267,14 +267,8 @@ function insertIf<T extends SQLiteTable>(db: Database, table: T, row: T["$inferI
   return db.insert(table).select(sql`SELECT ${sql.join(values, sql`, `)} WHERE ${guard}`);
 }
 
-/**
- * PATCH: name/description always change in place. Any other change (terms, currency, prices) changes the
- * version in place only while no contract uses it; otherwise a new version is written and the old one points
- * to it through superseded_by, so existing contracts keep billing exactly what they signed up for.
- * Fields sent with their current value are no change (same prices sent back do not make a version).
- */
-export async function updatePlan(ctx: ServiceContext, id: string, input: z.output<typeof UpdatePlanBody>, attempt = 0): Promise<PlanWithPrices> {
-  const { db, caller, now } = ctx;
+/** An edit as updatePlan decides it (planEditOutcome, plan-edit-outcome.ts, asks the same): new terms, label, prices, what differs. */
+export async function decideEdit(db: Database, caller: Caller, id: string, input: z.output<typeof UpdatePlanBody>) {
   const current = await getPlan(db, caller, id);
   const { plan } = current;
   await assertEditable(db, plan);
@@ -292,9 +286,31 @@ export async function updatePlan(ctx: ServiceContext, id: string, input: z.outpu
   const label = { name: input.name ?? plan.name, description: input.description !== undefined ? input.description : plan.description };
   const newSpecs = input.prices ? await priceSpecs(db, caller, input.prices) : null;
 
-  const termsChanged = (Object.keys(terms) as (keyof typeof terms)[]).some((k) => terms[k] !== plan[k]);
+  const changedTerms = (Object.keys(terms) as (keyof typeof terms)[]).filter((k) => terms[k] !== plan[k]);
   const pricesChanged = newSpecs !== null && canonical(newSpecs) !== canonical(current.prices.map((p) => p.spec));
   const labelChanged = label.name !== plan.name || label.description !== plan.description;
+  return { current, terms, label, newSpecs, changedTerms, termsChanged: changedTerms.length > 0, pricesChanged, labelChanged };
+}
+
+/** The number a new version of this plan's family gets: one past the highest, archived or superseded included. */
+export async function nextVersion(db: Database, caller: Caller, plan: PlanRow): Promise<number> {
+  const [max] = await db
+    .select({ version: sql<number>`max(${plans.version})` })
+    .from(plans)
+    .where(and(eq(plans.accountId, caller.accountId), eq(plans.mode, caller.mode), eq(plans.familyId, plan.familyId)));
+  return (max?.version ?? plan.version) + 1;
+}
+
+/**
+ * PATCH: name/description always change in place. Any other change (terms, currency, prices) changes the
+ * version in place only while no contract uses it; otherwise a new version is written and the old one points
+ * to it through superseded_by, so existing contracts keep billing exactly what they signed up for.
+ * Fields sent with their current value are no change (same prices sent back do not make a version).
+ */
+export async function updatePlan(ctx: ServiceContext, id: string, input: z.output<typeof UpdatePlanBody>, attempt = 0): Promise<PlanWithPrices> {
+  const { db, caller, now } = ctx;
+  const { current, terms, label, newSpecs, termsChanged, pricesChanged, labelChanged } = await decideEdit(db, caller, id, input);
+  const { plan } = current;
   if (!termsChanged && !pricesChanged && !labelChanged) return current;
 
   // NOTE: every write below re-checks its precondition inside the batch (one transaction), so a contract,
@@ -333,16 +349,12 @@ export async function updatePlan(ctx: ServiceContext, id: string, input: z.outpu
   }
 
   // A new version: old row first, so the inserts can require that it now points at the new version.
-  const [max] = await db
-    .select({ version: sql<number>`max(${plans.version})` })
-    .from(plans)
-    .where(and(eq(plans.accountId, caller.accountId), eq(plans.mode, caller.mode), eq(plans.familyId, plan.familyId)));
   const next: PlanRow = {
     ...plan,
     ...label,
     ...terms,
     id: crypto.randomUUID(),
-    version: (max?.version ?? plan.version) + 1,
+    version: await nextVersion(db, caller, plan),
     supersededBy: null,
     archivedAt: null,
     createdAt: now,

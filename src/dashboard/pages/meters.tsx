@@ -1,4 +1,4 @@
-// Products → Meters: list (filter by event name), "Create meter", and a meter's page.
+// Products → Meters: list (filter by event name), "Create meter" (with filters on event properties), and a meter's page.
 import { AGGREGATIONS, CreateMeterBody, ListMetersQuery, UpdateMeterBody } from "../../schemas/meters";
 import { serviceContext } from "../../services/context";
 import { createMeter, getMeter, listMeters, renameMeter, serializeMeter } from "../../services/meters";
@@ -6,8 +6,9 @@ import { dateTime } from "../format";
 import { attempt, bodyFromForm, fieldErrors, parseWith } from "../forms";
 import { Csrf, emptyForm, Field, FormError, Pager, SelectField, type FormState, TitleBar } from "../layout";
 import { callerIn, db, errorStatus, newPages, postedForm, queryOf, render, type DashboardContext } from "../page";
+import { FILTER_FIELDS, FilterRows, filterField, filtersFromForm, filtersInWords } from "./meter-filters";
 
-const FIELDS = ["code", "event_name", "display_name", "aggregation", "aggregation_property", "group_by", "filters"];
+const FIELDS = ["code", "event_name", "display_name", "aggregation", "aggregation_property", "group_by", ...FILTER_FIELDS];
 
 const AGGREGATION_LABELS: Record<(typeof AGGREGATIONS)[number], string> = {
   count: "Count (number of events)",
@@ -51,6 +52,7 @@ async function listPage(c: DashboardContext, form: FormState, status: 200 | 400 
               <th>Display name</th>
               <th>Event name</th>
               <th>Aggregation</th>
+              <th>Filters</th>
               <th>Group by</th>
               <th>Created</th>
             </tr>
@@ -66,6 +68,7 @@ async function listPage(c: DashboardContext, form: FormState, status: 200 | 400 
                 <td>{m.display_name}</td>
                 <td class="mono">{m.event_name}</td>
                 <td>{describeAggregation(m)}</td>
+                <td>{m.filters.length === 0 ? "—" : filtersInWords(m.filters)}</td>
                 <td>{m.group_by.join(", ") || "—"}</td>
                 <td>{dateTime(m.created_at)}</td>
               </tr>
@@ -93,6 +96,7 @@ async function listPage(c: DashboardContext, form: FormState, status: 200 | 400 
             <Field state={form} name="aggregation_property" label="Property to aggregate" hint="Not for Count, e.g. bytes" />
             <Field state={form} name="group_by" label="Group by" hint="Comma-separated properties, e.g. region" />
           </div>
+          <FilterRows form={form} />
           <div class="actions">
             <button type="submit">Create meter</button>
           </div>
@@ -109,13 +113,16 @@ meterPages.get("/", (c) => listPage(c, emptyForm({ aggregation: "count" })));
 
 meterPages.post("/", async (c) => {
   const values = await postedForm(c);
+  const read = filtersFromForm(values);
+  if (Object.keys(read.errors).length > 0) return listPage(c, { values, errors: read.errors }, 400);
   const result = await attempt(async () => {
-    const input = parseWith(CreateMeterBody, bodyFromForm(values, { lists: ["group_by"] }));
-    return createMeter(serviceContext(c), input);
+    const body = bodyFromForm(values, { lists: ["group_by"], skip: FILTER_FIELDS });
+    if (read.filters.length > 0) body.filters = read.filters;
+    return createMeter(serviceContext(c), parseWith(CreateMeterBody, body));
   });
   if (!result.ok) {
-    // group_by[1] and the like belong to the group_by field.
-    const errors = fieldErrors(result.error, FIELDS, (p) => p.replace(/\[\d+\].*$/, ""));
+    // filters[i].x belongs to the row filter i came from; group_by[1] and the like to the group_by field.
+    const errors = fieldErrors(result.error, FIELDS, (p) => filterField(p, read.rows) ?? p.replace(/\[\d+\].*$/, ""));
     return listPage(c, { values, errors }, errorStatus(result.error.status));
   }
   return c.redirect(`/dashboard/meters/${result.value.id}`, 303);
@@ -143,10 +150,8 @@ async function detailPage(c: DashboardContext, rename: FormState | null, status:
           <dt>Aggregation</dt>
           <dd>{describeAggregation(m)}</dd>
           <dt>Filters</dt>
-          <dd>
-            {m.filters.length === 0
-              ? "none: every event with this name counts"
-              : m.filters.map((f) => `${f.property} ${f.operator}${"value" in f ? ` ${JSON.stringify(f.value)}` : ""}`).join(" and ")}
+          <dd data-testid="meter-filters">
+            {m.filters.length === 0 ? "none: every event with this name counts" : `only events where ${filtersInWords(m.filters)}`}
           </dd>
           <dt>Group by</dt>
           <dd>{m.group_by.join(", ") || "—"}</dd>
@@ -162,7 +167,8 @@ async function detailPage(c: DashboardContext, rename: FormState | null, status:
       <h2>Rename</h2>
       <div class="card">
         <p class="explain" style="margin-top:0">
-          Only the display name can change: the counting rules are fixed once created, so usage already aggregated stays explainable.
+          Only the display name can change: the counting rules (event name, aggregation, filters, group by) are fixed once created, so usage
+          already aggregated stays explainable. To count differently, create a new meter.
         </p>
         <form method="post" action={`/dashboard/meters/${m.id}/rename`}>
           <Csrf token={c.get("page").csrf} />

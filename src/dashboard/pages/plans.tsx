@@ -1,19 +1,21 @@
 // Products → Plans: list, "Create plan" (fixed fee + usage prices, or the API's price JSON), and a plan's page with
-// its prices in words, the preview calculator and "Create contract".
-import { BILLING_INTERVALS, CreatePlanBody, ListPlansQuery, type PriceValue } from "../../schemas/plans";
+// its prices in words, the preview calculator, "Create contract" and "Edit plan" (plan-edit.tsx).
+import { CreatePlanBody, ListPlansQuery } from "../../schemas/plans";
 import { PlanPreviewBody, type PlanPreviewValue } from "../../schemas/plan-preview";
 import { listContracts } from "../../services/contracts/views";
 import { metersByCode, listMeters } from "../../services/meters";
 import { serviceContext } from "../../services/context";
 import { previewPlan } from "../../services/plan-preview";
 import { archivePlan, createPlan, getPlan, listPlans, serializePlan } from "../../services/plans";
-import { dateTime, money, priceInWords, quantity, rate, unitOf, type Unit } from "../format";
+import { dateTime, money, priceInWords, quantity, rate } from "../format";
 import { attempt, fieldErrors, parseWith, type FieldErrors, type FormValues } from "../forms";
-import { CheckboxField, Csrf, emptyForm, Field, FormError, Pager, SelectField, type FormState, TitleBar } from "../layout";
+import { Csrf, emptyForm, Field, FormError, Pager, type FormState, TitleBar } from "../layout";
 import { customerNames } from "../lookups";
 import { callerIn, db, errorStatus, newPages, postedForm, queryOf, render, type DashboardContext } from "../page";
 import { ContractTable } from "../tables";
-import { MODELS, planBody, planErrors, USAGE_ROWS } from "./plan-form";
+import { planEditPages } from "./plan-edit";
+import { planBody, planErrors, unitLabel } from "./plan-form";
+import { PlanFormFields } from "./plan-form-fields";
 
 async function listPage(c: DashboardContext, form: FormState, status: 200 | 400 | 404 | 409 | 422 = 200) {
   const caller = callerIn(c);
@@ -22,7 +24,7 @@ async function listPage(c: DashboardContext, form: FormState, status: 200 | 400 
     listPlans(db(c), caller, parseWith(ListPlansQuery, { cursor: q.cursor, include_archived: q.include_archived ? "true" : undefined })),
     listMeters(db(c), caller, { limit: 100 }),
   ]);
-  const meterOptions = [{ value: "", label: "— none —" }, ...meters.data.map((m) => ({ value: m.code, label: `${m.display_name} (${m.code})` }))];
+  const meterOptions = meters.data.map((m) => ({ value: m.code, label: `${m.display_name} (${m.code})` }));
   const unitOf = new Map(meters.data.map((m) => [m.code, m.display_name]));
   return render(
     c,
@@ -80,85 +82,7 @@ async function listPage(c: DashboardContext, form: FormState, status: 200 | 400 
       <div class="card">
         <form method="post" action="/dashboard/plans">
           <Csrf token={c.get("page").csrf} />
-          <FormError state={form} />
-          <div class="grid">
-            <Field state={form} name="name" label="Name" placeholder="Pro" />
-            <Field state={form} name="currency" label="Currency" hint="ISO 4217, e.g. USD" />
-            <SelectField state={form} name="billing_interval" label="Billing interval" options={BILLING_INTERVALS.map((b) => ({ value: b, label: b }))} />
-            <Field state={form} name="net_terms_days" label="Net terms (days)" hint="0 = due on receipt (needed for auto-pay)" />
-            <Field state={form} name="grace_period_hours" label="Grace period (hours)" hint="Late events still bill during it" />
-            <CheckboxField state={form} name="auto_pay" label="Auto-pay by default" />
-          </div>
-          <h3>Commitment and progressive billing</h3>
-          <div class="grid">
-            <Field state={form} name="minimum_spend" label="Minimum spend per period" placeholder="100.00" hint="Optional: a period billing less gets a Minimum commitment line for the difference" />
-            <Field
-              state={form}
-              name="invoice_threshold"
-              label="Invoice threshold (bill mid-period when the amount due reaches)"
-              placeholder="500.00"
-              hint="Optional: an interim invoice bills everything so far"
-            />
-          </div>
-          <h3>Fixed fee</h3>
-          <div class="grid">
-            <Field state={form} name="fixed_name" label="Name" placeholder="Platform fee" />
-            <Field state={form} name="fixed_amount" label="Amount per period" placeholder="50.00" hint="Leave empty for none" />
-          </div>
-          {Array.from({ length: USAGE_ROWS }, (_, u) => {
-            const row = (
-              <>
-                <div class="grid">
-                  <SelectField state={form} name={`usage[${u}].meter_code`} label="Meter" options={meterOptions} />
-                  <SelectField state={form} name={`usage[${u}].model`} label="Model" options={MODELS} />
-                  <Field state={form} name={`usage[${u}].unit_price`} label="Unit price" placeholder="0.08" hint="Per unit" />
-                  <Field state={form} name={`usage[${u}].included_units`} label="Included units" hint="Free allowance per period" />
-                  <Field state={form} name={`usage[${u}].package_size`} label="Package size" hint="Package model" />
-                  <Field state={form} name={`usage[${u}].package_price`} label="Package price" hint="Package model" />
-                </div>
-                <div class={`field${form.errors[`usage[${u}].tiers`] ? " has-error" : ""}`} style="margin-top:8px">
-                  <label for={`f-usage-${u}-tiers`}>Tiers (graduated / volume)</label>
-                  <textarea id={`f-usage-${u}-tiers`} name={`usage[${u}].tiers`} placeholder={"100 0.10\n1000 0.09\n* 0.08"}>
-                    {form.values[`usage[${u}].tiers`] ?? ""}
-                  </textarea>
-                  {form.errors[`usage[${u}].tiers`] ? (
-                    <span class="error" data-error-for={`usage[${u}].tiers`}>
-                      {form.errors[`usage[${u}].tiers`]}
-                    </span>
-                  ) : (
-                    <span class="hint">One tier per line: up to (inclusive) and unit price; the last line starts with *.</span>
-                  )}
-                </div>
-              </>
-            );
-            // The first usage price is always shown; the others fold away until used.
-            const used = Object.keys(form.values).some((k) => k.startsWith(`usage[${u}].`) && form.values[k] !== "" && !k.endsWith(".model"));
-            const failed = Object.keys(form.errors).some((k) => k.startsWith(`usage[${u}].`));
-            return u === 0 ? (
-              <>
-                <h3>Usage price</h3>
-                {row}
-              </>
-            ) : (
-              <details style="margin-top:14px" open={used || failed}>
-                <summary>Another usage price ({u + 1})</summary>
-                {row}
-              </details>
-            );
-          })}
-          <details style="margin-top:14px" open={Boolean(form.values.prices_json)}>
-            <summary>Advanced: prices as the API's JSON (every model, replaces the rows above)</summary>
-            <div class={`field${form.errors.prices_json ? " has-error" : ""}`}>
-              <textarea name="prices_json" placeholder='[{"type":"usage","meter_code":"TOKENS","model":"dimensional","dimension":"region","rates":{"us":"0.10"}}]'>
-                {form.values.prices_json ?? ""}
-              </textarea>
-              {form.errors.prices_json ? (
-                <span class="error" data-error-for="prices_json">
-                  {form.errors.prices_json}
-                </span>
-              ) : null}
-            </div>
-          </details>
+          <PlanFormFields form={form} meters={meterOptions} />
           <div class="actions">
             <button type="submit">Create plan</button>
           </div>
@@ -167,10 +91,6 @@ async function listPage(c: DashboardContext, form: FormState, status: 200 | 400 
     </>,
     status,
   );
-}
-
-function unitLabel(price: PriceValue, units: Map<string, string>): Unit {
-  return unitOf(price.type === "usage" ? (units.get(price.meter_code) ?? price.meter_code) : "");
 }
 
 export const planPages = newPages();
@@ -212,11 +132,17 @@ async function detailPage(
       <p class="muted">
         <a href="/dashboard/plans">Plans</a> /
       </p>
+      <SavedNotice saved={c.req.query("saved")} version={plan.version} />
       <h1>
         {plan.name} {plan.version > 1 ? <span class="muted">v{plan.version}</span> : null}
         {plan.archived_at ? <span class="badge void">archived</span> : null}
         {plan.superseded_by ? <span class="badge ended">superseded</span> : null}
       </h1>
+      {plan.description ? (
+        <p class="sub" data-testid="plan-description">
+          {plan.description}
+        </p>
+      ) : null}
       <div class="card">
         <h3 style="margin-top:0">Prices</h3>
         <ul class="price-list" data-testid="plan-prices">
@@ -257,6 +183,12 @@ async function detailPage(
           {plan.archived_at || plan.superseded_by ? null : (
             <a class="button" href={`/dashboard/contracts?new_plan=${plan.id}#new`} data-testid="create-contract">
               Create contract
+            </a>
+          )}
+          {plan.archived_at || plan.superseded_by ? null : (
+            // The service refuses edits to archived and superseded versions, so they offer none.
+            <a class="button secondary" href={`/dashboard/plans/${plan.id}/edit`} data-testid="edit-plan">
+              Edit plan
             </a>
           )}
           {plan.archived_at ? null : (
@@ -329,6 +261,20 @@ async function detailPage(
     status,
   );
 }
+
+/** After "Edit plan" saved (plan-edit.tsx redirects here with what the save did, read from the service's answer). */
+function SavedNotice({ saved, version }: { saved: string | undefined; version: number }) {
+  if (saved === "in_place") return <div class="notice" data-testid="plan-saved">Saved: this version was changed in place.</div>;
+  if (saved !== "new_version") return null;
+  return (
+    <div class="notice" data-testid="plan-saved">
+      Saved as version {version}. Contracts on earlier versions keep theirs and bill as before; new contracts get this one. To move a contract here,
+      use Change plan on its page.
+    </div>
+  );
+}
+
+planPages.route("/", planEditPages);
 
 planPages.get("/:id", (c) => detailPage(c, { values: {}, errors: {}, result: null }));
 
