@@ -13,6 +13,8 @@ import { callerIn, db, errorStatus, newPages, queryOf, render, type DashboardCon
 import { CustomerStatusFilters } from "../filters";
 import { InvoiceTable } from "../tables";
 import { CorrectionLinks, invoiceRegeneratePages, RegenerateButton } from "./invoice-regenerate";
+import { PaymentPanel } from "./invoice-payment";
+import { paymentAttemptsOf } from "../../services/payment-history";
 
 /**
  * The buttons of an invoice page. Adding one (e.g. Stripe's payment link) is one entry here: when it shows, what
@@ -89,7 +91,7 @@ invoicePages.get("/", async (c) => {
 async function detailPage(c: DashboardContext, error: string | null = null, status: 200 | 400 | 404 | 409 | 422 = 200, paymentLink: string | null = null) {
   const caller = callerIn(c);
   const inv = await getInvoice(c.env, caller, c.req.param("id")!);
-  const names = await customerNames(db(c), caller, [inv.customer_id]);
+  const [names, attempts] = await Promise.all([customerNames(db(c), caller, [inv.customer_id]), paymentAttemptsOf(db(c), caller, inv.id)]);
   const cur = inv.currency;
   return render(
     c,
@@ -117,6 +119,7 @@ async function detailPage(c: DashboardContext, error: string | null = null, stat
           </a>
         </div>
       ) : null}
+      <PaymentPanel inv={inv} attempts={attempts} />
       <div class="card">
         <dl class="props">
           <dt>ID</dt>
