@@ -364,7 +364,7 @@ export const creditNotes = sqliteTable(
     mode: mode(),
     customerId: text("customer_id").notNull(),
     invoiceId: text("invoice_id").notNull(),
-    /** "<invoice number>-CN<k>": the invoice's number and the note's place among its notes. */
+    /** "<invoice number>-CN-<nn>" (Stripe's format): the invoice's number and the note's place among its notes. */
     number: text("number").notNull(),
     currency: text("currency").notNull(),
     amount: text("amount").notNull(),

@@ -8,7 +8,7 @@ import type { Database } from "../db/client";
 import { pageOf, pageQuery } from "../db/pagination";
 import { creditNotes, customers, invoices, paymentAttempts } from "../db/schema";
 import type { NoteLine } from "../domain/credit-notes";
-import { fromMinorUnits, toMinorUnits } from "../domain/money";
+import { fromMinorUnits, minorUnitAmount, toMinorUnits } from "../domain/money";
 import { formatTimestamp } from "../domain/time";
 import type { Caller } from "../env";
 import { ApiError, notFound } from "../errors";
@@ -183,7 +183,8 @@ async function refundPending(ctx: Ctx, ledger: Ledger, access: StripeAccess, not
     const refund = await access.client.refunds.create(
       {
         payment_intent: intent.id,
-        amount: Number(toMinorUnits(note.amount, note.currency)),
+        // The payment it refunds was at most Stripe's limit, so the note's amount is a safe integer of minor units.
+        amount: minorUnitAmount(note.amount, note.currency)!,
         reason: note.reason === "duplicate" ? "duplicate" : "requested_by_customer",
         metadata: { meterline_credit_note_id: note.id, meterline_invoice_id: note.invoice_id, meterline_account_id: ctx.caller.accountId, meterline_mode: ctx.caller.mode },
       },

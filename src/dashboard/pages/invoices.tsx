@@ -15,6 +15,7 @@ import { InvoiceTable } from "../tables";
 import { CorrectionLinks, invoiceRegeneratePages, RegenerateButton } from "./invoice-regenerate";
 import { PaymentPanel } from "./invoice-payment";
 import { paymentAttemptsOf } from "../../services/payment-history";
+import { creditNotePages, CreditNoteButton, CreditNotesSection, CreditedRows } from "./credit-note-new";
 
 /**
  * The buttons of an invoice page. Adding one (e.g. Stripe's payment link) is one entry here: when it shows, what
@@ -156,6 +157,7 @@ async function detailPage(c: DashboardContext, error: string | null = null, stat
             </a>
           ))}
           <RegenerateButton inv={inv} />
+          <CreditNoteButton inv={inv} />
         </div>
       </div>
 
@@ -212,6 +214,7 @@ async function detailPage(c: DashboardContext, error: string | null = null, stat
               <td class="num">−{money(a.amount, cur)}</td>
             </tr>
           ))}
+          <CreditedRows inv={inv} />
           {inv.credits_applied.length ? (
             <tr class="total">
               <td colspan={3}>Amount due</td>
@@ -222,6 +225,7 @@ async function detailPage(c: DashboardContext, error: string | null = null, stat
           ) : null}
         </tbody>
       </table>
+      <CreditNotesSection c={c} inv={inv} />
     </>,
     status,
   );
@@ -267,3 +271,6 @@ for (const a of INVOICE_ACTIONS) {
 
 // Regenerate (SPEC §18) has its own page: it explains the new draft rather than one line of INVOICE_ACTIONS.
 invoicePages.route("/", invoiceRegeneratePages);
+
+// Credit notes (SPEC §18): a form and a confirmation page of their own (credit-note-new.tsx).
+invoicePages.route("/", creditNotePages);
