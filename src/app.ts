@@ -21,6 +21,7 @@ import { customerRoutes } from "./routes/customers";
 import { renderDocs } from "./routes/docs";
 import { eventRoutes } from "./routes/events";
 import { healthRoutes } from "./routes/health";
+import { hostedInvoiceRoutes } from "./routes/hosted-invoices";
 import { invoiceRoutes } from "./routes/invoices";
 import { meterRoutes } from "./routes/meters";
 import { paymentRoutes } from "./routes/payments";
@@ -87,6 +88,8 @@ export function createApp() {
   documentStripeWebhookRoute(app);
   // The web UI: its own session, CSRF and error pages (none of the /v1 middleware above applies to it).
   app.route("/dashboard", dashboardRoutes);
+  // The customer-facing invoice: public, its signed token is the credential (none of the /v1 middleware applies).
+  app.route("/invoices/h", hostedInvoiceRoutes);
   app.route("/v1", webhookEndpointRoutes);
   app.route("/v1", usageRoutes);
 

@@ -57,7 +57,8 @@ const encoder = new TextEncoder();
 /** Derived keys per (ENCRYPTION_KEY, purpose) for the life of the isolate: HKDF + importKey on every call is waste. */
 const keys = new Map<string, Promise<CryptoKey>>();
 
-function keyMaterial(env: SealingEnv): Uint8Array {
+/** ENCRYPTION_KEY's bytes, checked; also the root of the invoice-link MAC key (http/invoice-links.ts), derived apart from every sealing key. */
+export function keyMaterial(env: SealingEnv): Uint8Array {
   const configured = env.ENCRYPTION_KEY;
   if (!configured) {
     console.error("ENCRYPTION_KEY is not set: secrets cannot be sealed or opened");

@@ -39,6 +39,9 @@ export function invoiceView(state: LedgerState, inv: InvoiceRow): InvoiceView {
     last_payment_error: inv.last_payment_error === null ? null : (JSON.parse(inv.last_payment_error) as PaymentError),
     next_payment_attempt: inv.next_payment_attempt_at === null ? null : formatTimestamp(inv.next_payment_attempt_at),
     paid_at: inv.paid_at === null ? null : formatTimestamp(inv.paid_at),
+    // The ledger knows no request origin: the API fills these in on its answers (services/hosted-invoices.ts).
+    hosted_invoice_url: null,
+    invoice_pdf: null,
     livemode: who.mode === "live",
     created_at: formatTimestamp(inv.created_at),
     updated_at: formatTimestamp(inv.updated_at),

@@ -1,5 +1,8 @@
 // /v1/invoices reads, the customer's upcoming (live draft) invoice, and Metronome's invoice listing alias.
 import { createRoute } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { AppEnv } from "../env";
+import type { InvoiceView } from "../ledger/types";
 import { newRouter } from "../http/router";
 import { commonErrors, IdParam, jsonContent, listOf } from "../schemas/common";
 import { CustomerIdParam } from "../schemas/customers";
@@ -7,6 +10,7 @@ import { Invoice, ListInvoicesQuery, MetronomeInvoiceList, MetronomeInvoicesQuer
 import { serviceContext } from "../services/context";
 import { getInvoice, invoiceAction, listInvoices, metronomeInvoices, regenerateInvoice, upcomingInvoice } from "../services/invoices";
 import { conflictError } from "../schemas/common";
+import { withHostedLinks } from "../services/hosted-invoices";
 
 const tags = ["Invoices"];
 
@@ -75,13 +79,19 @@ const regenerate = createRoute({
   responses: { 201: jsonContent(Invoice, "The new draft (regenerated_from the void invoice)"), ...commonErrors, ...conflictError },
 });
 
+/** hosted_invoice_url and invoice_pdf at the origin this request came to (the ledger that builds invoices knows none). */
+const linked = (c: Context<AppEnv>, inv: InvoiceView) => withHostedLinks(c.env, c.get("caller"), new URL(c.req.url).origin, inv);
+
 export const invoiceRoutes = newRouter()
   .openapi(regenerate, async (c) => c.json(await regenerateInvoice(serviceContext(c), c.req.valid("param").id), 201))
-  .openapi(finalize, async (c) => c.json(await invoiceAction(serviceContext(c), c.req.valid("param").id, "finalize"), 200))
-  .openapi(voidInvoice, async (c) => c.json(await invoiceAction(serviceContext(c), c.req.valid("param").id, "void"), 200))
-  .openapi(markPaid, async (c) => c.json(await invoiceAction(serviceContext(c), c.req.valid("param").id, "mark_paid"), 200))
-  .openapi(list, async (c) => c.json(await listInvoices(c.env, c.get("caller"), c.req.valid("query")), 200))
-  .openapi(retrieve, async (c) => c.json(await getInvoice(c.env, c.get("caller"), c.req.valid("param").id), 200))
+  .openapi(finalize, async (c) => c.json(await linked(c, await invoiceAction(serviceContext(c), c.req.valid("param").id, "finalize")), 200))
+  .openapi(voidInvoice, async (c) => c.json(await linked(c, await invoiceAction(serviceContext(c), c.req.valid("param").id, "void")), 200))
+  .openapi(markPaid, async (c) => c.json(await linked(c, await invoiceAction(serviceContext(c), c.req.valid("param").id, "mark_paid")), 200))
+  .openapi(list, async (c) => {
+    const page = await listInvoices(c.env, c.get("caller"), c.req.valid("query"));
+    return c.json({ ...page, data: await Promise.all(page.data.map((inv) => linked(c, inv))) }, 200);
+  })
+  .openapi(retrieve, async (c) => c.json(await linked(c, await getInvoice(c.env, c.get("caller"), c.req.valid("param").id)), 200))
   .openapi(upcoming, async (c) => c.json(await upcomingInvoice(c.env, c.get("caller"), c.req.valid("param").id, c.get("now")), 200))
   .openapi(metronome, async (c) =>
     c.json(await metronomeInvoices(c.env, c.get("caller"), c.req.valid("param").id, c.req.valid("query").status), 200),

@@ -5,6 +5,7 @@ import { commonErrors, conflictError, ErrorBody, IdParam, jsonContent, wellForme
 import { Invoice } from "../schemas/invoices";
 import { CreatePaymentLinkBody, PaymentLink } from "../schemas/payments";
 import { serviceContext } from "../services/context";
+import { withHostedLinks } from "../services/hosted-invoices";
 import { createPaymentLink, payInvoice } from "../services/payments";
 
 const tags = ["Invoices"];
@@ -41,7 +42,10 @@ const link = createRoute({
 });
 
 export const paymentRoutes = newRouter()
-  .openapi(pay, async (c) => c.json(await payInvoice(serviceContext(c), c.req.valid("param").id), 200))
+  .openapi(pay, async (c) => {
+    const paid = await payInvoice(serviceContext(c), c.req.valid("param").id);
+    return c.json(await withHostedLinks(c.env, c.get("caller"), new URL(c.req.url).origin, paid), 200);
+  })
   .openapi(link, async (c) => {
     const body = c.req.valid("json") ?? {};
     const out = await createPaymentLink(serviceContext(c), c.req.valid("param").id, {

@@ -41,6 +41,12 @@ export const Invoice = z
       .openapi({ description: "Why the last charge failed, e.g. code card_declined, decline_code insufficient_funds" }),
     next_payment_attempt: Timestamp.nullable().openapi({ description: "When auto-pay retries a failed charge; null when none is scheduled" }),
     paid_at: Timestamp.nullable(),
+    hosted_invoice_url: z.string().nullable().openapi({
+      description:
+        "The customer-facing invoice page (no sign-in; the URL itself is the credential): lines, credits, amount due and a Pay button. Set on finalized, paid and void invoices in /v1/invoices answers; null on drafts and in webhook payloads (retrieve the invoice for it)",
+      example: "https://billing.example.com/invoices/h/AQA…",
+    }),
+    invoice_pdf: z.string().nullable().openapi({ description: "The same invoice as a PDF; set and null exactly when hosted_invoice_url is" }),
     livemode: Livemode,
     created_at: Timestamp,
     updated_at: Timestamp,

@@ -11,6 +11,7 @@ import { Badge, Csrf, Pager } from "../layout";
 import { customerChoices, customerNames } from "../lookups";
 import { callerIn, db, errorStatus, newPages, queryOf, render, type DashboardContext } from "../page";
 import { CustomerStatusFilters } from "../filters";
+import { CustomerViewLinks } from "../hosted-invoice-link";
 import { InvoiceTable } from "../tables";
 import { CorrectionLinks, invoiceRegeneratePages, RegenerateButton } from "./invoice-regenerate";
 import { PaymentPanel } from "./invoice-payment";
@@ -149,6 +150,7 @@ async function detailPage(c: DashboardContext, error: string | null = null, stat
             )}
           </dd>
           <CorrectionLinks inv={inv} />
+          <CustomerViewLinks env={c.env} caller={caller} origin={new URL(c.req.url).origin} inv={inv} />
         </dl>
         <div class="actions">
           {INVOICE_ACTIONS.filter((a) => a.shows(inv)).map((a) => (
