@@ -84,11 +84,40 @@ export function fieldErrors(err: ApiError, fields: string[], rename: (param: str
   for (const d of details) {
     const field = d.param !== undefined ? rename(d.param) : undefined;
     const key = field !== undefined && fields.includes(field) ? field : "_form";
-    if (key === "_form") out._form = out._form ? `${out._form} ${sentence(d.message)}` : sentence(d.message);
-    // Next to its field, "email: must be an email address" needs no "email: ".
-    else out[key] ??= d.param && d.message.startsWith(`${d.param}: `) ? d.message.slice(d.param.length + 2) : d.message;
+    if (key === "_form") out._form = out._form ? `${out._form} ${sentence(plainMessage(d.message))}` : sentence(plainMessage(d.message));
+    else out[key] ??= plainMessage(besideField(d.param, d.message));
   }
   return out;
+}
+
+/** Next to its field, "email: must be an email address" needs no "email: ", and "x.unit_price is required" says "Unit price". */
+function besideField(param: string | undefined, message: string): string {
+  if (!param) return message;
+  if (message.startsWith(`${param}: `)) return message.slice(param.length + 2);
+  if (message === `${param} is required`) return `${fieldLabel(param)} is required`;
+  return message;
+}
+
+/** `prices[0].unit_price` → "Unit price": the last name in the path, in words. */
+export function fieldLabel(param: string): string {
+  const last = param.match(/[A-Za-z_]+(?=[^A-Za-z_]*$)/)?.[0] ?? param;
+  const words = last.replace(/_/g, " ");
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/** What a date field's error says (pages whose field takes a time too say TIME_HINT instead). */
+export const DATE_HINT = "Type a date such as 2026-03-01 (UTC), or pick one";
+
+/**
+ * The API's wording for developers in the words a person filling a form needs (issue 21): what to type, with an
+ * example, rather than the wire format's name.
+ */
+export function plainMessage(message: string): string {
+  return message
+    .replace(/must be a (?:non-negative )?decimal string such as "([^"]+)"/, "type a number such as $1 (a currency sign like $0.01 is fine)")
+    .replace(/must be an RFC 3339 timestamp such as \S+/, DATE_HINT)
+    .replace(/^type /, "Type ");
+  // NOTE: DATE_HINT starts with a capital already; a date error inside a longer sentence keeps it as is.
 }
 
 function sentence(message: string): string {

@@ -37,7 +37,7 @@ function stripCurrency(text: string, at: "start" | "end"): { rest: string; named
  * four-plus digits is a decimal comma). NOTE: "1.000" is refused when the currency has fewer than three minor
  * digits: it is 1 to the API but 1000 to anyone who groups with dots, and a thousandfold credit is no typo to guess.
  */
-function readNumber(text: string, currency: string | null): string | null {
+function readNumber(text: string, currency: string | null, rate = false): string | null {
   if (!/^[0-9.,']+$/.test(text) || !/\d/.test(text)) return null;
   const dots = text.split(".").length - 1;
   const commas = text.split(",").length - 1;
@@ -59,7 +59,7 @@ function readNumber(text: string, currency: string | null): string | null {
     const separators = new Set(integer.replace(/\d/g, ""));
     if (separators.size !== 1 || !/^\d{1,3}$/.test(groups[0]!) || groups.slice(1).some((g) => !/^\d{3}$/.test(g))) return null;
   }
-  if (decimal === "." && dots === 1 && commas === 0 && fraction.length === 3 && /^[1-9]\d{0,2}$/.test(integer)) {
+  if (!rate && decimal === "." && dots === 1 && commas === 0 && fraction.length === 3 && /^[1-9]\d{0,2}$/.test(integer)) {
     const minor = currency ? minorUnits(currency) : 2;
     if (minor < 3) return "ambiguous";
   }
@@ -69,9 +69,10 @@ function readNumber(text: string, currency: string | null): string | null {
 
 /**
  * An amount as typed → the API's decimal string ("-5.00", "1250.50"); the API's schema then checks it as it checks
- * any client's. `currency` (when known) catches "€10" typed for a USD grant; `signed` allows a minus sign.
+ * any client's. `currency` (when known) catches "€10" typed for a USD grant; `signed` allows a minus sign; `rate` reads
+ * "1.125" as a decimal (a unit price), where an amount would refuse it as ambiguous.
  */
-export function amountInput(raw: string, options: { currency?: string | null; signed?: boolean } = {}): Parsed {
+export function amountInput(raw: string, options: { currency?: string | null; signed?: boolean; rate?: boolean } = {}): Parsed {
   let text = raw.replace(/[\u2212\u2012\u2013]/g, "-").replace(/\s+/g, "");
   if (text === "") return { ok: false, message: EXAMPLE };
   let negative = false;
@@ -95,7 +96,8 @@ export function amountInput(raw: string, options: { currency?: string | null; si
     }
   }
   const named = typed.find((t) => t.named?.length === 1)?.named?.[0] ?? null;
-  const number = readNumber(text, currency ?? named);
+  // NOTE: a unit price ("rate") often has three or more decimals ($1.125 per GB): its dot is a decimal point.
+  const number = readNumber(text, currency ?? named, options.rate === true);
   if (number === "ambiguous") {
     return { ok: false, message: `${text} could mean ${formatDecimal(text)} or ${text.replace(".", "")}: type it without the dot, or with two decimals` };
   }

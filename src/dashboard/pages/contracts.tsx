@@ -72,8 +72,8 @@ async function listPage(c: DashboardContext, form: FormState, status: 200 | 400 
               label="Plan"
               options={[{ value: "", label: "— choose —" }, ...plans.map((p) => ({ value: p.id, label: p.version > 1 ? `${p.name} v${p.version}` : p.name }))]}
             />
-            <Field state={state} name="start_date" label="Start date" placeholder="2026-03-01" hint="Empty = start of today (UTC); may lie in the past" />
-            <Field state={state} name="end_date" label="End date" placeholder="optional" hint="Exclusive; empty = open-ended" />
+            <Field state={state} name="start_date" label="Start date" type="date" hint="Empty = start of today (UTC); may lie in the past" />
+            <Field state={state} name="end_date" label="End date" type="date" hint="Exclusive, at 00:00 UTC; empty = open-ended" />
             <SelectField
               state={state}
               name="auto_pay"

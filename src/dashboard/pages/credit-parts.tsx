@@ -2,7 +2,7 @@
 // as typed, the API's messages in the form's words).
 import type { FC } from "hono/jsx";
 import type { CreditGrantView } from "../../schemas/credits";
-import type { FieldErrors, FormValues } from "../forms";
+import { DATE_HINT, type FieldErrors, type FormValues } from "../forms";
 import { amountInput } from "../input";
 
 export const customerPath = (customerId: string) => `/dashboard/customers/${customerId}`;
@@ -22,7 +22,7 @@ export function plainWords(errors: FieldErrors): FieldErrors {
   const out: FieldErrors = {};
   for (const [field, message] of Object.entries(errors)) {
     let m = message;
-    if (m.startsWith("must be an RFC 3339 timestamp")) m = "must be a date such as 2026-03-31";
+    if (m.startsWith(DATE_HINT)) m = "must be a date such as 2026-03-31";
     else if (m === "expires_at must be after effective_at") m = "must be after the effective date (today when that is empty)";
     else if (m === "purchase_price is for prepaid grants only") m = "only prepaid credit has a purchase price: choose Prepaid, or leave this empty";
     else if (/ is required$/.test(m) && field !== "_form") m = "required";

@@ -8,7 +8,7 @@ import { serviceContext } from "../../services/context";
 import { getCustomer } from "../../services/customers";
 import { listEvents } from "../../services/event-reads";
 import { voidEvents } from "../../services/event-voids";
-import { attempt, fieldErrors, parseWith, type FieldErrors, type FormValues } from "../forms";
+import { attempt, DATE_HINT, fieldErrors, parseWith, type FieldErrors, type FormValues } from "../forms";
 import { Csrf, emptyForm, Field, FormError, type FormState } from "../layout";
 import { customerChoices } from "../lookups";
 import { callerIn, db, errorStatus, newPages, postedForm, queryOf, render, type DashboardContext } from "../page";
@@ -38,7 +38,7 @@ const utc = (ms: number) => `${formatTimestamp(ms).replace("T", " ").replace(/Z$
 function plain(errors: FieldErrors): FieldErrors {
   const out: FieldErrors = {};
   for (const [field, message] of Object.entries(errors)) {
-    if (message.startsWith("must be an RFC 3339 timestamp")) out[field] = TIME_HINT;
+    if (message.startsWith(DATE_HINT)) out[field] = TIME_HINT;
     else if (field !== "_form" && / is required$/.test(message)) out[field] = field === "customer_id" ? "choose a customer" : "required";
     else out[field] = message;
   }

@@ -80,23 +80,32 @@ export function planBody(
   }
   const prices: Record<string, unknown>[] = [];
   const rows: string[] = [];
+  const currency = values.currency?.trim() || "USD";
   const fixed = values.fixed_amount?.trim();
   if (fixed) {
-    prices.push({ type: "fixed", name: values.fixed_name?.trim() || "Platform fee", amount: fixed });
+    const parsed = amountInput(fixed, { currency });
+    prices.push({ type: "fixed", name: values.fixed_name?.trim() || "Platform fee", amount: parsed.ok ? parsed.value : fixed });
     rows.push("fixed");
   }
   for (let u = 0; u < USAGE_ROWS; u++) {
     const v = (f: string) => values[`usage[${u}].${f}`]?.trim() ?? "";
+    // Prices as people type them ("$0.01", "0,01"); what cannot be read goes as typed, for the API's own message.
+    const typed = (f: string) => {
+      const raw = v(f);
+      if (!raw) return undefined;
+      const parsed = amountInput(raw, { currency, rate: true });
+      return parsed.ok ? parsed.value : raw;
+    };
     if (!v("meter_code")) continue;
     const model = v("model") || "per_unit";
     const price: Record<string, unknown> = { type: "usage", meter_code: v("meter_code"), model };
     if (v("name")) price.name = v("name");
     if (v("included_units")) price.included_units = v("included_units");
-    if (model === "per_unit") price.unit_price = v("unit_price") || undefined;
+    if (model === "per_unit") price.unit_price = typed("unit_price");
     if (model === "graduated" || model === "volume") price.tiers = parseTiers(v("tiers"));
     if (model === "package") {
       price.package_size = v("package_size") || undefined;
-      price.package_price = v("package_price") || undefined;
+      price.package_price = typed("package_price");
     }
     prices.push(price);
     rows.push(`usage[${u}]`);
