@@ -5,14 +5,14 @@ import { listContracts } from "../../services/contracts/views";
 import { archiveCustomer, createCustomer, getCustomer, listCustomers, serializeCustomer, updateCustomer } from "../../services/customers";
 import { listInvoices, upcomingInvoice } from "../../services/invoices";
 import { ApiError } from "../../errors";
-import { BarChart } from "../chart";
+import { UsageSection } from "../chart";
 import { dateTime, money, quantity } from "../format";
 import { attempt, bodyFromForm, fieldErrors, parseWith } from "../forms";
 import { Badge, Csrf, emptyForm, Field, FormError, Pager, type FormState, TitleBar } from "../layout";
 import { planNames } from "../lookups";
 import { callerIn, db, errorStatus, newPages, postedForm, queryOf, render, type DashboardContext } from "../page";
 import { ContractTable, InvoiceTable } from "../tables";
-import { dailyEventCounts } from "../usage";
+import { loadUsageChart } from "../usage";
 import { parseTimestamp } from "../../domain/time";
 import { serviceContext } from "../../services/context";
 import { creditPages, CreditsSection, loadCredits } from "./credits";
@@ -127,9 +127,9 @@ customerPages.get("/:id", async (c) => {
   }
   const plans = await planNames(d, caller, contracts.data.map((k) => k.plan_id));
   const names = new Map([[customer.id, customer.name]]);
-  const periodStart = upcoming ? parseTimestamp(upcoming.period_start)! : null;
-  const periodEnd = upcoming ? parseTimestamp(upcoming.period_end)! : null;
-  const bars = upcoming ? await dailyEventCounts(c.env, caller, customer.id, periodStart!, periodEnd!, now) : [];
+  // The usage chart defaults to the current billing period (the draft's), so it needs the draft first.
+  const period = upcoming ? { start: parseTimestamp(upcoming.period_start)!, end: parseTimestamp(upcoming.period_end)! } : null;
+  const chart = await loadUsageChart(c.env, caller, customer.id, queryOf(c, ["meter", "group_by", "from", "to"]), period, now);
   const usageLines = upcoming ? upcoming.line_items.filter((l) => l.meter_code !== undefined) : [];
   return render(
     c,
@@ -182,8 +182,6 @@ customerPages.get("/:id", async (c) => {
             <strong data-testid="upcoming-total">{money(upcoming.total, upcoming.currency)}</strong> ·{" "}
             <a href={`/dashboard/invoices/${upcoming.id}`}>open the draft invoice</a>
           </p>
-          <BarChart title="Events received per day in the current period" bars={bars} unit={{ one: "event", many: "events" }} />
-          <p class="explain">Events received per UTC day of their timestamp; the table below is the usage billed so far.</p>
           {usageLines.length > 0 ? (
             <table style="margin-top:12px">
               <thead>
@@ -210,6 +208,8 @@ customerPages.get("/:id", async (c) => {
       ) : (
         <p class="muted">No open billing period: this customer has no contract with a draft invoice.</p>
       )}
+
+      <UsageSection customerId={customer.id} data={chart} />
 
       <AlertsSection customerId={customer.id} alerts={alerts} currency={upcoming?.currency ?? null} archived={customer.archived_at !== null} />
 
