@@ -5,6 +5,8 @@ interface CustomerChoice {
   id: string;
   name: string;
   externalId?: string | null;
+  /** Tells namesakes apart (lookups.ts labelChoices); the name when absent. */
+  label?: string;
 }
 
 /** Filters by customer (matched by id or external id, as the API accepts both) and, when given, by status. */
@@ -22,7 +24,7 @@ export const CustomerStatusFilters: FC<{
         <option value="">All customers</option>
         {customers.map((cu) => (
           <option value={cu.id} selected={customerId === cu.id || (customerId !== undefined && customerId === cu.externalId)}>
-            {cu.name}
+            {cu.label ?? cu.name}
           </option>
         ))}
       </select>

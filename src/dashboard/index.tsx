@@ -2,6 +2,7 @@
 import type { MiddlewareHandler } from "hono";
 import type { Mode } from "../env";
 import { ApiError } from "../errors";
+import { copyScriptHash } from "./copy";
 import { Csrf, Document, emptyForm, Field, FormError, NAV, type FormState } from "./layout";
 import { formOnce } from "./once";
 import { newPages, postedForm, render, type DashboardContext, type DashboardEnv } from "./page";
@@ -12,6 +13,7 @@ import { customerPages } from "./pages/customers";
 import { eventPages } from "./pages/events";
 import { invoicePages } from "./pages/invoices";
 import { meterPages } from "./pages/meters";
+import { overviewPages } from "./pages/overview";
 import { planPages } from "./pages/plans";
 import { webhookPages } from "./pages/webhooks";
 import {
@@ -27,7 +29,7 @@ import {
 } from "./session";
 
 const SIGN_IN = "/dashboard/signin";
-const HOME = "/dashboard/customers";
+const HOME = "/dashboard/overview";
 const MAX_FORM_BYTES = 1024 * 1024;
 
 /** Loads (or starts) the session; every page, signed in or not, has one so that every form carries a CSRF token. */
@@ -169,14 +171,15 @@ dashboardRoutes.onError((err, c) => {
 });
 
 /**
- * NOTE: the pages run no script at all, so the policy forbids scripts outright; frames are refused so a confirmation
- * page (finalize, void, revoke) cannot be clickjacked; pages hold account data, so nothing is cached.
+ * NOTE: the one script the pages run is the Copy button's (copy.tsx), allowed by its hash: no other inline script,
+ * no script file and no event-handler attribute can run. Frames are refused so a confirmation page (finalize, void,
+ * revoke) cannot be clickjacked; pages hold account data, so nothing is cached.
  */
 const securityHeaders: MiddlewareHandler<DashboardEnv> = async (c, next) => {
   await next();
   c.header(
     "Content-Security-Policy",
-    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    `default-src 'none'; script-src ${await copyScriptHash()}; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`,
   );
   c.header("X-Frame-Options", "DENY");
   c.header("X-Content-Type-Options", "nosniff");
@@ -242,6 +245,7 @@ dashboardRoutes.post("/mode/add", async (c) => {
   return c.redirect(HOME, 303);
 });
 
+dashboardRoutes.route("/overview", overviewPages);
 dashboardRoutes.route("/customers", customerPages);
 dashboardRoutes.route("/meters", meterPages);
 dashboardRoutes.route("/plans", planPages);

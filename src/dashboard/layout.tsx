@@ -5,9 +5,10 @@ import type { FieldErrors, FormValues } from "./forms";
 
 /**
  * The navigation, grouped like the seeds' "Products → Meters". Adding a page is one line here plus its routes
- * (e.g. `{ section: "Developers", label: "Webhooks", path: "/dashboard/webhooks" }`).
+ * (e.g. `{ section: "Developers", label: "Webhooks", path: "/dashboard/webhooks" }`); an empty section has no heading.
  */
 export const NAV: { section: string; label: string; path: string }[] = [
+  { section: "", label: "Overview", path: "/dashboard/overview" },
   { section: "Customers", label: "Customers", path: "/dashboard/customers" },
   { section: "Products", label: "Meters", path: "/dashboard/meters" },
   { section: "Products", label: "Plans", path: "/dashboard/plans" },
@@ -48,7 +49,11 @@ nav.side a.active, nav.side a:hover { background:#1f2a44; color:#fff; text-decor
 .mode-pill.test { background:var(--test); color:#fff; }
 nav.side .footer { padding:18px 20px; font-size:13px; border-top:1px solid #24304a; margin-top:18px; }
 nav.side .footer button { width:100%; margin-top:8px; }
-main { flex:1; padding:26px 34px; max-width:1200px; }
+/* min-width:0 lets main shrink below its widest table, which then scrolls inside its frame instead of widening the page. */
+main { flex:1; padding:26px 34px; max-width:1200px; min-width:0; overflow-wrap:break-word; }
+/* The phone menu's toggle: a visually hidden checkbox (keyboard-focusable) and its label, shown below 800 px only. */
+.nav-toggle { position:absolute; opacity:0; width:1px; height:1px; margin:0; pointer-events:none; }
+nav.side .nav-button { display:none; }
 h1 { font-size:24px; margin:0 0 4px; } h2 { font-size:18px; margin:28px 0 10px; } h3 { font-size:15px; margin:18px 0 8px; }
 .sub { color:var(--muted); margin:0 0 18px; }
 .card { background:var(--card); border:1px solid var(--line); border-radius:8px; padding:18px 20px; margin-bottom:18px; }
@@ -74,13 +79,20 @@ form.inline { display:inline; }
 .field .error, .form-error { color:var(--danger); font-size:13px; }
 .form-error { background:#fdecec; border:1px solid #f5c2c2; border-radius:6px; padding:8px 12px; margin-bottom:12px; }
 .field.has-error input, .field.has-error select, .field.has-error textarea { border-color:var(--danger); }
+select { max-width:100%; }
+pre { max-width:100%; overflow-x:auto; }
+.scroll-x { overflow-x:auto; }
+.stats { display:grid; grid-template-columns:repeat(auto-fill, minmax(220px, 1fr)); gap:0 18px; }
+.stat .label { color:var(--muted); font-size:12px; font-weight:600; text-transform:uppercase; letter-spacing:.05em; }
+.stat .value { display:block; font-size:26px; font-weight:700; color:var(--ink); font-variant-numeric:tabular-nums; margin:2px 0 4px; }
+.copy { margin-top:8px; }
 input, select, textarea { font:inherit; padding:7px 9px; border:1px solid #c8cdd9; border-radius:6px; background:#fff; color:var(--ink); }
 textarea { min-height:80px; font-family:ui-monospace, SFMono-Regular, Menlo, monospace; font-size:13px; }
 button, .button { font:inherit; font-weight:600; padding:7px 14px; border-radius:6px; border:1px solid var(--accent); background:var(--accent); color:var(--accent-ink); cursor:pointer; display:inline-block; }
 button.secondary, .button.secondary { background:#fff; color:var(--accent); }
 button.danger, .button.danger { background:var(--danger); border-color:var(--danger); }
 .actions { display:flex; gap:10px; margin-top:14px; flex-wrap:wrap; align-items:center; }
-dl.props { display:grid; grid-template-columns:max-content 1fr; gap:6px 18px; margin:0; }
+dl.props { display:grid; grid-template-columns:max-content minmax(0, 1fr); gap:6px 18px; margin:0; }
 dl.props dt { color:var(--muted); } dl.props dd { margin:0; }
 code, .mono { font-family:ui-monospace, SFMono-Regular, Menlo, monospace; font-size:13px; }
 .secret { background:#fffbe6; border:1px solid #f0d77a; padding:12px; border-radius:6px; font-size:15px; word-break:break-all; }
@@ -91,6 +103,28 @@ code, .mono { font-family:ui-monospace, SFMono-Regular, Menlo, monospace; font-s
 .chart { background:var(--card); border:1px solid var(--line); border-radius:8px; padding:12px; }
 .signin { max-width:460px; margin:10vh auto; }
 .pager { margin-top:10px; }
+/* Phones and narrow windows: the sidebar becomes a top bar whose links open with the Menu button, forms stack, and a
+   table wider than the screen scrolls sideways inside its own box (ScrollTable's frame, or the table itself for
+   tables not yet wrapped in one), so the page never scrolls sideways. */
+@media (max-width: 800px) {
+  .shell { flex-direction:column; }
+  nav.side { width:auto; padding:10px 0; }
+  nav.side .brand { padding:0 16px; justify-content:space-between; }
+  nav.side .nav-button { display:inline-block; color:#fff; border:1px solid #3a4763; border-radius:6px; padding:3px 12px; font-size:14px; font-weight:600; cursor:pointer; }
+  .nav-toggle:focus-visible ~ .brand .nav-button { outline:2px solid #fff; }
+  nav.side .nav-links { display:none; padding-top:6px; }
+  .nav-toggle:checked ~ .nav-links { display:block; }
+  nav.side .section { padding:10px 16px 2px; }
+  nav.side a { padding:8px 16px; }
+  nav.side .footer { padding:12px 16px; margin-top:8px; }
+  main { padding:16px; max-width:none; }
+  h1 { font-size:21px; }
+  .card { padding:14px; }
+  .grid { grid-template-columns:minmax(0, 1fr); }
+  .field input:not([type="checkbox"]):not([type="radio"]), .field select, .field textarea { width:100%; }
+  .filters { flex-direction:column; align-items:stretch; }
+  main table:not(.scroll-x table) { display:block; overflow-x:auto; }
+}
 `;
 
 export const Document: FC<PropsWithChildren<{ title: string; test: boolean }>> = ({ title, test, children }) => (
@@ -147,27 +181,33 @@ export const Layout: FC<PropsWithChildren<{ title: string; ctx: PageContext }>> 
       <ModeBar ctx={ctx} />
       <div class="shell">
         <nav class="side" aria-label="Main">
+          <input type="checkbox" id="nav-toggle" class="nav-toggle" />
           <div class="brand">
-            Meterline {ctx.mode === "test" ? <span class="mode-pill test">TEST</span> : null}
+            <span>Meterline {ctx.mode === "test" ? <span class="mode-pill test">TEST</span> : null}</span>
+            <label for="nav-toggle" class="nav-button">
+              Menu
+            </label>
           </div>
-          {sections.map((section) => (
-            <>
-              <div class="section">{section}</div>
-              {NAV.filter((n) => n.section === section).map((n) => (
-                <a href={n.path} class={ctx.path.startsWith(n.path) ? "active" : ""}>
-                  {n.label}
-                </a>
-              ))}
-            </>
-          ))}
-          <div class="footer">
-            {ctx.mode === "test" ? "Test mode" : "Live mode"}
-            <form method="post" action="/dashboard/signout">
-              <Csrf token={ctx.csrf} />
-              <button type="submit" class="secondary">
-                Sign out
-              </button>
-            </form>
+          <div class="nav-links">
+            {sections.map((section) => (
+              <>
+                {section ? <div class="section">{section}</div> : null}
+                {NAV.filter((n) => n.section === section).map((n) => (
+                  <a href={n.path} class={ctx.path.startsWith(n.path) ? "active" : ""}>
+                    {n.label}
+                  </a>
+                ))}
+              </>
+            ))}
+            <div class="footer">
+              {ctx.mode === "test" ? "Test mode" : "Live mode"}
+              <form method="post" action="/dashboard/signout">
+                <Csrf token={ctx.csrf} />
+                <button type="submit" class="secondary">
+                  Sign out
+                </button>
+              </form>
+            </div>
           </div>
         </nav>
         <main>{children}</main>

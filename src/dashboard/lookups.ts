@@ -80,14 +80,46 @@ export async function contractCurrency(db: Database, caller: Caller, customerRef
   return pick ? (await getPlan(db, caller, pick.plan_id)).plan.currency : null;
 }
 
-/** Choices for a customer select: the 100 newest unarchived customers. */
-export async function customerChoices(db: Database, caller: Caller) {
-  return db
-    .select({ id: customers.id, name: customers.name, externalId: customers.externalId })
+export interface CustomerChoice {
+  id: string;
+  name: string;
+  externalId: string | null;
+  email: string | null;
+  /** What the picker shows: the name, or "Name · what tells it apart" when another choice has the same name. */
+  label: string;
+}
+
+/**
+ * Labels that tell customers of the same name apart (names compared trimmed and case-blind, as people read them): the
+ * external_id when one was given (unique), else the email when no namesake shares it, else the id's first 8 digits.
+ */
+export function labelChoices(rows: Omit<CustomerChoice, "label">[]): CustomerChoice[] {
+  const norm = (s: string) => s.trim().toLowerCase();
+  const namesakes = new Map<string, Omit<CustomerChoice, "label">[]>();
+  for (const r of rows) namesakes.set(norm(r.name), [...(namesakes.get(norm(r.name)) ?? []), r]);
+  return rows.map((r) => {
+    const group = namesakes.get(norm(r.name))!;
+    if (group.length < 2) return { ...r, label: r.name };
+    // Without one given, a customer's external_id is its id (services/customers.ts): not worth showing whole.
+    const hint =
+      r.externalId && r.externalId !== r.id
+        ? r.externalId
+        : r.email && group.filter((o) => o.email === r.email).length === 1
+          ? r.email
+          : r.id.slice(0, 8);
+    return { ...r, label: `${r.name} · ${hint}` };
+  });
+}
+
+/** Choices for a customer select: the first 100 unarchived customers by name, labelled by labelChoices. */
+export async function customerChoices(db: Database, caller: Caller): Promise<CustomerChoice[]> {
+  const rows = await db
+    .select({ id: customers.id, name: customers.name, externalId: customers.externalId, email: customers.email })
     .from(customers)
     .where(and(eq(customers.accountId, caller.accountId), eq(customers.mode, caller.mode), isNull(customers.archivedAt)))
     .orderBy(customers.name)
     .limit(100);
+  return labelChoices(rows);
 }
 
 /** Choices for a plan select: current, unarchived versions. */

@@ -11,9 +11,12 @@ import { Badge } from "./layout";
 /** A header cell: the column's name, `{ num }` for a right-aligned number column, or null for a column left out. */
 export type Column = string | { num: string } | null;
 
-/** A table too wide for a narrow screen, which then scrolls sideways; `columns` make its header row, the children its rows. */
+/**
+ * A table too wide for a narrow screen, which then scrolls sideways (the layout's .scroll-x) instead of widening the
+ * page; `columns` make its header row, the children its rows.
+ */
 export const ScrollTable: FC<PropsWithChildren<{ testid: string; columns: Column[] }>> = ({ testid, columns, children }) => (
-  <div style="overflow-x:auto">
+  <div class="scroll-x">
     <table data-testid={testid}>
       <thead>
         <tr>{columns.map((col) => (col === null ? null : typeof col === "string" ? <th>{col}</th> : <th class="num">{col.num}</th>))}</tr>
@@ -37,82 +40,57 @@ export const ContractTable: FC<{ contracts: ContractListItem[]; names: Map<strin
   contracts.length === 0 ? (
     <p class="muted">No contracts.</p>
   ) : (
-    <table data-testid="contracts-table">
-      <thead>
+    <ScrollTable testid="contracts-table" columns={["Contract", "Customer", "Plan", "Status", "Start", "Current period", "Auto-pay"]}>
+      {contracts.map((k) => (
         <tr>
-          <th>Contract</th>
-          <th>Customer</th>
-          <th>Plan</th>
-          <th>Status</th>
-          <th>Start</th>
-          <th>Current period</th>
-          <th>Auto-pay</th>
+          <td>
+            <a href={`/dashboard/contracts/${k.id}`} class="mono">
+              {k.id.slice(0, 8)}
+            </a>
+          </td>
+          <td>
+            <a href={`/dashboard/customers/${k.customer_id}`}>{names.get(k.customer_id) ?? k.customer_id.slice(0, 8)}</a>
+          </td>
+          <td>
+            <a href={`/dashboard/plans/${k.plan_id}`}>{plans.get(k.plan_id) ?? k.plan_id.slice(0, 8)}</a>
+          </td>
+          <td>
+            <Badge status={k.status} />
+          </td>
+          <td>{date(k.start_date)}</td>
+          <td>
+            {date(k.current_period_start)} → {date(k.current_period_end)}
+          </td>
+          <td>{k.auto_pay ? "On" : "Off"}</td>
         </tr>
-      </thead>
-      <tbody>
-        {contracts.map((k) => (
-          <tr>
-            <td>
-              <a href={`/dashboard/contracts/${k.id}`} class="mono">
-                {k.id.slice(0, 8)}
-              </a>
-            </td>
-            <td>
-              <a href={`/dashboard/customers/${k.customer_id}`}>{names.get(k.customer_id) ?? k.customer_id.slice(0, 8)}</a>
-            </td>
-            <td>
-              <a href={`/dashboard/plans/${k.plan_id}`}>{plans.get(k.plan_id) ?? k.plan_id.slice(0, 8)}</a>
-            </td>
-            <td>
-              <Badge status={k.status} />
-            </td>
-            <td>{date(k.start_date)}</td>
-            <td>
-              {date(k.current_period_start)} → {date(k.current_period_end)}
-            </td>
-            <td>{k.auto_pay ? "On" : "Off"}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+      ))}
+    </ScrollTable>
   );
 
 export const InvoiceTable: FC<{ invoices: InvoiceView[]; names: Map<string, string> }> = ({ invoices, names }) =>
   invoices.length === 0 ? (
     <p class="muted">No invoices.</p>
   ) : (
-    <table data-testid="invoices-table">
-      <thead>
+    <ScrollTable testid="invoices-table" columns={["Invoice", "Customer", "Period", "Status", "Due", { num: "Total" }]}>
+      {invoices.map((inv) => (
         <tr>
-          <th>Invoice</th>
-          <th>Customer</th>
-          <th>Period</th>
-          <th>Status</th>
-          <th>Due</th>
-          <th class="num">Total</th>
+          <td>
+            <a href={`/dashboard/invoices/${inv.id}`}>{inv.number !== null ? `#${inv.number}` : `Draft ${inv.id.slice(0, 8)}`}</a>
+          </td>
+          <td>
+            <a href={`/dashboard/customers/${inv.customer_id}`}>{names.get(inv.customer_id) ?? inv.customer_id.slice(0, 8)}</a>
+          </td>
+          <td>
+            {date(inv.period_start)} → {date(inv.period_end)}
+          </td>
+          <td>
+            <Badge status={inv.status} />
+          </td>
+          <td>{date(inv.due_date)}</td>
+          <td class="num">{money(inv.total, inv.currency)}</td>
         </tr>
-      </thead>
-      <tbody>
-        {invoices.map((inv) => (
-          <tr>
-            <td>
-              <a href={`/dashboard/invoices/${inv.id}`}>{inv.number !== null ? `#${inv.number}` : `Draft ${inv.id.slice(0, 8)}`}</a>
-            </td>
-            <td>
-              <a href={`/dashboard/customers/${inv.customer_id}`}>{names.get(inv.customer_id) ?? inv.customer_id.slice(0, 8)}</a>
-            </td>
-            <td>
-              {date(inv.period_start)} → {date(inv.period_end)}
-            </td>
-            <td>
-              <Badge status={inv.status} />
-            </td>
-            <td>{date(inv.due_date)}</td>
-            <td class="num">{money(inv.total, inv.currency)}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+      ))}
+    </ScrollTable>
   );
 
 /** A grant's status as a badge: voided reads like a voided invoice, waiting for payment like a scheduled contract. */

@@ -111,7 +111,19 @@ export async function getCustomer(db: Database, caller: Caller, idOrExternalId: 
   return row;
 }
 
-export async function listCustomers(db: Database, caller: Caller, query: z.output<typeof ListCustomersQuery>) {
+/**
+ * A case-insensitive substring match of the name, email or external_id, `%` and `_` matched literally.
+ * NOTE: drizzle's like() cannot add an ESCAPE clause, and SQLite's LIKE has no escape character without one. SQLite
+ * folds case for ASCII letters only, so "é" does not find "É".
+ */
+export function customerSearch(term: string): SQL {
+  const pattern = `%${term.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+  const matches = (column: typeof customers.name | typeof customers.email | typeof customers.externalId) => sql`${column} LIKE ${pattern} ESCAPE '\\'`;
+  return or(matches(customers.name), matches(customers.email), matches(customers.externalId))!;
+}
+
+/** The API's list; the dashboard also passes `search` (customerSearch). */
+export async function listCustomers(db: Database, caller: Caller, query: z.output<typeof ListCustomersQuery>, search?: string) {
   const page = pageQuery(customers, query.cursor, query.limit);
   const rows = await db
     .select()
@@ -122,6 +134,7 @@ export async function listCustomers(db: Database, caller: Caller, query: z.outpu
         eq(customers.mode, caller.mode),
         query.external_id !== undefined ? eq(customers.externalId, query.external_id) : undefined,
         query.include_archived === "true" ? undefined : isNull(customers.archivedAt),
+        search ? customerSearch(search) : undefined,
         page.where,
       ),
     )

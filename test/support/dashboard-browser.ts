@@ -53,7 +53,7 @@ export class Browser {
   async signIn(key: string) {
     const res = await this.submit("/dashboard/signin", "/dashboard/signin", { api_key: key });
     expect(res.status, res.html).toBe(303);
-    expect(res.location).toBe("/dashboard/customers");
+    expect(res.location).toBe("/dashboard/overview");
     return res;
   }
 }

@@ -8,7 +8,7 @@ import { getCustomer } from "../../services/customers";
 import { attempt, bodyFromForm, fieldErrors, parseWith, type FieldErrors, type FormValues } from "../forms";
 import { amountInput } from "../input";
 import { CheckboxField, Csrf, emptyForm, Field, FormError, SelectField, type FormState } from "../layout";
-import { customerChoices, meterChoices } from "../lookups";
+import { customerChoices, labelChoices, meterChoices } from "../lookups";
 import { callerIn, db, errorStatus, newPages, postedForm, render, type DashboardContext } from "../page";
 import { alertPath, amountCurrency, customerPath } from "./alert-parts";
 
@@ -58,7 +58,11 @@ async function newPage(c: DashboardContext, form: FormState | null, status: Stat
     const ref = c.req.query("customer_id")?.trim();
     // Pre-filled from a customer's page; a customer of another account or mode is not found.
     const customer = ref ? await getCustomer(db(c), caller, ref) : null;
-    if (customer && !customers.some((cu) => cu.id === customer.id)) customers.unshift({ id: customer.id, name: customer.name, externalId: customer.externalId });
+    if (customer && !customers.some((cu) => cu.id === customer.id)) {
+      // Labelled again with it, as it may share a name with a listed customer.
+      const extra = { id: customer.id, name: customer.name, externalId: customer.externalId, email: customer.email };
+      customers.splice(0, customers.length, ...labelChoices([extra, ...customers]));
+    }
     prefill = emptyForm({ type: "usage", customer_id: customer?.id ?? "" });
   }
   const state: FormState = form ?? prefill!;
@@ -134,7 +138,7 @@ async function newPage(c: DashboardContext, form: FormState | null, status: Stat
               hint="Empty: every customer, present and future"
               options={[
                 { value: "", label: "Every customer" },
-                ...customers.map((cu) => ({ value: cu.id, label: cu.externalId && cu.externalId !== cu.id ? `${cu.name} (${cu.externalId})` : cu.name })),
+                ...customers.map((cu) => ({ value: cu.id, label: cu.label })),
               ]}
             />
           </div>

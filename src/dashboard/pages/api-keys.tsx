@@ -3,6 +3,7 @@ import { CreateApiKeyBody } from "../../schemas/api-keys";
 import { createApiKey, listApiKeys, revokeApiKey } from "../../services/api-keys";
 import { serviceContext } from "../../services/context";
 import { ListQuery } from "../../schemas/common";
+import { CopyButton } from "../copy";
 import { dateTime } from "../format";
 import { attempt, bodyFromForm, fieldErrors, parseWith } from "../forms";
 import { Badge, Csrf, emptyForm, Field, FormError, Pager, type FormState, TitleBar } from "../layout";
@@ -31,9 +32,10 @@ async function listPage(
       {created ? (
         <div class="card">
           <h3 style="margin-top:0">New key{created.name ? ` "${created.name}"` : ""} — copy it now</h3>
-          <div class="secret mono" data-testid="new-secret">
+          <div class="secret mono" id="new-secret" data-testid="new-secret">
             {created.secret}
           </div>
+          <CopyButton target="new-secret" />
           <p class="explain">This is the only time it is shown. Store it in your secret manager.</p>
         </div>
       ) : null}

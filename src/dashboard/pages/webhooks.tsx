@@ -26,6 +26,7 @@ import {
 } from "../../services/webhook-endpoints";
 import { serviceContext } from "../../services/context";
 import { WEBHOOK_EVENT_TYPES } from "../../webhooks/event-types";
+import { CopyButton } from "../copy";
 import { dateTime } from "../format";
 import { attempt, bodyFromForm, fieldErrors, parseWith, type FormValues } from "../forms";
 import { Badge, Csrf, emptyForm, Field, FormError, Pager, type FormState, TitleBar } from "../layout";
@@ -119,9 +120,10 @@ const EndpointFields: FC<{ state: FormState }> = ({ state }) => (
 const SecretCard: FC<{ secret: string; rotated: boolean }> = ({ secret, rotated }) => (
   <div class="card">
     <h3 style="margin-top:0">{rotated ? "New signing secret" : "Signing secret"} — copy it now</h3>
-    <div class="secret mono" data-testid="new-secret">
+    <div class="secret mono" id="new-secret" data-testid="new-secret">
       {secret}
     </div>
+    <CopyButton target="new-secret" />
     <p class="explain">
       This is the only time it is shown. Verify deliveries with it using any Standard Webhooks library.
       {rotated ? " The previous secret keeps signing alongside it until it expires." : ""}
