@@ -4,7 +4,7 @@ import { call, newAccount, type TestAccount } from "../support/api";
 import { Browser } from "../support/dashboard-browser";
 import { connectStripe, paymentIntents, stripeCustomer } from "../support/stripe";
 
-const PAGES = ["customers", "meters", "plans", "contracts", "events", "invoices", "api-keys", "webhooks"];
+const PAGES = ["overview", "customers", "meters", "plans", "contracts", "events", "invoices", "api-keys", "webhooks"];
 
 async function liveObjects(acct: TestAccount, key: string) {
   const customer = await call("POST", "/v1/customers", { key, body: { name: "Live Co", external_id: "live_co" } });
@@ -63,7 +63,7 @@ describe("dashboard sessions", () => {
     for (const page of ["", ...PAGES]) {
       const res = await b.get(`/dashboard/${page}`);
       expect(res.status).toBe(303);
-      expect(res.location).toMatch(/^\/dashboard\/(signin|customers)$/);
+      expect(res.location).toMatch(/^\/dashboard\/(signin|overview)$/);
     }
     expect((await b.get("/dashboard/customers/00000000-0000-0000-0000-000000000000")).location).toBe("/dashboard/signin");
 
@@ -154,7 +154,7 @@ describe("dashboard sessions", () => {
     const back = await b.submit("/dashboard/plans", "/dashboard/mode", { mode: "test", return_to: "/dashboard/plans/1234" });
     expect(back.location).toBe("/dashboard/plans");
     const offsite = await b.submit("/dashboard/plans", "/dashboard/mode", { mode: "live", return_to: "https://evil.example/" });
-    expect(offsite.location).toBe("/dashboard/customers");
+    expect(offsite.location).toBe("/dashboard/overview");
     for (const page of PAGES) {
       const res = await b.get(`/dashboard/${page}`);
       expect(res.status).toBe(200);

@@ -194,7 +194,7 @@ describe("dashboard in Chromium (seed 004)", () => {
     expect(new URL(page.url()).pathname).toBe("/dashboard/signin");
     await page.getByLabel("API key").fill(keys.testKey);
     await page.getByRole("button", { name: "Sign in" }).click();
-    await page.waitForURL(`${base}/dashboard/customers`);
+    await page.waitForURL(`${base}/dashboard/overview`);
     await expectTestIndicator(page);
     const cookies = await browser!.cookies(`${base}/dashboard/`);
     const session = cookies.find((c) => c.name === "meterline_session")!;
@@ -338,12 +338,12 @@ describe("dashboard in Chromium (seed 004)", () => {
     await page.getByTestId("mode-switch").click();
     await page.getByLabel("Live API key").fill(keys.liveKey);
     await page.getByRole("button", { name: "Add key and switch" }).click();
-    await page.waitForURL(`${base}/dashboard/customers`);
+    await page.waitForURL(`${base}/dashboard/overview`);
     expect(await page.getByTestId("test-mode-indicator").count()).toBe(0);
     expect(await page.content()).not.toContain("TEST CUSTOMER");
-    // Back to test mode in one click: the session holds both keys now.
+    // Back to test mode in one click: the session holds both keys now (the overview lists TEST CUSTOMER's spend).
     await page.getByTestId("mode-switch").click();
-    await page.waitForURL(`${base}/dashboard/customers`);
+    await page.waitForURL(`${base}/dashboard/overview`);
     await expectTestIndicator(page);
     expect(await page.content()).toContain("TEST CUSTOMER");
 

@@ -11,7 +11,7 @@ import { attempt, bodyFromForm, fieldErrors, parseWith } from "../forms";
 import { Badge, Csrf, emptyForm, Field, FormError, Pager, type FormState, TitleBar } from "../layout";
 import { planNames } from "../lookups";
 import { callerIn, db, errorStatus, newPages, postedForm, queryOf, render, type DashboardContext } from "../page";
-import { ContractTable, InvoiceTable } from "../tables";
+import { ContractTable, InvoiceTable, ScrollTable } from "../tables";
 import { loadUsageChart } from "../usage";
 import { parseTimestamp } from "../../domain/time";
 import { serviceContext } from "../../services/context";
@@ -21,9 +21,10 @@ import { AlertsSection, loadCustomerAlerts } from "./customer-alerts";
 const FIELDS = ["name", "email", "external_id", "payment_provider_id"];
 
 async function listPage(c: DashboardContext, form: FormState, status: 200 | 400 | 404 | 409 | 422 = 200) {
-  const q = queryOf(c, ["external_id", "include_archived", "cursor"]);
+  // `external_id` (an exact match) still works for links made before the search box; a search replaces it.
+  const q = queryOf(c, ["q", "external_id", "include_archived", "cursor"]);
   const query = parseWith(ListCustomersQuery, { ...q, include_archived: q.include_archived ? "true" : undefined });
-  const page = await listCustomers(db(c), callerIn(c), query);
+  const page = await listCustomers(db(c), callerIn(c), query, q.q);
   const csrf = c.get("page").csrf;
   return render(
     c,
@@ -33,45 +34,34 @@ async function listPage(c: DashboardContext, form: FormState, status: 200 | 400 
       <p class="sub">The companies you bill. Open one to see its contracts, invoices and usage.</p>
       <form method="get" class="filters">
         <div class="field">
-          <label for="q-external_id">External ID</label>
-          <input id="q-external_id" name="external_id" value={q.external_id ?? ""} placeholder="cus_yourapp_123" />
+          <label for="q-search">Search</label>
+          <input id="q-search" name="q" type="search" value={q.q ?? ""} placeholder="Name, email or external ID" />
         </div>
         <label>
           <input type="checkbox" name="include_archived" value="true" checked={q.include_archived !== undefined} /> Include archived
         </label>
         <button type="submit" class="secondary">
-          Filter
+          Search
         </button>
       </form>
       {page.data.length === 0 ? (
-        <p class="muted">No customers yet.</p>
+        <p class="muted">{q.q || q.external_id ? "No customers match." : "No customers yet."}</p>
       ) : (
-        <table data-testid="customers-table">
-          <thead>
+        <ScrollTable testid="customers-table" columns={["Name", "External ID", "Email", "Stripe customer", "Created"]}>
+          {page.data.map((cu) => (
             <tr>
-              <th>Name</th>
-              <th>External ID</th>
-              <th>Email</th>
-              <th>Stripe customer</th>
-              <th>Created</th>
+              <td>
+                <a href={`/dashboard/customers/${cu.id}`}>{cu.name}</a> {cu.archived_at ? <Badge status="void" label="archived" /> : null}
+              </td>
+              <td class="mono">{cu.external_id ?? "—"}</td>
+              <td>{cu.email ?? "—"}</td>
+              <td class="mono">{cu.payment_provider_id ?? "—"}</td>
+              <td>{dateTime(cu.created_at)}</td>
             </tr>
-          </thead>
-          <tbody>
-            {page.data.map((cu) => (
-              <tr>
-                <td>
-                  <a href={`/dashboard/customers/${cu.id}`}>{cu.name}</a> {cu.archived_at ? <Badge status="void" label="archived" /> : null}
-                </td>
-                <td class="mono">{cu.external_id ?? "—"}</td>
-                <td>{cu.email ?? "—"}</td>
-                <td class="mono">{cu.payment_provider_id ?? "—"}</td>
-                <td>{dateTime(cu.created_at)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </ScrollTable>
       )}
-      <Pager next={page.next_cursor} base="/dashboard/customers" params={{ external_id: q.external_id, include_archived: q.include_archived }} />
+      <Pager next={page.next_cursor} base="/dashboard/customers" params={{ q: q.q, external_id: q.external_id, include_archived: q.include_archived }} />
 
       <h2 id="add">Add customer</h2>
       <div class="card">
