@@ -315,7 +315,7 @@ describe("dashboard forms", () => {
 
     const meter = await b.submit("/dashboard/meters", "/dashboard/meters", { code: "BYTES", event_name: "transfer", aggregation: "sum" });
     expect(meter.status).toBe(400);
-    expect(meter.html).toContain('data-error-for="aggregation_property">aggregation_property is required');
+    expect(meter.html).toContain('data-error-for="aggregation_property">Aggregation property is required');
     const okMeter = await b.submit("/dashboard/meters", "/dashboard/meters", {
       code: "TRANSFER_GB",
       event_name: "transfer",
@@ -385,7 +385,7 @@ describe("dashboard forms", () => {
     expect(overlap.status).toBe(409);
     expect(overlap.html).toContain("already has a contract covering part of that time");
     const badDate = await b.submit("/dashboard/contracts", "/dashboard/contracts", { customer_id: id!, plan_id: planId, start_date: "yesterday" });
-    expect(badDate.html).toContain('data-error-for="start_date">must be an RFC 3339 timestamp');
+    expect(badDate.html).toContain('data-error-for="start_date">Type a date such as 2026-03-01 (UTC), or pick one');
 
     // Archiving through confirmation pages: the API then refuses new contracts, and so does the dashboard's form.
     expect((await b.get(`/dashboard/plans/${planId}/archive`)).html).toContain("stops taking new contracts");
@@ -467,7 +467,7 @@ describe("dashboard forms", () => {
     expect((await b.get(`/dashboard/events?to=${today}`)).html).not.toContain('data-billing=');
     const badDate = await b.get("/dashboard/events?from=last+week");
     expect(badDate.status).toBe(200);
-    expect(badDate.html).toContain('data-error-for="from">must be an RFC 3339 timestamp');
+    expect(badDate.html).toContain('data-error-for="from">Type a date such as 2026-03-01 (UTC), or pick one');
   });
 });
 
