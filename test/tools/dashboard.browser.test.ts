@@ -224,7 +224,7 @@ describe("dashboard in Chromium (seed 004)", () => {
     await follow(page, page.getByRole("button", { name: "Create plan" }));
     await expectTestIndicator(page);
     const fieldError = page.locator('[data-error-for="usage[0].unit_price"]');
-    expect(await fieldError.innerText()).toContain("decimal string");
+    expect(await fieldError.innerText()).toContain("Type a number such as 0.10");
     await page.locator('input[name="usage[0].unit_price"]').fill("0.10");
     await page.getByRole("button", { name: "Create plan" }).click();
     await page.waitForURL(/\/dashboard\/plans\/[0-9a-f-]{36}$/);
