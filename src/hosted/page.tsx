@@ -29,6 +29,7 @@ dl.facts dt { color:var(--muted); } dl.facts dd { margin:0; text-align:right; }
 table { width:100%; border-collapse:collapse; }
 th, td { text-align:left; padding:9px 8px; border-bottom:1px solid var(--line); vertical-align:top; }
 th { font-size:12px; text-transform:uppercase; letter-spacing:.05em; color:var(--muted); font-weight:600; }
+/* An amount never breaks inside ("$1" / "2.50" would misread); the description column gives way instead. */
 .num { text-align:right; font-variant-numeric:tabular-nums; white-space:nowrap; }
 td.item { overflow-wrap:anywhere; width:100%; }
 .detail, .qty-m { font-size:13px; color:var(--muted); }
@@ -44,7 +45,6 @@ a { color:var(--accent); }
   .meta { grid-template-columns:1fr; }
   th.qty, td.qty, th.unit, td.unit { display:none; }
   .qty-m { display:block; }
-  .num { white-space:normal; overflow-wrap:anywhere; }
 }
 @media print { body { background:#fff; } .sheet { border:0; margin:0; } form.pay { display:none; } }
 `;
@@ -58,6 +58,8 @@ export const HostedDocument: FC<PropsWithChildren<{ title: string; test: boolean
       <meta charset="utf-8" />
       <meta name="viewport" content="width=device-width, initial-scale=1" />
       <meta name="robots" content="noindex, nofollow" />
+      {/* An empty icon, so the browser does not ask for /favicon.ico (a second request, and a 404). */}
+      <link rel="icon" href="data:," />
       <title>{title}</title>
       <style>{CSS}</style>
     </head>

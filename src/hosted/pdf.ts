@@ -207,10 +207,12 @@ export async function invoicePdf(doc: InvoiceDocument, opts: { hostedUrl: string
   w.y -= 8;
   for (const t of doc.totals) {
     const strong = t.kind === "total" || t.kind === "due";
-    w.need(t.kind === "due" ? 26 : 16);
+    w.need(t.kind === "due" ? 28 : 16);
     if (t.kind === "due") {
-      w.y -= 6;
-      w.page.drawLine({ start: { x: 330, y: w.y + 10 }, end: { x: RIGHT, y: w.y + 10 }, thickness: 1.2, color: INK });
+      // The rule sits below the row above (clear of its descenders) and above the amount due.
+      w.y -= 7;
+      w.page.drawLine({ start: { x: 330, y: w.y }, end: { x: RIGHT, y: w.y }, thickness: 1.2, color: INK });
+      w.y -= 4;
     }
     w.y -= 14;
     w.text(t.label, COLUMNS.unit, { size: t.kind === "due" ? 12 : 10, bold: strong, align: "right", maxWidth: 260 });

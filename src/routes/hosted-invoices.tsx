@@ -9,7 +9,7 @@ import { invoicePdf } from "../hosted/pdf";
 import { HOSTED_INVOICE_PATH, loadHostedInvoice, payHostedInvoice, type HostedInvoice } from "../services/hosted-invoices";
 
 /**
- * NOTE: the page runs no script and loads nothing else, so the policy forbids both. form-action allows https (and the
+ * NOTE: the page runs no script and loads nothing else (its icon is an empty data: URL), so the policy forbids both. form-action allows https (and the
  * Stripe emulator in development) because Pay answers with a redirect to Stripe Checkout, and browsers apply
  * form-action to a form's redirects; Checkout's host is Stripe's to choose (custom domains exist), so it is not pinned.
  * The token is in the URL, so no Referer carries it to another site, nothing caches the page, and robots skip it.
@@ -19,7 +19,7 @@ const securityHeaders: MiddlewareHandler<AppEnv> = async (c, next) => {
   const emulator = c.env.STRIPE_API_URL ? ` ${new URL(c.env.STRIPE_API_URL).origin}` : "";
   c.header(
     "Content-Security-Policy",
-    `default-src 'none'; style-src 'unsafe-inline'; form-action 'self' https:${emulator}; frame-ancestors 'none'; base-uri 'none'`,
+    `default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self' https:${emulator}; frame-ancestors 'none'; base-uri 'none'`,
   );
   c.header("X-Frame-Options", "DENY");
   c.header("X-Content-Type-Options", "nosniff");

@@ -1,5 +1,6 @@
 // The customer-facing invoice through the real app: hosted_invoice_url on the API, the page and PDF it leads to (lines,
 // tiers, credits, amount due), the Pay button and its Checkout round trip, and refusals of forged or foreign links.
+import { SELF } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { decodePDFRawStream, PDFArray, PDFDocument, PDFRawStream } from "pdf-lib";
 import { describe, expect, it } from "vitest";
@@ -8,7 +9,6 @@ import { call, newAccount, type TestAccount } from "../support/api";
 import { Browser } from "../support/dashboard-browser";
 import { runBilling } from "../support/billing";
 import { connectStripe, deliver, deliveries, stripeApi, type StripeSetup } from "../support/stripe";
-import { SELF } from "cloudflare:test";
 
 const START = "2026-01-01T00:00:00Z";
 const BASE = "https://meterline.test";
