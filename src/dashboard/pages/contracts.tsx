@@ -64,7 +64,7 @@ async function listPage(c: DashboardContext, form: FormState, status: 200 | 400 
               state={state}
               name="customer_id"
               label="Customer"
-              options={[{ value: "", label: "— choose —" }, ...customers.map((cu) => ({ value: cu.id, label: cu.externalId && cu.externalId !== cu.id ? `${cu.name} (${cu.externalId})` : cu.name }))]}
+              options={[{ value: "", label: "— choose —" }, ...customers.map((cu) => ({ value: cu.id, label: cu.label }))]}
             />
             <SelectField
               state={state}

@@ -127,7 +127,7 @@ async function formPage(c: DashboardContext, form: FormState, status: Status = 2
               <option value="">Choose a customer</option>
               {customers.map((cu) => (
                 <option value={cu.id} selected={chosen === cu.id || (chosen !== "" && chosen === cu.externalId)}>
-                  {cu.name}
+                  {cu.label}
                 </option>
               ))}
             </select>
