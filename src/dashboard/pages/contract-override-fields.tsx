@@ -6,6 +6,7 @@ import type { PriceValue } from "../../schemas/plans";
 import type { FieldErrors, FormValues } from "../forms";
 import { priceInWords, unitOf } from "../format";
 import { amountInput } from "../input";
+import { parseTiers } from "./plan-form";
 import type { FormState } from "../layout";
 
 /** Terms that are money per period: typed as people type money ("$1,000"), like the other amount fields. */
@@ -59,19 +60,6 @@ export function overrideValues(prices: PriceValue[], overrides: readonly Contrac
     for (const term of termsOf(price)) if (o[term] !== undefined && o[term] !== null) out[fieldName(j, term)] = shown({ ...price, ...o } as PriceValue, term);
   });
   return out;
-}
-
-function parseTiers(text: string) {
-  return text
-    .split("\n")
-    .map((l) => l.trim())
-    .filter(Boolean)
-    .map((line) => {
-      // The plan form's reading ("100 0.10", "100, 0.10" or "100 @ 0.10"), so tiers are typed alike on both.
-      const [upTo, unitPrice, flat] = line.split(/[\s,@]+/);
-      const open = upTo === undefined || ["*", "inf", "∞", "null", "beyond"].includes(upTo.toLowerCase());
-      return { up_to: open ? null : upTo, unit_price: unitPrice ?? "", ...(flat ? { flat_price: flat } : {}) };
-    });
 }
 
 function parseRates(text: string): Record<string, string> | null {

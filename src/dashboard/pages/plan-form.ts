@@ -29,8 +29,8 @@ export const FORM_FIELDS = [
   ...Array.from({ length: USAGE_ROWS }, (_, u) => USAGE_FIELDS.map((f) => `usage[${u}].${f}`)).flat(),
 ];
 
-/** "100 0.10" per line, the last line "* 0.08": up_to and unit price of each tier. */
-function parseTiers(text: string) {
+/** "100 0.10" per line, the last line "* 0.08": up_to and unit price of each tier (the override form reads them alike). */
+export function parseTiers(text: string) {
   return text
     .split("\n")
     .map((l) => l.trim())
@@ -38,7 +38,7 @@ function parseTiers(text: string) {
     .map((line) => {
       const [upTo, unitPrice, flat] = line.split(/[\s,@]+/);
       const open = upTo === undefined || ["*", "inf", "∞", "null", "beyond"].includes(upTo.toLowerCase());
-      return { up_to: open ? null : upTo, unit_price: unitPrice, ...(flat ? { flat_price: flat } : {}) };
+      return { up_to: open ? null : upTo, unit_price: unitPrice ?? "", ...(flat ? { flat_price: flat } : {}) };
     });
 }
 
