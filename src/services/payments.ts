@@ -8,6 +8,7 @@ import { ApiError, notFound } from "../errors";
 import type { InvoiceView } from "../ledger/types";
 import { ensureStripeCustomer, requireStripe } from "../payments/stripe";
 import type { ServiceContext } from "./context";
+import { hostedLinks } from "./hosted-invoices";
 import { getInvoice } from "./invoices";
 
 async function payableInvoice(env: Env, caller: Caller, invoiceId: string) {
@@ -60,7 +61,7 @@ const LINK_LIFETIME_SECONDS = 23 * 3600;
 export interface PaymentLinkOptions {
   successUrl?: string | undefined;
   cancelUrl?: string | undefined;
-  /** The API's origin, for the default success URL (the dashboard's invoice page). */
+  /** The API's origin, for the default return URLs (the customer-facing hosted invoice page). */
   origin?: string | undefined;
 }
 
@@ -72,6 +73,10 @@ export async function createPaymentLink({ env, caller, now }: ServiceContext, in
   const inv = await payableInvoice(env, caller, invoiceId);
   const { client } = await requireStripe(env, caller);
   const origin = options.origin ?? "https://meterline.invalid";
+  // NOTE: the person paying is the customer, who cannot open the dashboard: Checkout returns them to the invoice's
+  // hosted page (the dashboard's page only when no link can be signed, e.g. without ENCRYPTION_KEY).
+  // payableInvoice only answers finalized invoices, which have a hosted page.
+  const hosted = (await hostedLinks(env, caller, origin, { id: inv.id, status: "finalized" })).hosted_invoice_url ?? `${origin}/dashboard/invoices/${inv.id}`;
   const amount = minorUnitAmount(inv.amount_due ?? "0", inv.currency);
   if (amount === null) {
     throw new ApiError("amount_too_large", `${inv.currency} ${inv.amount_due} is more than a payment provider can charge in one payment`);
@@ -93,8 +98,8 @@ export async function createPaymentLink({ env, caller, now }: ServiceContext, in
       metadata,
       // Stripe allows at most 24 h; 23 h leaves room for clock skew between us and Stripe.
       expires_at: Math.floor(now / 1000) + LINK_LIFETIME_SECONDS,
-      success_url: options.successUrl ?? `${origin}/dashboard/invoices/${inv.id}?payment=success`,
-      cancel_url: options.cancelUrl ?? `${origin}/dashboard/invoices/${inv.id}`,
+      success_url: options.successUrl ?? `${hosted}?payment=success`,
+      cancel_url: options.cancelUrl ?? hosted,
     });
   })().catch(stripeFailure);
   return {

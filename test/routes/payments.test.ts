@@ -63,6 +63,16 @@ describe("POST /v1/invoices/:id/pay", () => {
 });
 
 describe("POST /v1/invoices/:id/payment_link", () => {
+  it("returns the paying customer to the invoice's hosted page by default, not the dashboard", async () => {
+    const { w, inv } = await finalizedInvoice(null);
+    const res = await call("POST", `/v1/invoices/${inv.id}/payment_link`, { key: w.key });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    const hosted = (await call("GET", `/v1/invoices/${inv.id}`, { key: w.key })).body.hosted_invoice_url;
+    expect(hosted).toMatch(/\/invoices\/h\//);
+    const session = (await stripeApi(w.stripe.sk, "GET", `/v1/checkout/sessions/${res.body.checkout_session_id}`)).body;
+    expect(session).toMatchObject({ success_url: `${hosted}?payment=success`, cancel_url: hosted });
+  });
+
   it("opens a Checkout Session that pays the invoice and saves the card for auto-pay", async () => {
     const { w, inv, customer } = await finalizedInvoice(null);
     const res = await call("POST", `/v1/invoices/${inv.id}/payment_link`, { key: w.key, body: { success_url: "https://app.example.com/thanks" } });
