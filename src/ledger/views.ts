@@ -1,6 +1,7 @@
 // Reads of a ledger: invoices and events as the API shows them, event lists and daily counts.
 import type { Properties } from "../domain/events";
 import type { PaymentError } from "../domain/invoice-lifecycle";
+import { formatAmount } from "../domain/money";
 import { formatTimestamp } from "../domain/time";
 import { currentSnapshot } from "./snapshot";
 import type { LedgerState } from "./state";
@@ -27,7 +28,8 @@ export function invoiceView(state: LedgerState, inv: InvoiceRow): InvoiceView {
     total: inv.total,
     credits_applied: JSON.parse(inv.credits_applied) as InvoiceView["credits_applied"],
     amount_due: inv.amount_due,
-    amount_credited: inv.amount_credited,
+    // The column starts at '0'; the wire shows it in the currency's minor units like every other amount ("0.00").
+    amount_credited: formatAmount(inv.amount_credited, inv.currency),
     regenerated_from: inv.regenerated_from,
     regenerated_by:
       inv.status === "void"

@@ -81,6 +81,7 @@ describe("regenerate", () => {
     expect(regenerated.status, JSON.stringify(regenerated.body)).toBe(201);
     const draft = regenerated.body;
     expect(draft).toMatchObject({ status: "draft", contract_id: w.contract, regenerated_from: june.id, number: null, period_end: "2026-07-01T00:00:00Z" });
+    expect(draft.amount_credited).toBe("0.00");
     // 12 + 3 + 2 = 17 GB: 10 at $1.00 + 7 at $0.50.
     expect(draft.line_items.map((l: any) => [l.name, l.quantity, l.amount])).toEqual([
       ["Base", "1", "10.00"],
