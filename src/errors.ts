@@ -73,6 +73,7 @@ export const ERROR_CODES = {
   invoice_not_regenerable: 409,
   invoice_already_regenerated: 409,
   invoice_not_voidable: 409,
+  invoice_has_credit_notes: 409,
   invoice_not_finalized: 409,
   invoice_already_paid: 409,
   payment_in_progress: 409,

@@ -14,6 +14,7 @@ const DAY_MS = 86_400_000;
 /** Why an action was refused, or null when it was applied. */
 export type ActionRefusal =
   | { error: "invoice_not_found" }
+  | { error: "invoice_has_credit_notes"; status: InvoiceRow["status"] }
   | { error: "invoice_not_draft" | "invoice_not_voidable" | "invoice_not_finalized"; status: InvoiceRow["status"] };
 
 /**
@@ -62,6 +63,8 @@ export function applyAction(state: LedgerState, s: LedgerSnapshot, invoiceId: st
   if (!inv) return { error: "invoice_not_found" };
   const refusal = refusalOf(action, inv.status);
   if (refusal) return { error: refusal, status: inv.status };
+  // NOTE: credit notes already gave money or credit back against this invoice; voiding it too would give it twice.
+  if (action === "void" && !/^0(\.0+)?$/.test(inv.amount_credited)) return { error: "invoice_has_credit_notes", status: inv.status };
   const { sql } = state;
   switch (action) {
     case "finalize":

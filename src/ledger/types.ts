@@ -77,6 +77,7 @@ export interface BillingOutcome {
 export type InvoiceActionResult =
   | { invoice: InvoiceView }
   | { error: "invoice_not_found" }
+  | { error: "invoice_has_credit_notes"; status: InvoiceStatus }
   | { error: "invoice_not_draft" | "invoice_not_voidable" | "invoice_not_finalized"; status: InvoiceStatus };
 
 /** A recordPayment answer: the invoice after it, and whether this call made it paid (null: no such invoice). */

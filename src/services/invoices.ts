@@ -59,6 +59,7 @@ const ACTION_MESSAGES = {
   invoice_not_draft: (status: string) => `Only draft invoices can be finalized; this one is ${status}`,
   invoice_not_voidable: (status: string) => `A ${status} invoice cannot be voided`,
   invoice_not_finalized: (status: string) => `Only finalized invoices can be marked paid; this one is ${status}`,
+  invoice_has_credit_notes: () => "This invoice has credit notes, which already credited part of it: issue another credit note for the rest instead of voiding it",
 };
 
 /**

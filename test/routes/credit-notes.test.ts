@@ -130,6 +130,14 @@ describe("credit notes on an unpaid invoice", () => {
     expect(events.find((e) => e.data.object.id === first.body.id).data.object).toEqual(first.body);
   });
 
+  it("keep the invoice from being voided: it was credited already (409 invoice_has_credit_notes)", async () => {
+    const w = await world({ card: null });
+    const inv = await january(w);
+    expect((await note(w, inv.id, { amount: "5.00", reason: "other" })).status).toBe(201);
+    expectError(await call("POST", `/v1/invoices/${inv.id}/void`, { key: w.key }), 409, "invoice_has_credit_notes");
+    expect((await invoice(w, inv.id)).status).toBe("finalized");
+  });
+
   it("/pay then collects the lower amount", async () => {
     const w = await world({ card: "pm_card_visa" });
     const inv = await january(w);
