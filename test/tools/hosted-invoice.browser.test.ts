@@ -52,8 +52,8 @@ async function finalizedInvoice() {
   expect((await api("POST", "/v1/events/batch", { events })).status).toBe(202);
   const run = await api("POST", "/v1/billing_runs", { as_of: "2026-02-01T01:00:00Z" });
   expect(run.status).toBe(202);
-  // The run goes on in the coordinator's alarms; a few seconds at most.
-  for (let i = 0; i < 100 && (await api("GET", `/v1/billing_runs/${run.body.id}`)).body.status === "running"; i++) await new Promise((r) => setTimeout(r, 200));
+  // The run goes on in the coordinator's alarms; a few seconds at most (expect.poll looks again until it is done).
+  await expect.poll(async () => (await api("GET", `/v1/billing_runs/${run.body.id}`)).body.status, { timeout: 30_000 }).toBe("completed");
   const inv = (await api("GET", `/v1/invoices?customer_id=${customer.id}&status=finalized`)).body.data[0];
   expect(inv).toMatchObject({ number: 1, total: "32.50", amount_due: "27.50" });
   return inv;
@@ -145,14 +145,16 @@ describe("hosted invoice in Chromium", () => {
     await follow(page, () => page.getByRole("button", { name: /4242424242424242/ }).click());
     await follow(page, () => page.getByRole("link", { name: "Back to the merchant" }).click());
     expect(page.url()).toBe(`${url}?payment=success`);
-    let badge = "";
-    for (let i = 0; i < 50; i++) {
-      await page.goto(url);
-      badge = await page.locator("h1 .badge").innerText();
-      if (badge === "Paid") break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    expect(badge).toBe("Paid");
+    // Stripe's webhook lands on its own time: expect.poll reloads the page until the badge says so.
+    await expect
+      .poll(
+        async () => {
+          await page.goto(url);
+          return page.locator("h1 .badge").innerText();
+        },
+        { timeout: 30_000 },
+      )
+      .toBe("Paid");
     expect(await page.getByTestId("pay").count()).toBe(0);
     expect(await page.getByTestId("notice").innerText()).toBe("This invoice is paid. Thank you.");
     expect((await api("GET", `/v1/invoices/${inv.id}`)).body).toMatchObject({ status: "paid", payment_status: "succeeded" });
