@@ -15,8 +15,8 @@ const CHAR_PX = 6.8;
 const MAX_MARKED_BUCKETS = 62;
 
 /**
- * NOTE: the dashboard's CSP allows no script, so the value on hover is CSS: each bucket is a column (a transparent hit
- * area and its tooltip) drawn after every bar and line, and `:hover` shows that column's tooltip. Hidden tooltips
+ * NOTE: the dashboard's CSP allows one script only (the Copy button's, by hash), so the value on hover is CSS: each
+ * bucket is a column (a transparent hit area and its tooltip) drawn after every bar and line, and `:hover` shows that column's tooltip. Hidden tooltips
  * paint nothing, so only the hovered one is ever on top. The SVG `<style>` is inline CSS, which the policy allows.
  */
 const CSS = `

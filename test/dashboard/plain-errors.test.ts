@@ -1,6 +1,7 @@
 // Issue 21 item 3: form errors in plain words, every field's at once, and amounts as people type them.
 import { describe, expect, it } from "vitest";
 import { fieldErrors, fieldLabel, plainMessage } from "../../src/dashboard/forms";
+import { parseTiers } from "../../src/dashboard/pages/plan-form";
 import { ApiError } from "../../src/errors";
 import { call, newAccount } from "../support/api";
 import { Browser } from "../support/dashboard-browser";
@@ -21,6 +22,14 @@ describe("plain errors", () => {
     });
     expect(fieldLabel("usage[2].package_size")).toBe("Package size");
     expect(plainMessage("must be a positive amount")).toBe("must be a positive amount");
+  });
+
+  it("reads tier lines as people type them: a comma is a number's separator, never a column", () => {
+    expect(parseTiers("1,000 $0.09\n100, 0,10\n* 0.08 @ 5")).toEqual([
+      { up_to: "1000", unit_price: "0.09" },
+      { up_to: "100", unit_price: "0.10" },
+      { up_to: null, unit_price: "0.08", flat_price: "5" },
+    ]);
   });
 
   it("the plan form takes prices as people type them", async () => {

@@ -1,99 +1,16 @@
 // Seed 004 ("Billing for SaaS Products") followed in real Chromium through the dashboard, against the real `npm run dev`.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BrowserContext, Page } from "playwright-core";
+import { ROOT, startDevSession, type DevSession, type NodeApis } from "./support-dev";
 
-// Node APIs are loaded untyped (the project has no @types/node; see dev.test.ts) and given just enough shape.
-interface ChildProcess {
-  pid?: number;
-  stdout: { on(event: "data", listener: (chunk: { toString(): string }) => void): void };
-  stderr: { on(event: "data", listener: (chunk: { toString(): string }) => void): void };
-  once(event: "exit", listener: (code: number | null) => void): void;
-}
-interface NodeApis {
-  spawn(command: string, args: string[], options: Record<string, unknown>): ChildProcess;
-  mkdtempSync(prefix: string): string;
-  mkdirSync(path: string, options: { recursive: boolean }): void;
-  rmSync(path: string, options: { recursive: boolean; force: boolean }): void;
-  existsSync(path: string): boolean;
-  statSync(path: string): { size: number };
-  tmpdir(): string;
-  createServer(): {
-    listen(port: number, host: string, callback: () => void): void;
-    address(): { port: number };
-    close(callback: () => void): void;
-  };
-  process: { execPath: string; env: Record<string, string | undefined>; kill(pid: number, signal: string): void };
-}
-
-const ROOT = new URL("../..", (import.meta as unknown as { url: string }).url).pathname;
-const CHROMIUM = "/usr/bin/chromium";
 const SCREENSHOT = `${ROOT}test-results/dashboard-invoice.png`;
 /** Orange of the test-mode indicator (--test in the layout's CSS). */
 const TEST_ORANGE = "rgb(245, 130, 11)";
 
+let session: DevSession | undefined;
 let node: NodeApis;
-let tmp: string;
-let dev: ChildProcess | undefined;
-let devOutput = "";
-let browser: BrowserContext | undefined;
+let browser: BrowserContext;
 const timings: Record<string, number> = {};
-
-async function loadNode(): Promise<NodeApis> {
-  const load = (name: string) => import(/* @vite-ignore */ name);
-  const [cp, fs, os, net, proc] = await Promise.all([load("node:child_process"), load("node:fs"), load("node:os"), load("node:net"), load("node:process")]);
-  return {
-    spawn: cp.spawn,
-    mkdtempSync: fs.mkdtempSync,
-    mkdirSync: fs.mkdirSync,
-    rmSync: fs.rmSync,
-    existsSync: fs.existsSync,
-    statSync: fs.statSync,
-    tmpdir: os.tmpdir,
-    createServer: net.createServer,
-    process: proc.default,
-  };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = node.createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** Starts `npm run dev` (tools/dev.mjs) on its own port with its own state, and reads the keys off its banner. */
-async function startDev(port: number, stripePort: number) {
-  const child = node.spawn(node.process.execPath, ["tools/dev.mjs"], {
-    cwd: ROOT,
-    env: { ...node.process.env, PORT: String(port), STRIPE_EMULATOR_PORT: String(stripePort), DEV_STATE_DIR: tmp, DEV_PERSIST_DIR: `${tmp}/state`, NO_COLOR: "1", FORCE_COLOR: "0" },
-    detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  dev = child;
-  // Resolves when the banner's last line is out, rejects when dev.mjs exits first or the deadline passes: no polling.
-  await new Promise<void>((resolve, reject) => {
-    const fail = (why: string) => {
-      clearTimeout(timer);
-      reject(new Error(`npm run dev did not start (${why}):\n${devOutput.slice(-4000)}`));
-    };
-    const timer = setTimeout(() => fail("no banner within 100 s"), 100_000);
-    const append = (chunk: { toString(): string }) => {
-      devOutput += chunk.toString();
-      if (devOutput.includes("Ctrl-C to stop.")) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout.on("data", append);
-    child.stderr.on("data", append);
-    child.once("exit", () => fail("it exited"));
-  });
-  const field = (label: string) => new RegExp(`^\\s+${label}\\s+(\\S+)`, "m").exec(devOutput)![1]!;
-  return { testKey: field("Test key"), liveKey: field("Live key") };
-}
 
 async function expectTestIndicator(page: Page) {
   const indicator = page.getByTestId("test-mode-indicator");
@@ -131,50 +48,13 @@ describe("dashboard in Chromium (seed 004)", () => {
   let keys: { testKey: string; liveKey: string };
 
   beforeAll(async () => {
-    node = await loadNode();
-    if (!node.existsSync(CHROMIUM)) {
-      throw new Error(`${CHROMIUM} is missing: install Debian's Chromium (apt-get install -y chromium; .ci/run does) — never \`npx playwright install\``);
-    }
-    tmp = node.mkdtempSync(`${node.tmpdir()}/meterline-dashboard-test-`);
-    let t = Date.now();
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    let stripePort = await freePort();
-    while (stripePort === port) stripePort = await freePort();
-    keys = await startDev(port, stripePort);
-    timings.dev_start_ms = Date.now() - t;
-    t = Date.now();
-    const { chromium } = await import("playwright-core");
-    browser = await chromium.launchPersistentContext(`${tmp}/chromium-profile`, {
-      executablePath: CHROMIUM,
-      headless: true,
-      // NOTE: without the background-networking flags Chromium keeps trying to reach Google services, which this
-      // closed network refuses over and over.
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-      ],
-      viewport: { width: 1280, height: 900 },
-    });
-    timings.browser_start_ms = Date.now() - t;
+    session = await startDevSession({ width: 1280, height: 900 });
+    ({ node, browser, base, keys } = session);
+    Object.assign(timings, session.timings);
   }, 150_000);
 
   afterAll(async () => {
-    await browser?.close();
-    if (dev?.pid) {
-      try {
-        node.process.kill(-dev.pid, "SIGKILL");
-      } catch {
-        // already gone
-      }
-    }
-    if (tmp) node.rmSync(tmp, { recursive: true, force: true });
+    await session?.stop();
     console.log(`[dashboard browser test] timings: ${JSON.stringify(timings)}`);
   });
 

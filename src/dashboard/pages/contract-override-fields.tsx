@@ -11,6 +11,8 @@ import type { FormState } from "../layout";
 
 /** Terms that are money per period: typed as people type money ("$1,000"), like the other amount fields. */
 const MONEY = new Set(["amount", "minimum_amount", "maximum_amount"]);
+/** Unit prices: typed like amounts ("$0.01", "0,01"), read as rates (three or more decimals are common). */
+const RATES = new Set(["unit_price", "package_price", "fixed_fee_per_event", "default_rate"]);
 /** Terms typed one entry per line. */
 const LINES = new Set(["tiers", "rates"]);
 
@@ -86,8 +88,8 @@ export function readOverrides(values: FormValues, prices: PriceValue[], currency
       const name = fieldName(j, term);
       const raw = values[name]?.trim() ?? "";
       if (raw === "") continue;
-      if (MONEY.has(term)) {
-        const parsed = amountInput(raw, { currency });
+      if (MONEY.has(term) || RATES.has(term)) {
+        const parsed = amountInput(raw, { currency, rate: RATES.has(term) });
         if (parsed.ok) entry[term] = parsed.value;
         else errors[name] = parsed.message;
       } else if (term === "tiers") entry[term] = parseTiers(raw);

@@ -1,5 +1,6 @@
-// Usage-based → Invoices: list with filters, an invoice's lines with their tier breakdown, and the actions on it
-// (finalize / void / mark paid), each behind a confirmation step.
+// Usage-based → Invoices: list with filters, an invoice's lines with their tier breakdown, its payment panel, credit
+// notes and regeneration links, and the actions on it (finalize, void, mark paid, charge, payment link), each behind a
+// confirmation step.
 import type { InvoiceView } from "../../ledger/types";
 import { INVOICE_STATUSES, ListInvoicesQuery } from "../../schemas/invoices";
 import { serviceContext, type ServiceContext } from "../../services/context";

@@ -29,16 +29,25 @@ export const FORM_FIELDS = [
   ...Array.from({ length: USAGE_ROWS }, (_, u) => USAGE_FIELDS.map((f) => `usage[${u}].${f}`)).flat(),
 ];
 
-/** "100 0.10" per line, the last line "* 0.08": up_to and unit price of each tier (the override form reads them alike). */
+/**
+ * "100 0.10" per line, the last line "* 0.08": up_to, unit price and an optional flat price of each tier (the override
+ * form reads them alike). Numbers are read as people type them ("1,000 $0.09", "100 0,10"); a word separates with
+ * spaces or "@", so a comma is a thousands or decimal separator, never a column.
+ */
 export function parseTiers(text: string) {
+  const read = (token: string | undefined) => {
+    if (token === undefined) return undefined;
+    const parsed = amountInput(token.replace(/,$/, ""), { rate: true });
+    return parsed.ok ? parsed.value : token;
+  };
   return text
     .split("\n")
     .map((l) => l.trim())
     .filter(Boolean)
     .map((line) => {
-      const [upTo, unitPrice, flat] = line.split(/[\s,@]+/);
+      const [upTo, unitPrice, flat] = line.split(/\s*@\s*|\s+/).filter(Boolean);
       const open = upTo === undefined || ["*", "inf", "∞", "null", "beyond"].includes(upTo.toLowerCase());
-      return { up_to: open ? null : upTo, unit_price: unitPrice ?? "", ...(flat ? { flat_price: flat } : {}) };
+      return { up_to: open ? null : read(upTo), unit_price: read(unitPrice) ?? "", ...(flat ? { flat_price: read(flat) } : {}) };
     });
 }
 
