@@ -2,7 +2,7 @@
 // numbers checked against the API, screenshots at 390 and 1280 px wide, no page scrolling sideways, page weights.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
-import { ROOT, startDevSession, type DevSession } from "./support-dev";
+import { ROOT, sessionApi, startDevSession, type DevSession } from "./support-dev";
 
 const SHOTS = `${ROOT}test-results/layout`;
 const WIDTHS = [
@@ -14,14 +14,9 @@ let dev: DevSession | undefined;
 
 /** An API call as the customer's backend makes it; fails the test on an error answer. */
 async function api(method: string, path: string, body?: unknown): Promise<any> {
-  const res = await fetch(`${dev!.base}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${dev!.keys.testKey}`, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const json = await res.json();
-  expect(res.status, `${method} ${path}: ${JSON.stringify(json)}`).toBeLessThan(300);
-  return json;
+  const res = await sessionApi(dev!, method, path, body);
+  expect(res.status, `${method} ${path}: ${JSON.stringify(res.body)}`).toBeLessThan(300);
+  return res.body;
 }
 
 /** "$98.10" from cents, as the dashboard writes USD amounts under $1,000. */

@@ -2,7 +2,7 @@
 // horizontal overflow, screenshots in test-results/), its weight, its PDF, and Pay through Checkout back to "Paid".
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
-import { ROOT, startDevSession, type DevSession } from "./support-dev";
+import { followClick, ROOT, sessionApi, startDevSession, type DevSession } from "./support-dev";
 
 const WIDTHS = [390, 1280];
 /** The page is one HTML document with its CSS inline; far more than this means something heavy crept in. */
@@ -10,20 +10,9 @@ const MAX_PAGE_BYTES = 24 * 1024;
 
 let session: DevSession | undefined;
 
-async function api(method: string, path: string, body?: unknown) {
-  const res = await fetch(`${session!.base}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${session!.keys.testKey}`, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, body: (await res.json()) as any };
-}
+const api = (method: string, path: string, body?: unknown) => sessionApi(session!, method, path, body);
 
-/** Waits for the page a click leads to (armed before the click, so the old page is never read). */
-async function follow(page: Page, click: () => Promise<void>) {
-  await Promise.all([page.waitForEvent("framenavigated", { predicate: (frame) => frame === page.mainFrame() }), click()]);
-  await page.waitForLoadState("domcontentloaded");
-}
+const follow = followClick;
 
 /** How far the page is wider than the window (0: no horizontal scrolling). Runs in the page; the project has no DOM types. */
 const overflow = (page: Page) =>

@@ -1,5 +1,5 @@
 // For Chromium tests of the dashboard: the real `npm run dev` on free ports with its own state, and Debian's Chromium.
-import type { BrowserContext } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 
 // Node APIs are loaded untyped (the project has no @types/node; see dev.test.ts) and given just enough shape.
 interface ChildProcess {
@@ -144,4 +144,20 @@ export async function startDevSession(viewport: { width: number; height: number 
     await stop();
     throw err;
   }
+}
+
+/** An API call with the session's test key, as the customer's backend makes it: the status and the parsed body. */
+export async function sessionApi(session: DevSession, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${session.base}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${session.keys.testKey}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as any };
+}
+
+/** Waits for the page a click leads to (armed before the click, so the old page is never read). */
+export async function followClick(page: Page, click: () => Promise<void>): Promise<void> {
+  await Promise.all([page.waitForEvent("framenavigated", { predicate: (frame) => frame === page.mainFrame() }), click()]);
+  await page.waitForLoadState("domcontentloaded");
 }

@@ -2,27 +2,16 @@
 // (CSS only, under the dashboard's no-script CSP), the picker's form works, and a screenshot lands in test-results/.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
-import { ROOT, startDevSession, type DevSession } from "./support-dev";
+import { followClick, ROOT, sessionApi, startDevSession, type DevSession } from "./support-dev";
 
 const SCREENSHOT = `${ROOT}test-results/usage-chart.png`;
 const SCREENSHOT_GROUPS = `${ROOT}test-results/usage-chart-groups.png`;
 
 let session: DevSession | undefined;
 
-async function api(method: string, path: string, body?: unknown) {
-  const res = await fetch(`${session!.base}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${session!.keys.testKey}`, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, body: (await res.json()) as any };
-}
+const api = (method: string, path: string, body?: unknown) => sessionApi(session!, method, path, body);
 
-/** Waits for the page a form submission or link leads to (armed before the click, so the old page is never read). */
-async function follow(page: Page, click: () => Promise<void>) {
-  await Promise.all([page.waitForEvent("framenavigated", { predicate: (frame) => frame === page.mainFrame() }), click()]);
-  await page.waitForLoadState("domcontentloaded");
-}
+const follow = followClick;
 
 /** Moves the mouse to the middle of an element, as a person pointing at it would (hover() would refuse: the hover column lies on top). */
 async function pointAt(page: Page, selector: string) {
