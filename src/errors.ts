@@ -63,6 +63,7 @@ export const ERROR_CODES = {
   contract_overlap: 409,
   contract_not_cancellable: 409,
   contract_not_changeable: 409,
+  ledger_sharded: 409,
   contract_changed: 409,
   contract_paused: 409,
   contract_already_paused: 409,

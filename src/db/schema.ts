@@ -72,6 +72,11 @@ export const customers = sqliteTable(
      * to the ledger, which reloads its snapshot from D1 when it holds an older one.
      */
     ledgerVersion: integer("ledger_version").notNull().default(0),
+    /**
+     * Every shard count the customer's ledger has had, oldest first; the last is current (docs/internals.md "Ledger
+     * shards"). [1]: one ledger. Raising it bumps ledger_version.
+     */
+    ledgerShards: text("ledger_shards", { mode: "json" }).$type<number[]>().notNull().default(sql`'[1]'`),
     createdAt: createdAt(),
     updatedAt: integer("updated_at").notNull(),
   },

@@ -14,8 +14,11 @@ import type { LedgerState } from "./state";
 export type OutboxTiming = "now" | "alarm";
 
 export async function afterCommit(state: LedgerState, env: Env, outbox: OutboxTiming): Promise<void> {
-  await publishFinalized(state, env.DB);
-  await syncInvoiceIndex(state, env.DB);
+  // A shard's invoices are placeholders; its primary publishes the customer's (ledger/shards.ts).
+  if (state.shard === 0) {
+    await publishFinalized(state, env.DB);
+    await syncInvoiceIndex(state, env.DB);
+  }
   if (!(await publishActivity(state, env.DB))) await armAlarm(state, Date.now() + 5_000);
   if (outbox === "now") await flushWebhooks(state, env);
   else if (!outboxEmpty(state)) await armAlarm(state, Date.now());

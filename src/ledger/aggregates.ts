@@ -43,7 +43,14 @@ export class AggregateBook {
   /** Buckets read whole (see bucket): every one of their aggregates is in byKey, and listed here. */
   private readonly wholeBuckets = new Map<string, AggregateRow[]>();
 
-  constructor(private readonly sql: Sql) {}
+  /**
+   * `changed`: told of every aggregate this book writes back (value null) and of every unique_count value that
+   * appeared in or left an aggregate; a ledger shard records them for its primary (ledger/shards.ts).
+   */
+  constructor(
+    private readonly sql: Sql,
+    private readonly changed?: (agg: AggregateRow, value: string | null) => void,
+  ) {}
 
   private keep(row: AggregateRow): AggregateRow {
     this.byKey.set(JSON.stringify([row.invoice_id, row.meter_code, row.group_key]), row);
@@ -98,19 +105,20 @@ export class AggregateBook {
   }
 
   add(agg: AggregateRow, eventSeq: number, value: string, ts: number): void {
-    addContribution(this.sql, agg, eventSeq, value, ts, NEEDS_ROWS.has(agg.aggregation));
+    if (addContribution(this.sql, agg, eventSeq, value, ts, NEEDS_ROWS.has(agg.aggregation))) this.changed?.(agg, value);
     this.dirty.add(agg);
   }
 
   /** Takes back a contribution the event recorded in events.contrib. */
   removeRecorded(agg: AggregateRow, eventSeq: number, value: string): void {
     if (NEEDS_ROWS.has(agg.aggregation)) removeContribution(this.sql, agg, eventSeq);
-    else reverseArithmetic(this.sql, agg, value);
+    else if (reverseArithmetic(this.sql, agg, value)) this.changed?.(agg, value);
     this.dirty.add(agg);
   }
 
   flush(): void {
     for (const a of this.dirty) {
+      this.changed?.(a, null);
       this.sql.exec(
         "UPDATE aggregates SET event_count = ?, sum = ?, value = ?, distinct_count = ?, latest_ts = ?, latest_seq = ? WHERE id = ?",
         a.event_count,
@@ -149,7 +157,8 @@ function extreme(sql: Sql, aggId: number, which: "max" | "min"): string | null {
   }, rows[0]!.value);
 }
 
-function addContribution(sql: Sql, agg: AggregateRow, eventSeq: number, value: string, ts: number, withRow: boolean): void {
+/** Adds one contribution; true when a unique_count value is new to the aggregate. */
+function addContribution(sql: Sql, agg: AggregateRow, eventSeq: number, value: string, ts: number, withRow: boolean): boolean {
   if (withRow) {
     sql.exec(
       "INSERT INTO contributions (agg_id, event_seq, value, value_real, ts) VALUES (?, ?, ?, ?, ?)",
@@ -190,13 +199,14 @@ function addContribution(sql: Sql, agg: AggregateRow, eventSeq: number, value: s
         .one().refs;
       if (refs === 1) agg.distinct_count += 1;
       agg.value = String(agg.distinct_count);
-      break;
+      return refs === 1;
     }
   }
+  return false;
 }
 
-/** Takes back a count, sum, average or unique_count contribution from its recorded value alone. */
-function reverseArithmetic(sql: Sql, agg: AggregateRow, value: string): void {
+/** Takes back a count, sum, average or unique_count contribution from its recorded value alone; true when a unique_count value left. */
+function reverseArithmetic(sql: Sql, agg: AggregateRow, value: string): boolean {
   agg.event_count -= 1;
   switch (agg.aggregation) {
     case "count":
@@ -207,14 +217,14 @@ function reverseArithmetic(sql: Sql, agg: AggregateRow, value: string): void {
       agg.sum = new Quantity(agg.sum).minus(value).toFixed();
       break;
     case "unique_count":
-      releaseDistinct(sql, agg, value);
-      break;
+      return releaseDistinct(sql, agg, value);
     default:
       throw new Error(`${agg.aggregation} contributions are reversed from their rows`);
   }
+  return false;
 }
 
-function releaseDistinct(sql: Sql, agg: AggregateRow, value: string): void {
+function releaseDistinct(sql: Sql, agg: AggregateRow, value: string): boolean {
   const left = sql
     .exec<{ refs: number }>("UPDATE distinct_values SET refs = refs - 1 WHERE agg_id = ? AND value = ? RETURNING refs", agg.id, value)
     .one().refs;
@@ -223,6 +233,7 @@ function releaseDistinct(sql: Sql, agg: AggregateRow, value: string): void {
     agg.distinct_count -= 1;
   }
   agg.value = String(agg.distinct_count);
+  return left === 0;
 }
 
 /** Takes one event's contribution row back out, leaving the aggregate as if the event had never been counted. */

@@ -5,6 +5,7 @@ import { formatAmount, fromMinorUnits, parseDecimal, toMinorUnits, ZERO } from "
 import { formatTimestamp } from "../domain/time";
 import type { AlertStatusView, EntitlementView } from "../schemas/alerts";
 import { quantityOf, type AggregateRow } from "./aggregates";
+import { mergedAggregates } from "./shards";
 import { currentSnapshot } from "./snapshot";
 import type { LedgerState } from "./state";
 import type { InvoiceRow } from "./types";
@@ -45,8 +46,10 @@ function readings(state: LedgerState, alerts: AlertRule[], now: number): Map<str
   const draft = currentDraft(state, now);
   const usage = new Map<string, string>();
   if (draft && alerts.some((a) => a.type === "usage")) {
-    for (const row of state.sql.exec<AggregateRow>("SELECT * FROM aggregates WHERE invoice_id = ? AND group_key = ''", draft.id)) {
-      usage.set(row.meter_code, quantityOf(row));
+    const local = state.sql.exec<AggregateRow>("SELECT * FROM aggregates WHERE invoice_id = ? AND group_key = ''", draft.id).toArray();
+    // A sharded customer's usage is the sum of its shards' (ledger/shards.ts).
+    for (const row of mergedAggregates(state, { contract_id: draft.contract_id!, period_start: draft.period_start }, local)) {
+      if (row.group_key === "") usage.set(row.meter_code, quantityOf(row));
     }
   }
   let credit: string | null = null;

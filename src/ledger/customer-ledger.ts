@@ -37,12 +37,15 @@ import {
   type GrantStatus,
   type NewGrant,
 } from "./credits";
-import { openPeriodsUpTo, invoiceRow } from "./drafts";
+import { openPeriodsUpTo, invoiceRow, repriceAll } from "./drafts";
 import { ingestEvents } from "./ingest";
 import { applyAction, lockDue, recordPayment } from "./invoices";
 import { invoiceThresholds } from "./progressive";
 import { migrate } from "./schema";
-import { adoptSnapshot, currentSnapshot, staleSnapshot, type LedgerIdentity } from "./snapshot";
+import { shardsOf } from "../domain/ledger-shards";
+import { closeInShards, findOwners, forwardOwned, mergeForwarded, misrouted, reportToPrimary } from "./shard-calls";
+import { applyPush, closePeriods, takePush, type PeriodKey, type ShardPush } from "./shards";
+import { adoptSnapshot, currentSnapshot, staleSnapshot, type LedgerIdentity, type LedgerSnapshot } from "./snapshot";
 import { LedgerState } from "./state";
 import { deleteTopUp, putTopUp, topUps, triggerTopUps, type TopUpSettings } from "./top-ups";
 import type {
@@ -86,6 +89,8 @@ export class CustomerLedger extends DurableObject<Env> {
   private async mutateReporting<T>(outbox: OutboxTiming, now: number, fn: () => T): Promise<{ result: T; fired: FiredAlert[]; interims: string[] }> {
     const out = this.state.transact(() => {
       const result = fn();
+      // A shard has no invoices, credits or alerts of its own: its primary settles them (ledger/shards.ts).
+      if (this.state.shard !== 0) return { result, interims: [], fired: [] };
       settleCredits(this.state, now);
       const interims = invoiceThresholds(this.state, currentSnapshot(this.state), now);
       return { result, interims, fired: evaluateAlerts(this.state, now) };
@@ -108,6 +113,20 @@ export class CustomerLedger extends DurableObject<Env> {
     this.state.alarmAt = null;
     if (!this.state.known) return;
     await afterCommit(this.state, this.env, "now");
+    if (this.state.shard !== 0) await this.report(Number(this.state.meta("snapshot_version") ?? "0"), Date.now());
+  }
+
+  /** A shard's unreported aggregates go to its primary; answers what the primary's settling triggered. */
+  private async report(version: number, now: number): Promise<Pick<Extract<IngestOutcome, { ok: true }>, "chargeNow" | "alertsTriggered">> {
+    const push = this.state.transact(() => takePush(this.state));
+    if (!push) return { chargeNow: [], alertsTriggered: [] };
+    try {
+      return await reportToPrimary(this.env, this.state, version, push, now);
+    } catch (err) {
+      await this.ctx.storage.setAlarm(Date.now() + 1_000);
+      this.state.alarmAt = undefined;
+      throw err;
+    }
   }
 
   /** Called after a contract of this customer changed in D1: reload, open first drafts, index them. */
@@ -116,7 +135,10 @@ export class CustomerLedger extends DurableObject<Env> {
     await this.mutate("now", now, () => adoptSnapshot(this.state, who, fresh, now));
   }
 
-  /** `externalIds`: the external_ids the edge resolved to this customer for these events (none when named by id). */
+  /**
+   * `externalIds`: the external_ids the edge resolved to this customer for these events (none when named by id).
+   * `owned`: sent by another shard of the customer because this one owns these keys (shard-calls.ts).
+   */
   async ingest(
     who: LedgerIdentity,
     version: number,
@@ -124,8 +146,15 @@ export class CustomerLedger extends DurableObject<Env> {
     policy: DuplicatePolicy,
     now: number,
     externalIds: string[] = [],
+    owned = false,
   ): Promise<IngestOutcome> {
     const fresh = await this.stale(who, version);
+    const history = (fresh ?? (this.state.known ? currentSnapshot(this.state) : null))?.shards ?? [1];
+    // NOTE: after the shard count was raised, a key an earlier shard already stores stays there (its dedup and
+    // replacement are that shard's); only keys never seen are stored under the new routing.
+    const elsewhere = owned ? [] : await findOwners(this.env, this.state, who, version, history, events, now);
+    const away = new Set(elsewhere.flatMap((o) => o.indexes));
+    const local = away.size === 0 ? events : events.filter((_, i) => !away.has(i));
     const { result, fired, interims } = await this.mutateReporting("alarm", now, (): IngestOutcome => {
       const snapshot = adoptSnapshot(this.state, who, fresh, now);
       // NOTE: the edge checks these too, from a cache that can be seconds old; the ledger has the last word. Changing or
@@ -133,13 +162,79 @@ export class CustomerLedger extends DurableObject<Env> {
       // (an external_id that has since moved to another customer) is refused here instead of billed to the wrong one.
       if (snapshot.archived) return { ok: false, code: "customer_archived" };
       if (externalIds.some((x) => x !== snapshot.externalId)) return { ok: false, code: "customer_moved" };
-      const results = ingestEvents(this.state, snapshot, events, policy, now);
+      if (misrouted(this.state, snapshot, local, owned)) return { ok: false, code: "shard_moved" };
+      const results = ingestEvents(this.state, snapshot, local, policy, now);
+      if (this.state.shard !== 0) return { ok: true, results, chargeNow: [], alertsTriggered: [] };
       // Auto top-up reads what is available after this call's events, so credits are applied first.
       settleCredits(this.state, now);
       return { ok: true, results, chargeNow: triggerTopUps(this.state, now), alertsTriggered: [] };
     });
+    if (!result.ok) return result;
     // Threshold invoices exist to be paid before the period ends: like top-ups, charged right after the answer.
-    return result.ok ? { ...result, chargeNow: [...result.chargeNow, ...interims], alertsTriggered: fired } : result;
+    const answer: IngestOutcome = { ...result, chargeNow: [...result.chargeNow, ...interims], alertsTriggered: fired };
+    if (this.state.shard !== 0) {
+      const settled = await this.report(version, now);
+      answer.chargeNow.push(...settled.chargeNow);
+      answer.alertsTriggered.push(...settled.alertsTriggered);
+    }
+    if (elsewhere.length === 0) return answer;
+    return mergeForwarded(answer, events.length, away, await Promise.all(elsewhere.map(async (o) => ({ o, out: await forwardOwned(this.env, who, version, o, events, policy, now, externalIds) }))));
+  }
+
+  // ---- shards (ledger/shards.ts) ---------------------------------------------------------------------------------
+
+  /**
+   * Before a billing run finalizes anything: every period that will be due (drafts are opened first, as the run itself
+   * would) is closed in the customer's other shards, which hand over their final state.
+   */
+  private async closeDue(who: LedgerIdentity, fresh: LedgerSnapshot | null, asOf: number): Promise<ShardPush[]> {
+    const history = (fresh ?? (this.state.known ? currentSnapshot(this.state) : null))?.shards ?? [1];
+    if (shardsOf(history) < 2) return [];
+    const due = await this.mutate("now", asOf, () => {
+      const s = adoptSnapshot(this.state, who, fresh, asOf);
+      for (const contract of s.contracts) openPeriodsUpTo(this.state, contract, asOf);
+      return this.state.sql
+        .exec<{ contract_id: string; period_start: number }>("SELECT contract_id, period_start FROM invoices WHERE status = 'draft' AND kind = 'period' AND finalize_after <= ?", asOf)
+        .toArray();
+    });
+    return closeInShards(this.env, this.state, currentSnapshot(this.state), due, asOf);
+  }
+
+  /** The shards' final state of periods about to be finalized, applied inside the finalizing transaction. */
+  private applyClosed(s: LedgerSnapshot, closed: ShardPush[], now: number): void {
+    for (const push of closed) repriceAll(this.state, s, applyPush(this.state, s, push, now), now);
+  }
+
+  /** In the primary: a shard's report. Its drafts are repriced with it, and credits, thresholds and alerts settled. */
+  async applyShardPush(who: LedgerIdentity, version: number, push: ShardPush, now: number) {
+    const fresh = await this.stale(who, version);
+    const { result, fired, interims } = await this.mutateReporting("alarm", now, () => {
+      const snapshot = adoptSnapshot(this.state, who, fresh, now);
+      repriceAll(this.state, snapshot, applyPush(this.state, snapshot, push, now), now);
+      settleCredits(this.state, now);
+      return triggerTopUps(this.state, now);
+    });
+    return { chargeNow: [...result, ...interims], alertsTriggered: fired };
+  }
+
+  /** Which of `keys` this shard stores, answered after adopting the asker's snapshot (shard-calls.ts findOwners). */
+  async heldKeys(who: LedgerIdentity, version: number, keys: string[], now: number): Promise<string[]> {
+    const fresh = await this.stale(who, version);
+    return this.mutate("alarm", now, () => {
+      adoptSnapshot(this.state, who, fresh, now);
+      return keys.length === 0
+        ? []
+        : this.state.sql
+            .exec<{ k: string }>("SELECT idempotency_key AS k FROM events WHERE idempotency_key IN (SELECT value FROM json_each(?))", JSON.stringify(keys))
+            .toArray()
+            .map((r) => r.k);
+    });
+  }
+
+  /** In a shard: close periods its primary is about to finalize, and hand over their state (shards.ts closePeriods). */
+  async closePeriods(who: LedgerIdentity, version: number, periods: PeriodKey[], now: number): Promise<ShardPush | null> {
+    const fresh = await this.stale(who, version);
+    return this.mutate("alarm", now, () => closePeriods(this.state, adoptSnapshot(this.state, who, fresh, now), periods, now));
   }
 
   /**
@@ -149,8 +244,10 @@ export class CustomerLedger extends DurableObject<Env> {
    */
   async runBilling(who: LedgerIdentity, version: number, asOf: number): Promise<BillingOutcome> {
     const fresh = await this.stale(who, version);
+    const closed = await this.closeDue(who, fresh, asOf);
     return this.mutate("now", asOf, () => {
       const s = adoptSnapshot(this.state, who, fresh, asOf);
+      this.applyClosed(s, closed, asOf);
       // Expiries that came due since the last call are recorded by the settle step after this.
       this.state.creditsDirty = true;
       let opened = 0;
@@ -172,7 +269,13 @@ export class CustomerLedger extends DurableObject<Env> {
   }
 
   private async invoiceAction(invoiceId: string, action: InvoiceAction, now: number): Promise<InvoiceActionResult> {
-    const refused = await this.mutate("now", now, () => applyAction(this.state, currentSnapshot(this.state), invoiceId, action, now));
+    const row = action === "finalize" && this.state.known ? invoiceRow(this.state, invoiceId) : null;
+    const closing = row?.status === "draft" && row.kind === "period" ? [{ contract_id: row.contract_id!, period_start: row.period_start }] : [];
+    const closed = await closeInShards(this.env, this.state, currentSnapshot(this.state), closing, now);
+    const refused = await this.mutate("now", now, () => {
+      this.applyClosed(currentSnapshot(this.state), closed, now);
+      return applyAction(this.state, currentSnapshot(this.state), invoiceId, action, now);
+    });
     // Read after the commit step, so a finalized invoice carries the number D1 gave it.
     return refused ?? { invoice: this.invoice(invoiceId)! };
   }

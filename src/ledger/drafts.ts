@@ -6,6 +6,7 @@ import { periodShare } from "../domain/proration";
 import { commitmentLine, invoiceTotals, priceLines, remainingLines, type LineItem, type PricingOptions, type UsageInput } from "../domain/pricing";
 import { quantityOf, type AggregateRow } from "./aggregates";
 import { billedEarlier } from "./progressive";
+import { mergedAggregates } from "./shards";
 import type { ContractSnapshot, LedgerSnapshot } from "./snapshot";
 import type { LedgerState } from "./state";
 import type { InvoiceRow } from "./types";
@@ -136,8 +137,11 @@ export function reprice(
   known?: Pick<InvoiceRow, "period_start" | "period_end">,
   current?: AggregateRow[],
 ): void {
-  const aggregates = current ?? state.sql.exec<AggregateRow>("SELECT * FROM aggregates WHERE invoice_id = ?", invoiceId).toArray();
+  // NOTE: a shard's drafts are placeholders that only name its buckets: its primary prices the period (ledger/shards.ts).
+  if (state.shard !== 0) return;
   const inv = known ?? invoiceRow(state, invoiceId)!;
+  const local = current ?? state.sql.exec<AggregateRow>("SELECT * FROM aggregates WHERE invoice_id = ?", invoiceId).toArray();
+  const aggregates = mergedAggregates(state, { contract_id: contract.id, period_start: inv.period_start }, local);
   let priced = priceInvoice(contract, aggregates, { start: inv.period_start, end: inv.period_end });
   if (contract.invoiceThreshold) {
     // Progressive billing: what the period's interim invoices billed is not billed again (progressive.ts).
@@ -168,6 +172,15 @@ export function reprice(
     now,
     invoiceId,
   );
+}
+
+/** Reprices these drafts, each with its contract (a shard's report changed them: ledger/shards.ts). */
+export function repriceAll(state: LedgerState, s: LedgerSnapshot, invoiceIds: Iterable<string>, now: number): void {
+  for (const id of invoiceIds) {
+    const inv = invoiceRow(state, id);
+    const contract = inv && s.contracts.find((c) => c.id === inv.contract_id);
+    if (inv && contract && inv.status === "draft") reprice(state, id, contract, now, inv);
+  }
 }
 
 /**

@@ -9,6 +9,7 @@ import { chunksBySize } from "../db/chunks";
 import { AggregateBook, type Contribution } from "./aggregates";
 import { draftFor, reprice, scheduleOf } from "./drafts";
 import { noteActivity } from "./projections";
+import { firstSeqOf, outboxRecorder } from "./shards";
 import type { ContractSnapshot, LedgerSnapshot } from "./snapshot";
 import type { LedgerState } from "./state";
 import type { DuplicatePolicy, EventRow, IngestEvent, IngestResult, IngestStatus, InvoiceRow } from "./types";
@@ -66,7 +67,7 @@ export function newCall(state: LedgerState, snapshot: LedgerSnapshot, keys: Set<
     snapshot,
     now,
     touched: new Set(),
-    book: new AggregateBook(state.sql),
+    book: new AggregateBook(state.sql, outboxRecorder(state)),
     invoices: new Map(),
     priced: new Map(),
     periods: new Map(),
@@ -136,7 +137,8 @@ function insertPending(call: IngestCall): void {
 
 /** The seq the next new event gets; ids are derived from it (domain/event-ids.ts). */
 function takeSeq(state: LedgerState): number {
-  const seq = (state.nextSeq ??= state.sql.exec<{ n: number }>("SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM events").one().n);
+  // Each shard numbers from its own range, so an event id names the shard holding it (domain/ledger-shards.ts).
+  const seq = (state.nextSeq ??= state.sql.exec<{ n: number }>("SELECT COALESCE(MAX(seq) + 1, ?) AS n FROM events", firstSeqOf(state.shard)).one().n);
   state.nextSeq = seq + 1;
   return seq;
 }

@@ -1,5 +1,6 @@
 // The invoice lifecycle inside a ledger: locking a draft (finalization), voiding, marking paid and recording payment
 // outcomes, as the state machine in domain/invoice-lifecycle.ts decides. Each runs inside the caller's transaction.
+import { shardsOf } from "../domain/ledger-shards";
 import { paymentTransition, refusalOf, type InvoiceAction, type PaymentRecord } from "../domain/invoice-lifecycle";
 import { lockCredits, purchasePaid, purchaseVoided, releaseCredits, settleCredits } from "./credit-application";
 import { invoiceRow, reprice } from "./drafts";
@@ -15,6 +16,8 @@ const DAY_MS = 86_400_000;
 export type ActionRefusal =
   | { error: "invoice_not_found" }
   | { error: "invoice_has_credit_notes"; status: InvoiceRow["status"] }
+  // NOTE: a void draft's period would need every shard to reopen with it (regeneration); not built yet (ledger/shards.ts).
+  | { error: "ledger_sharded"; status: InvoiceRow["status"] }
   | { error: "invoice_not_draft" | "invoice_not_voidable" | "invoice_not_finalized"; status: InvoiceRow["status"] };
 
 /**
@@ -65,6 +68,7 @@ export function applyAction(state: LedgerState, s: LedgerSnapshot, invoiceId: st
   if (refusal) return { error: refusal, status: inv.status };
   // NOTE: credit notes already gave money or credit back against this invoice; voiding it too would give it twice.
   if (action === "void" && !/^0(\.0+)?$/.test(inv.amount_credited)) return { error: "invoice_has_credit_notes", status: inv.status };
+  if (action === "void" && inv.status === "draft" && shardsOf(s.shards ?? [1]) > 1) return { error: "ledger_sharded", status: inv.status };
   const { sql } = state;
   switch (action) {
     case "finalize":

@@ -230,8 +230,46 @@ const CORRECTIONS = [
   `CREATE INDEX IF NOT EXISTS credit_notes_unindexed ON credit_notes (indexed) WHERE indexed = 0`,
 ];
 
+/** Ledger shards (ledger/shards.ts): the primary's copy of its shards' partials, and a shard's list of what it has not reported. */
+const SHARD_TABLES = [
+  // Per shard, its aggregate of a period's events (bucket "p:<contract>:<period_start>"), as of the shard's stamp.
+  `CREATE TABLE IF NOT EXISTS shard_aggregates (
+     bucket TEXT NOT NULL,
+     meter_code TEXT NOT NULL,
+     group_key TEXT NOT NULL,
+     shard INTEGER NOT NULL,
+     aggregation TEXT NOT NULL,
+     event_count INTEGER NOT NULL,
+     sum TEXT NOT NULL,
+     value TEXT,
+     distinct_count INTEGER NOT NULL,
+     latest_ts INTEGER,
+     latest_seq INTEGER,
+     stamp INTEGER NOT NULL,
+     PRIMARY KEY (bucket, meter_code, group_key, shard)
+   ) WITHOUT ROWID`,
+  // unique_count: the values each shard holds (present = 1), so the merged count is that of their union.
+  `CREATE TABLE IF NOT EXISTS shard_distinct (
+     bucket TEXT NOT NULL,
+     meter_code TEXT NOT NULL,
+     group_key TEXT NOT NULL,
+     value TEXT NOT NULL,
+     shard INTEGER NOT NULL,
+     present INTEGER NOT NULL,
+     stamp INTEGER NOT NULL,
+     PRIMARY KEY (bucket, meter_code, group_key, value, shard)
+   ) WITHOUT ROWID`,
+  // In a shard: aggregates (value '') and unique_count values ('v:' + value) changed since the primary last took them.
+  `CREATE TABLE IF NOT EXISTS shard_outbox (
+     agg_id INTEGER NOT NULL,
+     value TEXT NOT NULL,
+     stamp INTEGER NOT NULL,
+     PRIMARY KEY (agg_id, value)
+   ) WITHOUT ROWID`,
+];
+
 /** Migrations in order, BASELINE first; never edit one that has shipped, append a new one. */
-export const LEDGER_MIGRATIONS: string[][] = [BASELINE, CORRECTIONS];
+export const LEDGER_MIGRATIONS: string[][] = [BASELINE, CORRECTIONS, SHARD_TABLES];
 
 export const SCHEMA_VERSION = LEDGER_MIGRATIONS.length;
 

@@ -60,20 +60,24 @@ export interface LedgerSnapshot {
   meters: MeterDefinition[];
   /** The alerts that apply to the customer: its own and the account's (SPEC §16). */
   alerts: AlertRule[];
+  /** Every shard count the customer has had, oldest first (customers.ledger_shards; ledger/shards.ts). */
+  shards: number[];
 }
 
 export interface LedgerIdentity {
   accountId: string;
   mode: "test" | "live";
   customerId: string;
+  /** Which of the customer's ledger shards (0, the default, is its primary ledger: ledger/shards.ts). */
+  shard?: number;
 }
 
 export async function loadSnapshot(db: Database, who: LedgerIdentity): Promise<LedgerSnapshot> {
   const [customer] = await db
-    .select({ version: customers.ledgerVersion, archivedAt: customers.archivedAt, externalId: customers.externalId })
+    .select({ version: customers.ledgerVersion, archivedAt: customers.archivedAt, externalId: customers.externalId, shards: customers.ledgerShards })
     .from(customers)
     .where(and(eq(customers.id, who.customerId), eq(customers.accountId, who.accountId), eq(customers.mode, who.mode)));
-  if (!customer) return { version: 0, archived: true, externalId: null, contracts: [], meters: [], alerts: [] };
+  if (!customer) return { version: 0, archived: true, externalId: null, contracts: [], meters: [], alerts: [], shards: [1] };
 
   const [rows, alertRows] = await Promise.all([
     db
@@ -145,6 +149,7 @@ export async function loadSnapshot(db: Database, who: LedgerIdentity): Promise<L
       groupBy: m.groupBy,
     })),
     alerts: alertRows.map((a) => ({ id: a.id, name: a.name, type: a.type, threshold: a.threshold, meterCode: a.meterCode, enforce: a.enforce })),
+    shards: customer.shards,
   };
 }
 
@@ -181,6 +186,7 @@ export function currentSnapshot(state: LedgerState): LedgerSnapshot {
     contracts: sql.exec<{ body: string }>("SELECT body FROM contracts").toArray().map((r) => JSON.parse(r.body) as ContractSnapshot),
     meters: sql.exec<{ body: string }>("SELECT body FROM meters").toArray().map((r) => JSON.parse(r.body) as MeterDefinition),
     alerts: JSON.parse(state.meta("alerts") ?? "[]") as AlertRule[],
+    shards: JSON.parse(state.meta("shards") ?? "[1]") as number[],
   };
   return state.snapshot;
 }
@@ -202,6 +208,7 @@ function storeSnapshot(state: LedgerState, s: LedgerSnapshot, now: number): void
   state.setMeta("archived", s.archived ? "1" : "0");
   state.setMeta("external_id", JSON.stringify(s.externalId));
   state.setMeta("alerts", JSON.stringify(s.alerts ?? []));
+  state.setMeta("shards", JSON.stringify(s.shards ?? [1]));
   // Creating a contract creates the draft of its first period (SPEC §7).
   for (const c of s.contracts) {
     const first = periodContaining(scheduleOf(c), c.startDate);

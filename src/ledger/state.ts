@@ -30,6 +30,8 @@ export class LedgerState {
   readonly repricedLines = new Map<string, LineItem[]>();
   /** Whether an auto top-up is configured (null: not read yet). */
   topUpsConfigured: boolean | null = null;
+  /** See hasShardPartials (undefined: not read yet). */
+  shardPartials: boolean | undefined = undefined;
 
   // Not reset on rollback: they describe work in flight and the armed alarm, not stored data.
   /** Webhook outbox flushes between their first await and their end. */
@@ -68,6 +70,7 @@ export class LedgerState {
     this.creditsLive = undefined;
     this.repricedLines.clear();
     this.topUpsConfigured = null;
+    this.shardPartials = undefined;
   }
 
   /** Whether some grant can cover a draft now (read once, then kept current by credits.ts). */
@@ -99,10 +102,25 @@ export class LedgerState {
     this.setMeta("account_id", who.accountId);
     this.setMeta("mode", who.mode);
     this.setMeta("customer_id", who.customerId);
+    this.setMeta("shard", String(who.shard ?? 0));
+  }
+
+  /**
+   * Which of its customer's shards this ledger is: 0 is the primary (invoices, credits, alerts); any other only stores
+   * its share of the events and reports its aggregates to the primary (ledger/shards.ts).
+   */
+  get shard(): number {
+    return Number(this.meta("shard") ?? "0");
   }
 
   identity(): LedgerIdentity {
-    return { accountId: this.meta("account_id")!, mode: this.meta("mode") as "test" | "live", customerId: this.meta("customer_id")! };
+    return { accountId: this.meta("account_id")!, mode: this.meta("mode") as "test" | "live", customerId: this.meta("customer_id")!, shard: this.shard };
+  }
+
+  /** Whether some shard has reported aggregates to this (primary) ledger; read once, then set by ledger/shards.ts. */
+  hasShardPartials(): boolean {
+    this.shardPartials ??= this.sql.exec("SELECT 1 FROM shard_aggregates LIMIT 1").toArray().length > 0;
+    return this.shardPartials;
   }
 
   /**
@@ -110,6 +128,9 @@ export class LedgerState {
    * after-commit step moves it to D1.
    */
   emit(type: OutgoingEvent["type"], object: unknown, now: number): void {
+    // NOTE: a shard keeps placeholder drafts of its own (ledger/shards.ts) that are nobody's invoice: only its primary
+    // reports invoices; a shard reports only what is its own, the events it stores.
+    if (this.shard !== 0 && !type.startsWith("event.")) return;
     recordLedgerWebhook(this.sql, this.identity(), { type, object }, now);
     this.outboxMayHoldRows = true;
   }

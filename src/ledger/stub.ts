@@ -7,6 +7,8 @@ export interface LedgerScope {
   mode: Mode;
 }
 
-export function ledgerStub(env: Env, scope: LedgerScope, customerId: string) {
-  return env.LEDGER.get(env.LEDGER.idFromName(ledgerName(scope.accountId, scope.mode, customerId)));
+/** `shard`: which of the customer's ledger shards (0, the primary, unless the customer's events are sharded). */
+export function ledgerStub(env: Env, scope: LedgerScope, customerId: string, shard = 0) {
+  const name = ledgerName(scope.accountId, scope.mode, customerId);
+  return env.LEDGER.get(env.LEDGER.idFromName(shard === 0 ? name : `${name}:shard:${shard}`));
 }

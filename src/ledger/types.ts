@@ -49,7 +49,8 @@ export type IngestOutcome =
       /** Alerts this call triggered (SPEC §16). */
       alertsTriggered: Array<{ alert_id: string; customer_id: string }>;
     }
-  | { ok: false; code: "customer_archived" | "customer_moved" };
+  // shard_moved: the edge routed a key by a shard count older than the customer's (ledger/shard-calls.ts).
+  | { ok: false; code: "customer_archived" | "customer_moved" | "shard_moved" };
 
 export type DuplicatePolicy = "latest_wins" | "first_wins";
 
@@ -77,7 +78,7 @@ export interface BillingOutcome {
 export type InvoiceActionResult =
   | { invoice: InvoiceView }
   | { error: "invoice_not_found" }
-  | { error: "invoice_has_credit_notes"; status: InvoiceStatus }
+  | { error: "invoice_has_credit_notes" | "ledger_sharded"; status: InvoiceStatus }
   | { error: "invoice_not_draft" | "invoice_not_voidable" | "invoice_not_finalized"; status: InvoiceStatus };
 
 /** A recordPayment answer: the invoice after it, and whether this call made it paid (null: no such invoice). */

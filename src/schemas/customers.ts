@@ -1,5 +1,6 @@
 // Request/response schemas for customers (SPEC §4).
 import { z } from "@hono/zod-openapi";
+import { MAX_LEDGER_SHARDS } from "../domain/ledger-shards";
 import { Id, Livemode, ListQuery, Metadata, Timestamp, withAliases } from "./common";
 
 const Email = z.email({ message: "must be an email address" }).max(320);
@@ -30,7 +31,19 @@ export const CreateCustomerBody = withAliases(customerAliases, z.strictObject(cu
 
 export const UpdateCustomerBody = withAliases(
   customerAliases,
-  z.strictObject({ ...customerFields, name: customerFields.name.optional() }),
+  z.strictObject({
+    ...customerFields,
+    name: customerFields.name.optional(),
+    ledger_shards: z
+      .int()
+      .min(1)
+      .max(MAX_LEDGER_SHARDS)
+      .optional()
+      .openapi({
+        example: 4,
+        description: "How many ledger shards take this customer's events (docs/internals.md \"Ledger shards\"): for a customer sending more than one ledger can store. Can only be raised.",
+      }),
+  }),
 ).openapi("UpdateCustomerRequest");
 
 export const Customer = z
@@ -42,6 +55,7 @@ export const Customer = z
     payment_provider: z.enum(["stripe"]).nullable(),
     payment_provider_id: z.string().nullable(),
     metadata: z.record(z.string(), z.string()),
+    ledger_shards: z.int().openapi({ description: "Ledger shards taking the customer's events (1 unless raised)" }),
     livemode: Livemode,
     created_at: Timestamp,
     updated_at: Timestamp,

@@ -142,7 +142,7 @@ async function customerFor(env: Env, caller: Caller, ref: string, now: number) {
   const cached = cachedCustomer(caller, "id_or_external_id", ref, now);
   if (cached) return { id: cached.id, version: cached.ledger_version };
   const row = await getCustomer(database(env.DB), caller, ref);
-  rememberCustomer(caller, "id_or_external_id", ref, { id: row.id, external_id: row.externalId, archived_at: row.archivedAt, ledger_version: row.ledgerVersion }, now);
+  rememberCustomer(caller, "id_or_external_id", ref, { id: row.id, external_id: row.externalId, archived_at: row.archivedAt, ledger_version: row.ledgerVersion, ledger_shards: row.ledgerShards.at(-1) ?? 1 }, now);
   return { id: row.id, version: row.ledgerVersion };
 }
 

@@ -5,6 +5,7 @@ import type { Database, Statement } from "../db/client";
 import { isUniqueViolation } from "../db/errors";
 import { pageOf, pageQuery } from "../db/pagination";
 import { customers } from "../db/schema";
+import { nextShardHistory } from "../domain/ledger-shards";
 import { setOwn } from "../domain/own";
 import { formatNullableTimestamp, formatTimestamp } from "../domain/time";
 import type { Caller } from "../env";
@@ -26,6 +27,7 @@ export function serializeCustomer(row: CustomerRow) {
     payment_provider: row.paymentProvider,
     payment_provider_id: row.paymentProviderId,
     metadata: row.metadata,
+    ledger_shards: row.ledgerShards[row.ledgerShards.length - 1] ?? 1,
     livemode: row.mode === "live",
     created_at: formatTimestamp(row.createdAt),
     updated_at: formatTimestamp(row.updatedAt),
@@ -72,6 +74,7 @@ export async function createCustomer(ctx: ServiceContext, input: z.output<typeof
     metadata: input.metadata ?? {},
     archivedAt: null,
     ledgerVersion: 0,
+    ledgerShards: [1],
     createdAt: now,
     updatedAt: now,
   };
@@ -158,8 +161,13 @@ export async function updateCustomer(ctx: ServiceContext, idOrExternalId: string
       else setOwn(metadata, k, v);
     }
   }
+  const shards = input.ledger_shards === undefined ? existing.ledgerShards : nextShardHistory(existing.ledgerShards, input.ledger_shards);
+  if (shards === "not_raised" || shards === "too_many") {
+    throw new ApiError("parameter_invalid", `ledger_shards can only be raised: it is ${existing.ledgerShards.at(-1)}`, { param: "ledger_shards" });
+  }
   const changes = {
     ...(input.name !== undefined ? { name: input.name } : {}),
+    ledgerShards: shards,
     ...(input.email !== undefined ? { email: input.email } : {}),
     ...(input.external_id !== undefined ? { externalId: input.external_id } : {}),
     ...(input.payment_provider !== undefined ? { paymentProvider: input.payment_provider } : {}),
@@ -171,7 +179,9 @@ export async function updateCustomer(ctx: ServiceContext, idOrExternalId: string
   // NOTE: the ledger keeps the external_id to refuse events routed by an outdated one (CustomerLedger.ingest): a new
   // one bumps ledger_version, and the ledger is refreshed before the caller answers, so no event sent after the
   // answer is routed by the old one.
-  const externalIdMoved = input.external_id !== undefined && input.external_id !== existing.externalId;
+  // NOTE: so is a raised shard count: every ledger call carries ledger_version, and a shard that learns the new count
+  // refuses keys that now route elsewhere (docs/internals.md "Ledger shards").
+  const externalIdMoved = (input.external_id !== undefined && input.external_id !== existing.externalId) || shards.length !== existing.ledgerShards.length;
   const set = externalIdMoved ? { ...changes, ledgerVersion: sql`${customers.ledgerVersion} + 1` } : changes;
   try {
     await db.batch([

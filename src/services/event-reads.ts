@@ -5,6 +5,8 @@ import { and, desc, eq, gte, lte } from "drizzle-orm";
 import { database } from "../db/client";
 import { DEFAULT_LIMIT } from "../db/pagination";
 import { eventActivity } from "../db/schema";
+import { sequenceOf } from "../domain/event-ids";
+import { shardOfSeq, shardsOf } from "../domain/ledger-shards";
 import { ACTIVITY_MINUTE_MS, activityMinuteRange, newestFirst } from "../domain/event-activity";
 import type { Caller, Env } from "../env";
 import { ApiError, notFound } from "../errors";
@@ -13,14 +15,17 @@ import { ledgerStub } from "../ledger/stub";
 import type { ListEventsQuery } from "../schemas/events";
 import { getCustomer } from "./customers";
 import { customersHintedBy } from "./ledger-ids";
+import { eachShard, shardHistories } from "./ledger-shards";
 
 /**
  * NOTE: read-after-write without any index of events: the id's customer hint narrows the account's customers to
  * (almost always) one, whose ledger is asked. An id without a hint is not one the API issued: it names no event.
  */
 export async function getEvent(env: Env, caller: Caller, id: string): Promise<EventView> {
+  // The sequence number in the id also names the ledger shard that stores the event (domain/ledger-shards.ts).
+  const shard = shardOfSeq(sequenceOf(id) ?? 1);
   for (const customerId of await customersHintedBy(database(env.DB), caller, id)) {
-    const view = await ledgerStub(env, caller, customerId).getEvent(id);
+    const view = await ledgerStub(env, caller, customerId, shard).getEvent(id);
     if (view) return view;
   }
   throw notFound("event", "id");
@@ -55,13 +60,13 @@ const ACTIVITY_PAGE = 500;
  */
 export async function listEvents(env: Env, caller: Caller, q: z.output<typeof ListEventsQuery>, activityPage = ACTIVITY_PAGE) {
   const db = database(env.DB);
-  const customerId = q.customer_id !== undefined ? (await getCustomer(db, caller, q.customer_id, "customer_id")).id : undefined;
+  const customer = q.customer_id !== undefined ? await getCustomer(db, caller, q.customer_id, "customer_id") : undefined;
   const size = q.limit ?? DEFAULT_LIMIT;
   const after = q.cursor ? decodeCursor(q.cursor) : undefined;
   const base = { eventName: q.event_name, from: q.from, to: q.to, after };
   const found =
-    customerId !== undefined
-      ? await ledgerStub(env, caller, customerId).listEvents({ ...base, limit: size + 1 })
+    customer !== undefined
+      ? newestOf(await eachShard(env, caller, customer.id, customer.ledgerShards, (ledger) => ledger.listEvents({ ...base, limit: size + 1 })), size + 1)
       : await listAcrossCustomers(env, caller, base, size + 1, activityPage);
   const hasMore = found.length > size;
   const page = found.slice(0, size);
@@ -104,17 +109,26 @@ async function listAcrossCustomers(
       to: Math.min(q.to ?? Infinity, (high + 1) * ACTIVITY_MINUTE_MS),
       limit: want - found.length,
     };
+    // NOTE: a sharded customer's shards each record their activity under the customer: every shard is asked.
     const customers = [...new Set(rows.map((r) => r.customerId))];
+    const shards = await shardHistories(database(env.DB), caller, customers);
+    const ledgers = customers.flatMap((cid) => Array.from({ length: shardsOf(shards.get(cid) ?? [1]) }, (_, shard) => ({ cid, shard })));
     const merged: ListedEvent[] = [];
-    for (let i = 0; i < customers.length; i += FAN_OUT) {
-      const pages = await Promise.all(customers.slice(i, i + FAN_OUT).map((cid) => ledgerStub(env, caller, cid).listEvents(window)));
+    for (let i = 0; i < ledgers.length; i += FAN_OUT) {
+      const pages = await Promise.all(ledgers.slice(i, i + FAN_OUT).map(({ cid, shard }) => ledgerStub(env, caller, cid, shard).listEvents(window)));
       merged.push(...pages.flat());
     }
-    merged.sort((a, b) => newestFirst([a.ts, a.event.id], [b.ts, b.event.id]));
-    found.push(...merged.slice(0, want - found.length));
+    found.push(...newestOf([merged], want - found.length));
     high = windowLow - 1;
   }
   return found;
+}
+
+/** Pages from several ledgers merged newest first, cut at `want`. */
+function newestOf(pages: ListedEvent[][], want: number): ListedEvent[] {
+  const all = pages.flat();
+  if (pages.length > 1) all.sort((a, b) => newestFirst([a.ts, a.event.id], [b.ts, b.event.id]));
+  return all.slice(0, want);
 }
 
 async function activityBetween(env: Env, caller: Caller, low: number, high: number, eventName: string | undefined, limit?: number) {

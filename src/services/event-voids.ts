@@ -11,9 +11,11 @@ import type { VoidEventsBody } from "../schemas/events";
 import type { ServiceContext } from "./context";
 import { getCustomer } from "./customers";
 import { customersHintedBy } from "./ledger-ids";
+import { refuseSharded } from "./ledger-shards";
 
 async function ledgerVersion(ctx: ServiceContext, customerId: string): Promise<number> {
-  const [row] = await ctx.db.select({ version: customers.ledgerVersion }).from(customers).where(eq(customers.id, customerId));
+  const [row] = await ctx.db.select({ version: customers.ledgerVersion, shards: customers.ledgerShards }).from(customers).where(eq(customers.id, customerId));
+  refuseSharded(row?.shards ?? [1], "Voiding events");
   return row?.version ?? 0;
 }
 
@@ -42,6 +44,7 @@ export async function voidEvents(ctx: ServiceContext, body: z.output<typeof Void
   const { env, caller, now } = ctx;
   if (body.to <= body.from) throw new ApiError("parameter_invalid", "to must be after from", { param: "to" });
   const customer = await getCustomer(ctx.db, caller, body.customer_id, "customer_id");
+  refuseSharded(customer.ledgerShards, "Voiding events");
   const who = { accountId: caller.accountId, mode: caller.mode, customerId: customer.id };
   const outcome = await ledgerStub(env, caller, customer.id).voidEvents(who, customer.ledgerVersion, { from: body.from, to: body.to, eventName: body.event_name }, now);
   if ("voided" in outcome) return outcome;

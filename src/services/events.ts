@@ -9,7 +9,8 @@ import { ApiError, ERROR_CODES, type ErrorCode, type ErrorDetail } from "../erro
 import type { Caller, Env } from "../env";
 import { callerOf, type KeyRow, type PresentedKey } from "../http/auth";
 import { detailsOf } from "../http/validation";
-import type { DuplicatePolicy, IngestEvent, IngestResult } from "../ledger/types";
+import type { DuplicatePolicy, IngestEvent, IngestOutcome, IngestResult } from "../ledger/types";
+import { shardOfKey } from "../domain/ledger-shards";
 import { ledgerStub } from "../ledger/stub";
 import { collectNow } from "./credits";
 import { cachedCustomer, forgetCustomer, rememberCustomer, rememberKey, type CachedCustomer } from "./ingest-cache";
@@ -99,7 +100,13 @@ type CustomerHit = CachedCustomer;
  */
 async function authenticateAndResolve(env: Env, key: PresentedKey, refs: CustomerRef[], now: number) {
   const values = JSON.stringify([...new Set(refs.map((r) => r.value))]);
-  const results: (KeyRow & { id: string | null; external_id: string | null; archived_at: number | null; ledger_version: number | null })[] =
+  const results: (KeyRow & {
+    id: string | null;
+    external_id: string | null;
+    archived_at: number | null;
+    ledger_version: number | null;
+    ledger_shards: number[] | null;
+  })[] =
     await database(env.DB)
       .select({
         key_id: apiKeys.id,
@@ -110,6 +117,7 @@ async function authenticateAndResolve(env: Env, key: PresentedKey, refs: Custome
         external_id: customers.externalId,
         archived_at: customers.archivedAt,
         ledger_version: customers.ledgerVersion,
+        ledger_shards: customers.ledgerShards,
       })
       .from(apiKeys)
       .leftJoin(
@@ -124,7 +132,9 @@ async function authenticateAndResolve(env: Env, key: PresentedKey, refs: Custome
   const caller = callerOf(key, results[0]);
   rememberKey(key.hash, results[0]!, now);
   const hits: CustomerHit[] = results.flatMap((r) =>
-    r.id === null ? [] : [{ id: r.id, external_id: r.external_id, archived_at: r.archived_at, ledger_version: r.ledger_version! }],
+    r.id === null
+      ? []
+      : [{ id: r.id, external_id: r.external_id, archived_at: r.archived_at, ledger_version: r.ledger_version!, ledger_shards: r.ledger_shards!.at(-1) ?? 1 }],
   );
   return { caller, hits };
 }
@@ -236,23 +246,40 @@ export async function ingest(
   const refuse = (items: Parsed[], code: ErrorCode, message: string) => {
     for (const p of items) errors.push({ index: p.index, param: p.ref.by === "external_id" ? "external_customer_id" : "customer_id", code, message });
   };
-  const send = async (hit: CustomerHit, items: Parsed[], resolvedAgain: boolean): Promise<void> => {
-    const stub = ledgerStub(env, caller, hit.id);
+  const send = async (hit: CustomerHit, all: Parsed[], resolvedAgain: boolean): Promise<void> => {
     const who = { accountId: caller.accountId, mode: caller.mode, customerId: hit.id };
-    const outcome = await stub.ingest(who, hit.ledger_version, items.map((p) => p.event), policy, now, externalIdsOf(hit, items));
-    if (outcome.ok) {
-      outcome.results.forEach((r, i) => (results[items[i]!.index] = r));
-      alertsTriggered.push(...outcome.alertsTriggered);
+    // A sharded customer's events go to the shard their key routes to, all shards at once (docs/internals.md).
+    const groups = byShard(all, hit.ledger_shards);
+    const outcomes = await Promise.all(
+      groups.map(([shard, items]) =>
+        ledgerStub(env, caller, hit.id, shard).ingest({ ...who, shard }, hit.ledger_version, items.map((p) => p.event), policy, now, externalIdsOf(hit, items)),
+      ),
+    );
+    const items: Parsed[] = [];
+    let outcome: Exclude<IngestOutcome, { ok: true }> | null = null;
+    for (const [g, out] of outcomes.entries()) {
+      const group = groups[g]![1];
+      if (!out.ok) {
+        outcome ??= out;
+        items.push(...group);
+        continue;
+      }
+      out.results.forEach((r, i) => (results[group[i]!.index] = r));
+      alertsTriggered.push(...out.alertsTriggered);
       // NOTE: an auto top-up this call bought, or a threshold invoice it finalized, is charged after the answer (the
       // auto-pay path); if the isolate dies first, the billing run's auto-pay finds the finalized invoice then.
-      for (const invoiceId of outcome.chargeNow) defer(collectNow(env, caller, { id: invoiceId }, now));
-      return;
+      for (const invoiceId of out.chargeNow) defer(collectNow(env, caller, { id: invoiceId }, now));
     }
-    // NOTE: only when the cache was older than a change to the customer: its ledger stored none of these events, but
-    // other customers' ledgers in the same batch may have stored theirs (docs/api.md "Events").
+    if (outcome === null) return;
+    // NOTE: only when the cache was older than a change to the customer: the ledger (or shard) that refused stored none
+    // of its events, but other customers' ledgers, or the customer's other shards, may have stored theirs, which a
+    // retry finds as duplicates (docs/api.md "Events").
     forgetCustomer(caller, hit.id);
     if (outcome.code === "customer_archived") return refuse(items, "customer_archived", ARCHIVED);
-    if (resolvedAgain) return refuse(items, "customer_moved", "The customer's external_id changed while the events were sent; send them again");
+    if (resolvedAgain) {
+      const why = outcome.code === "shard_moved" ? "ledger shards" : "external_id";
+      return refuse(items, "customer_moved", `The customer's ${why} changed while the events were sent; send them again`);
+    }
     // The external_id has moved since this isolate cached it: ask D1 who holds it now, and send there (once).
     const { hits } = await authenticateAndResolve(env, key, items.map((p) => p.ref), now);
     const regrouped = new Map<string, { hit: CustomerHit; items: Parsed[] }>();
@@ -275,6 +302,17 @@ export async function ingest(
 }
 
 const ARCHIVED = "Customer is archived and takes no new events";
+
+/** A customer's events grouped by the ledger shard their idempotency key routes to (one group when unsharded). */
+function byShard(items: Parsed[], count: number): Array<[number, Parsed[]]> {
+  if (count <= 1) return [[0, items]];
+  const groups = new Map<number, Parsed[]>();
+  for (const p of items) {
+    const shard = shardOfKey(p.event.idempotencyKey, count);
+    groups.set(shard, [...(groups.get(shard) ?? []), p]);
+  }
+  return [...groups];
+}
 
 /** The external_ids these events named their customer by (none when they named it by its id), for its ledger to check. */
 function externalIdsOf(hit: CustomerHit, items: Parsed[]): string[] {

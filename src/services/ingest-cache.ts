@@ -24,6 +24,8 @@ export interface CachedCustomer {
   external_id: string | null;
   archived_at: number | null;
   ledger_version: number;
+  /** The customer's current ledger shard count (customers.ledger_shards). */
+  ledger_shards: number;
 }
 
 class TtlCache<V> {

@@ -11,6 +11,7 @@ import { ledgerStub } from "../ledger/stub";
 import type { ListInvoicesQuery } from "../schemas/invoices";
 import type { ServiceContext } from "./context";
 import { getCustomer } from "./customers";
+import { refuseSharded } from "./ledger-shards";
 
 /** The customer of an invoice of the caller's account and mode. */
 async function customerOfInvoice(env: Env, caller: Caller, id: string): Promise<string> {
@@ -33,7 +34,8 @@ async function ledgerOfInvoice(env: Env, caller: Caller, id: string) {
  */
 export async function regenerateInvoice({ env, db, caller, now }: ServiceContext, id: string): Promise<InvoiceView> {
   const customerId = await customerOfInvoice(env, caller, id);
-  const [customer] = await db.select({ version: customers.ledgerVersion }).from(customers).where(eq(customers.id, customerId));
+  const [customer] = await db.select({ version: customers.ledgerVersion, shards: customers.ledgerShards }).from(customers).where(eq(customers.id, customerId));
+  refuseSharded(customer?.shards ?? [1], "Regenerating an invoice");
   const who = { accountId: caller.accountId, mode: caller.mode, customerId };
   const outcome = await ledgerStub(env, caller, customerId).regenerateInvoice(who, customer?.version ?? 0, id, now);
   if ("invoice" in outcome) return outcome.invoice;
@@ -60,6 +62,7 @@ const ACTION_MESSAGES = {
   invoice_not_voidable: (status: string) => `A ${status} invoice cannot be voided`,
   invoice_not_finalized: (status: string) => `Only finalized invoices can be marked paid; this one is ${status}`,
   invoice_has_credit_notes: () => "This invoice has credit notes, which already credited part of it: issue another credit note for the rest instead of voiding it",
+  ledger_sharded: () => "Voiding a draft is not available yet for a customer whose events are split over ledger shards: finalize it, then void it",
 };
 
 /**

@@ -7,6 +7,7 @@ import { ACTIVITY_MINUTE_MS } from "../domain/event-activity";
 import { Dec, formatAmount, parseDecimal, ZERO } from "../domain/money";
 import type { Caller, Env } from "../env";
 import { ledgerStub } from "../ledger/stub";
+import { eachShard, shardHistories } from "./ledger-shards";
 
 const DAY_MS = 86_400_000;
 /** Ledgers asked at once. */
@@ -202,10 +203,13 @@ export async function overview(env: Env, caller: Caller, now: number): Promise<O
 
   // Events today: each active customer's ledger counts its events of the day.
   const activeCustomers = active.map((a) => a.customerId);
-  const counts = await fanOut(activeCustomers.slice(0, MAX_LEDGER_READS), (cid) =>
-    ledgerStub(env, caller, cid).dailyEventCounts(dayStart, dayStart, dayStart + DAY_MS, DAY_MS),
+  const read = activeCustomers.slice(0, MAX_LEDGER_READS);
+  // A sharded customer's events are counted by each of its shards (ledger-shards.ts).
+  const histories = await shardHistories(database(env.DB), caller, read);
+  const counts = await fanOut(read, (cid) =>
+    eachShard(env, caller, cid, histories.get(cid) ?? [1], (ledger) => ledger.dailyEventCounts(dayStart, dayStart, dayStart + DAY_MS, DAY_MS)),
   );
-  const eventCount = counts.flat().reduce((n, r) => n + r.n, 0);
+  const eventCount = counts.flat(2).reduce((n, r) => n + r.n, 0);
 
   const ranked: Array<{ customerId: string; currency: string; amount: Dec }> = [];
   for (const [k, amount] of spend.entries()) {

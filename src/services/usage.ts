@@ -7,10 +7,10 @@ import { contracts, meters, prices } from "../db/schema";
 import { formatTimestamp } from "../domain/time";
 import type { Caller, Env } from "../env";
 import { ApiError } from "../errors";
-import { ledgerStub } from "../ledger/stub";
 import { DAY_MS } from "../ledger/usage";
 import type { UsageQueryParams } from "../schemas/usage";
 import { getCustomer } from "./customers";
+import { eachShard, mergeUsage, refuseUnmergeable } from "./ledger-shards";
 import { getMeter, serializeMeter } from "./meters";
 
 /** NOTE: one query covers at most a year, and hourly windows at most 31 days (745 windows when the ends cut hours). */
@@ -34,15 +34,10 @@ export async function customerUsage(env: Env, caller: Caller, customerRef: strin
       param: "group_by",
     });
   }
-  const windows = await ledgerStub(env, caller, customer.id).usage({
-    meterCode: meter.code,
-    eventName: meter.eventName,
-    aggregation: meter.aggregation,
-    from: q.from,
-    to: q.to,
-    window,
-    groupBy: q.group_by ?? null,
-  });
+  refuseUnmergeable(meter.aggregation, customer.ledgerShards);
+  const query = { meterCode: meter.code, eventName: meter.eventName, aggregation: meter.aggregation, from: q.from, to: q.to, window, groupBy: q.group_by ?? null };
+  // A sharded customer's hourly rollups are spread over its shards: each answers for its events (ledger-shards.ts).
+  const windows = mergeUsage(await eachShard(env, caller, customer.id, customer.ledgerShards, (ledger) => ledger.usage(query)));
   return {
     data: windows.map((w) => ({
       start: formatTimestamp(w.start),

@@ -86,7 +86,7 @@ describe("how long ingestion trusts what it cached", () => {
     expect(cachedKey("hash-ttl", t + KEY_CACHE_TTL_MS)).toBeUndefined();
 
     const scope = { accountId: "acct-ttl", mode: "test" } as any;
-    const hit = { id: "c", external_id: "x", archived_at: null, ledger_version: 1 };
+    const hit = { id: "c", external_id: "x", archived_at: null, ledger_version: 1, ledger_shards: 1 };
     rememberCustomer(scope, "external_id", "x", hit, t);
     expect(CUSTOMER_CACHE_TTL_MS).toBe(10_000);
     expect(cachedCustomer(scope, "external_id", "x", t + CUSTOMER_CACHE_TTL_MS - 1)).toBe(hit);

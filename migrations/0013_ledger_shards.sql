@@ -1,0 +1,1 @@
+ALTER TABLE `customers` ADD `ledger_shards` text DEFAULT '[1]' NOT NULL;
