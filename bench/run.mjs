@@ -5,7 +5,8 @@
 // BENCH_BIG_EVENTS (events for the "large" customer, default 1000000), BENCH_BILLING_CUSTOMERS (customers in the
 // billing-run phase, default 10000), BENCH_STORAGE ("memory": the server's local D1 and Durable Object files on
 // /dev/shm, the default where it has room; "disk": under the OS temp dir), PORT (default: a free port), BENCH_ONLY
-// (a comma-separated list of ingest phases to run alone, e.g. single,singleCredits; prints their CPU, writes nothing).
+// (a comma-separated list of ingest phases to run alone, e.g. single,singleCredits; prints their CPU, writes nothing),
+// BENCH_SHARDS (ledger shards of the sharded customer, default 4).
 import autocannon from "autocannon";
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statfsSync, writeFileSync } from "node:fs";
@@ -23,6 +24,8 @@ const BIG = Number(process.env.BENCH_BIG_EVENTS ?? 1_000_000);
 const SMALL = 1_000;
 const BILLING_CUSTOMERS = Number(process.env.BENCH_BILLING_CUSTOMERS ?? 10_000);
 const CUSTOMERS = 100;
+/** Ledger shards of the sharded customer (BENCH_SHARDS, default 4). */
+const SHARDS = Number(process.env.BENCH_SHARDS ?? 4);
 const BATCH = 1_000;
 const SHM = "/dev/shm";
 /** Room the state needs on /dev/shm for the default phases (the 1,000,000-event ledger, 10,000 customers' ledgers). */
@@ -240,6 +243,11 @@ async function main() {
       customers.push(c.id);
     }
     const [small, big, ...spread] = customers;
+    // Issue 22's check: one more customer whose events are split over 4 ledger shards (docs/internals.md "Ledger shards").
+    const shardedCustomer = await api(base, key, "POST", "/v1/customers", { name: "Bench sharded" });
+    await api(base, key, "POST", "/v1/contracts", { customer_id: shardedCustomer.id, plan_id: plan.id, start_date: start });
+    await api(base, key, "PATCH", `/v1/customers/${shardedCustomer.id}`, { ledger_shards: SHARDS });
+    const sharded = shardedCustomer.id;
     // Issue 17's check: customers with 5 active credit grants each (different priorities and expiries, one scoped to
     // the meter; far too large to run out), so every ingest call applies credits to the draft before it answers.
     log("granting 5 credits to each of another set of customers");
@@ -334,6 +342,11 @@ async function main() {
       batchAlerts: { what: `batch ingest (${BATCH} events over ${CUSTOMERS} customers under 10 account-wide alerts)`, events: BATCH, run: () => loadBatches((i) => alerted[i % CUSTOMERS], liveAuth) },
       entitlements: { what: "GET /v1/customers/:id/entitlements", events: 0, run: () => load({ url: `${base}/v1/customers/${alerted[0]}/entitlements`, headers: liveAuth, connections: 20 }) },
       batchOneCredits: { what: `batch ingest (${BATCH} events to one customer with 5 credit grants)`, events: BATCH, run: () => loadBatches(() => credited[0]) },
+      batchShards: { what: `batch ingest (${BATCH} events to one customer with ${SHARDS} ledger shards)`, events: BATCH, run: () => loadBatches(() => sharded) },
+      readOne: { what: "GET upcoming_invoice, one ledger", events: 0, run: () => load({ url: `${base}/v1/customers/${spread[0]}/upcoming_invoice`, headers: auth, connections: 4 }) },
+      readShards: { what: `GET upcoming_invoice, ${SHARDS} ledger shards`, events: 0, run: () => load({ url: `${base}/v1/customers/${sharded}/upcoming_invoice`, headers: auth, connections: 4 }) },
+      listOne: { what: "GET /v1/events?customer_id (100 newest), one ledger", events: 0, run: () => load({ url: `${base}/v1/events?customer_id=${spread[0]}&limit=100`, headers: auth, connections: 4 }) },
+      listShards: { what: `GET /v1/events?customer_id (100 newest), ${SHARDS} ledger shards`, events: 0, run: () => load({ url: `${base}/v1/events?customer_id=${sharded}&limit=100`, headers: auth, connections: 4 }) },
     };
     await load({ url: `${base}/_bench/fanout?ledgers=${CUSTOMERS}`, method: "POST", headers: auth, connections: 4, duration: 2 });
     const rounds = [];
@@ -397,6 +410,12 @@ async function main() {
       ],
       ["single-event ingest with 5 credit grants (req/s); / without", `${rps("singleCredits").toFixed(0)}; ${ratio("singleCredits", "single")}`],
       ["**Worker CPU per request, batch over 100 customers with 10 account-wide alerts / without** (issue 18: within 1.10)", `**${cpuRatioOf("batchAlerts", "batch")}**`],
+      [`**batch to one customer: ${SHARDS} ledger shards / one ledger** (events/s; Worker CPU per request, all shards together)`, `**${ratio("batchShards", "batchOne")}**; ${cpuRatioOf("batchShards", "batchOne")}`],
+      [`batch ingest, ${BATCH}/request to one customer with ${SHARDS} shards (events/s; Worker CPU ms/request)`, `${eps("batchShards")}; ${cpu("batchShards")?.toFixed(2) ?? "n/a"}`],
+      [
+        `reads with ${SHARDS} shards / one ledger: upcoming invoice (p50 ms; Worker CPU per request), events list of 100 (p50 ms; Worker CPU)`,
+        `${med((r) => r.readShards.latency.p50)} / ${med((r) => r.readOne.latency.p50)}; ${cpuRatioOf("readShards", "readOne")}, ${med((r) => r.listShards.latency.p50)} / ${med((r) => r.listOne.latency.p50)}; ${cpuRatioOf("listShards", "listOne")}`,
+      ],
       [
         "entitlements read: p50 latency ms (no-op p50); req/s (no-op req/s)",
         `${med((r) => r.entitlements.latency.p50)} (${med((r) => r.noop.latency.p50)}); ${rps("entitlements").toFixed(0)} (${rps("noop").toFixed(0)})`,

@@ -1,16 +1,19 @@
 // CustomerLedger: the Durable Object that owns one customer's events, aggregates and invoices, and the only writer of
-// them. A thin class: every mutation is one SQLite transaction (mutate) followed by one after-commit step that
-// publishes to D1 and schedules the webhook outbox; the work itself lives in the modules it imports.
-import { DurableObject } from "cloudflare:workers";
-import { database } from "../db/client";
+// them. A thin class: every mutation is one SQLite transaction (mutate, in ledger-core.ts) followed by one after-commit
+// step that publishes to D1 and schedules the webhook outbox; the work itself lives in the modules it imports.
 import type { InvoiceAction, PaymentRecord } from "../domain/invoice-lifecycle";
-import type { Env } from "../env";
 import type { AlertStatusView, EntitlementView } from "../schemas/alerts";
 import type { CreditGrantView, CreditLedgerEntryView, CreditTopUpView } from "../schemas/credits";
-import { afterCommit, type OutboxTiming } from "./after-commit";
-import { alertStatuses, entitlements, evaluateAlerts, type FiredAlert } from "./alerts";
+import { alertStatuses, entitlements } from "./alerts";
 import { auditAggregates } from "./audit";
-import { regenerateInvoice, voidEvent, voidEventRange, type EventRange, type RegenerateRefusal, type VoidRefusal } from "./corrections";
+import {
+  regenerateInvoice,
+  voidEvent,
+  voidEventRange,
+  type EventRange,
+  type RegenerateRefusal,
+  type VoidRefusal,
+} from "./corrections";
 import { settleCredits } from "./credit-application";
 import {
   checkCreditNote,
@@ -37,16 +40,12 @@ import {
   type GrantStatus,
   type NewGrant,
 } from "./credits";
-import { openPeriodsUpTo, invoiceRow, repriceAll } from "./drafts";
+import { openPeriodsUpTo, invoiceRow } from "./drafts";
 import { ingestEvents } from "./ingest";
+import { LedgerCore } from "./ledger-core";
 import { applyAction, lockDue, recordPayment } from "./invoices";
-import { invoiceThresholds } from "./progressive";
-import { migrate } from "./schema";
-import { shardsOf } from "../domain/ledger-shards";
-import { closeInShards, findOwners, forwardOwned, mergeForwarded, misrouted, reportToPrimary } from "./shard-calls";
-import { applyPush, closePeriods, takePush, type PeriodKey, type ShardPush } from "./shards";
-import { adoptSnapshot, currentSnapshot, staleSnapshot, type LedgerIdentity, type LedgerSnapshot } from "./snapshot";
-import { LedgerState } from "./state";
+import { closeInShards, findOwners, forwardOwned, mergeForwarded, misrouted } from "./shard-calls";
+import { adoptSnapshot, currentSnapshot, type LedgerIdentity } from "./snapshot";
 import { deleteTopUp, putTopUp, topUps, triggerTopUps, type TopUpSettings } from "./top-ups";
 import type {
   AggregateMismatch,
@@ -62,73 +61,9 @@ import type {
   PaymentRecorded,
 } from "./types";
 import { usageFromRollups, type UsageQuery, type UsageWindow } from "./usage";
-import { dailyEventCounts, eventById, invoicesByStatus, invoiceView, listEvents, upcomingInvoice } from "./views";
+import { dailyEventCounts, eventById, invoicesByStatus, listEvents, upcomingInvoice } from "./views";
 
-export class CustomerLedger extends DurableObject<Env> {
-  private readonly state: LedgerState;
-
-  constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
-    this.state = new LedgerState(ctx.storage);
-    // blockConcurrencyWhile: no request runs before the schema exists.
-    ctx.blockConcurrencyWhile(async () => migrate(this.state));
-  }
-
-  /**
-   * `fn` in one transaction, credits applied again if it changed drafts or grants (so the answer is exact), then the
-   * after-commit step (also when `fn` changed nothing: it retries what waits).
-   */
-  private async mutate<T>(outbox: OutboxTiming, now: number, fn: () => T): Promise<T> {
-    return (await this.mutateReporting(outbox, now, fn)).result;
-  }
-
-  /**
-   * mutate, also answering which alerts the mutation triggered. After `fn`, in the same transaction: credits are applied
-   * (§15), drafts that reached their invoice_threshold are invoiced (§16), then alerts are evaluated (§16).
-   */
-  private async mutateReporting<T>(outbox: OutboxTiming, now: number, fn: () => T): Promise<{ result: T; fired: FiredAlert[]; interims: string[] }> {
-    const out = this.state.transact(() => {
-      const result = fn();
-      // A shard has no invoices, credits or alerts of its own: its primary settles them (ledger/shards.ts).
-      if (this.state.shard !== 0) return { result, interims: [], fired: [] };
-      settleCredits(this.state, now);
-      const interims = invoiceThresholds(this.state, currentSnapshot(this.state), now);
-      return { result, interims, fired: evaluateAlerts(this.state, now) };
-    });
-    await afterCommit(this.state, this.env, outbox);
-    return out;
-  }
-
-  private stale(who: LedgerIdentity, version: number) {
-    return staleSnapshot(this.state, database(this.env.DB), who, version);
-  }
-
-  private invoice(id: string): InvoiceView | null {
-    const row = invoiceRow(this.state, id);
-    return row ? invoiceView(this.state, row) : null;
-  }
-
-  /** The alarm retries the after-commit step (D1 publishes, the webhook outbox) until D1 has everything. */
-  override async alarm(): Promise<void> {
-    this.state.alarmAt = null;
-    if (!this.state.known) return;
-    await afterCommit(this.state, this.env, "now");
-    if (this.state.shard !== 0) await this.report(Number(this.state.meta("snapshot_version") ?? "0"), Date.now());
-  }
-
-  /** A shard's unreported aggregates go to its primary; answers what the primary's settling triggered. */
-  private async report(version: number, now: number): Promise<Pick<Extract<IngestOutcome, { ok: true }>, "chargeNow" | "alertsTriggered">> {
-    const push = this.state.transact(() => takePush(this.state));
-    if (!push) return { chargeNow: [], alertsTriggered: [] };
-    try {
-      return await reportToPrimary(this.env, this.state, version, push, now);
-    } catch (err) {
-      await this.ctx.storage.setAlarm(Date.now() + 1_000);
-      this.state.alarmAt = undefined;
-      throw err;
-    }
-  }
-
+export class CustomerLedger extends LedgerCore {
   /** Called after a contract of this customer changed in D1: reload, open first drafts, index them. */
   async refresh(who: LedgerIdentity, version: number, now: number): Promise<void> {
     const fresh = await this.stale(who, version);
@@ -179,62 +114,6 @@ export class CustomerLedger extends DurableObject<Env> {
     }
     if (elsewhere.length === 0) return answer;
     return mergeForwarded(answer, events.length, away, await Promise.all(elsewhere.map(async (o) => ({ o, out: await forwardOwned(this.env, who, version, o, events, policy, now, externalIds) }))));
-  }
-
-  // ---- shards (ledger/shards.ts) ---------------------------------------------------------------------------------
-
-  /**
-   * Before a billing run finalizes anything: every period that will be due (drafts are opened first, as the run itself
-   * would) is closed in the customer's other shards, which hand over their final state.
-   */
-  private async closeDue(who: LedgerIdentity, fresh: LedgerSnapshot | null, asOf: number): Promise<ShardPush[]> {
-    const history = (fresh ?? (this.state.known ? currentSnapshot(this.state) : null))?.shards ?? [1];
-    if (shardsOf(history) < 2) return [];
-    const due = await this.mutate("now", asOf, () => {
-      const s = adoptSnapshot(this.state, who, fresh, asOf);
-      for (const contract of s.contracts) openPeriodsUpTo(this.state, contract, asOf);
-      return this.state.sql
-        .exec<{ contract_id: string; period_start: number }>("SELECT contract_id, period_start FROM invoices WHERE status = 'draft' AND kind = 'period' AND finalize_after <= ?", asOf)
-        .toArray();
-    });
-    return closeInShards(this.env, this.state, currentSnapshot(this.state), due, asOf);
-  }
-
-  /** The shards' final state of periods about to be finalized, applied inside the finalizing transaction. */
-  private applyClosed(s: LedgerSnapshot, closed: ShardPush[], now: number): void {
-    for (const push of closed) repriceAll(this.state, s, applyPush(this.state, s, push, now), now);
-  }
-
-  /** In the primary: a shard's report. Its drafts are repriced with it, and credits, thresholds and alerts settled. */
-  async applyShardPush(who: LedgerIdentity, version: number, push: ShardPush, now: number) {
-    const fresh = await this.stale(who, version);
-    const { result, fired, interims } = await this.mutateReporting("alarm", now, () => {
-      const snapshot = adoptSnapshot(this.state, who, fresh, now);
-      repriceAll(this.state, snapshot, applyPush(this.state, snapshot, push, now), now);
-      settleCredits(this.state, now);
-      return triggerTopUps(this.state, now);
-    });
-    return { chargeNow: [...result, ...interims], alertsTriggered: fired };
-  }
-
-  /** Which of `keys` this shard stores, answered after adopting the asker's snapshot (shard-calls.ts findOwners). */
-  async heldKeys(who: LedgerIdentity, version: number, keys: string[], now: number): Promise<string[]> {
-    const fresh = await this.stale(who, version);
-    return this.mutate("alarm", now, () => {
-      adoptSnapshot(this.state, who, fresh, now);
-      return keys.length === 0
-        ? []
-        : this.state.sql
-            .exec<{ k: string }>("SELECT idempotency_key AS k FROM events WHERE idempotency_key IN (SELECT value FROM json_each(?))", JSON.stringify(keys))
-            .toArray()
-            .map((r) => r.k);
-    });
-  }
-
-  /** In a shard: close periods its primary is about to finalize, and hand over their state (shards.ts closePeriods). */
-  async closePeriods(who: LedgerIdentity, version: number, periods: PeriodKey[], now: number): Promise<ShardPush | null> {
-    const fresh = await this.stale(who, version);
-    return this.mutate("alarm", now, () => closePeriods(this.state, adoptSnapshot(this.state, who, fresh, now), periods, now));
   }
 
   /**
