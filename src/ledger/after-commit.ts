@@ -53,7 +53,7 @@ function outboxEmpty(state: LedgerState): boolean {
 }
 
 /** Arms the alarm for `at` unless one is armed sooner. */
-async function armAlarm(state: LedgerState, at: number): Promise<void> {
+export async function armAlarm(state: LedgerState, at: number): Promise<void> {
   if (state.alarmAt === undefined) state.alarmAt = await state.storage.getAlarm();
   if (state.alarmAt !== null && state.alarmAt <= at) return;
   state.alarmAt = at;
@@ -66,6 +66,8 @@ async function armAlarm(state: LedgerState, at: number): Promise<void> {
  * customers that wave of wake-ups alone exhausted local workerd's SQLite memory.
  */
 async function disarmIfIdle(state: LedgerState): Promise<void> {
+  // A shard's alarm also stands for reports its primary may not have yet (ledger-core.ts report): it stays armed.
+  if (state.shard !== 0) return;
   if (state.flushesInFlight > 0 || state.activityPublishesInFlight > 0 || !outboxEmpty(state) || activityUnpublished(state)) return;
   if (state.alarmAt === null) return;
   state.alarmAt = null;

@@ -4,7 +4,7 @@ import { DurableObject } from "cloudflare:workers";
 import { database } from "../db/client";
 import { shardsOf } from "../domain/ledger-shards";
 import type { Env } from "../env";
-import { afterCommit, type OutboxTiming } from "./after-commit";
+import { afterCommit, armAlarm, type OutboxTiming } from "./after-commit";
 import { evaluateAlerts, type FiredAlert } from "./alerts";
 import { settleCredits } from "./credit-application";
 import { invoiceRow, openPeriodsUpTo, repriceAll } from "./drafts";
@@ -74,11 +74,13 @@ export abstract class LedgerCore extends DurableObject<Env> {
   protected async report(version: number, now: number): Promise<Pick<Extract<IngestOutcome, { ok: true }>, "chargeNow" | "alertsTriggered">> {
     const push = this.state.transact(() => takePush(this.state));
     if (!push) return { chargeNow: [], alertsTriggered: [] };
+    // NOTE: armed before the push, so a report lost with the object (or refused by the primary) is sent by the alarm;
+    // the push is idempotent, and one that arrives after a newer one changes nothing (shards.ts applyPush).
+    await armAlarm(this.state, Date.now() + 10_000);
     try {
       return await reportToPrimary(this.env, this.state, version, push, now);
     } catch (err) {
-      await this.ctx.storage.setAlarm(Date.now() + 1_000);
-      this.state.alarmAt = undefined;
+      await armAlarm(this.state, Date.now() + 1_000);
       throw err;
     }
   }
