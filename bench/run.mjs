@@ -252,7 +252,8 @@ async function main() {
     // the meter; far too large to run out), so every ingest call applies credits to the draft before it answers.
     log("granting 5 credits to each of another set of customers");
     const credited = [];
-    for (let i = 0; i < CUSTOMERS; i++) {
+    const wanted = (...names) => !ONLY || names.some((n) => ONLY.has(n));
+    for (let i = 0; i < (wanted("singleCredits", "batchOneCredits") ? CUSTOMERS : 0); i++) {
       const c = await api(base, key, "POST", "/v1/customers", { name: `Credited ${i}` });
       await api(base, key, "POST", "/v1/contracts", { customer_id: c.id, plan_id: plan.id, start_date: start });
       for (let g = 0; g < 5; g++) {
@@ -277,12 +278,12 @@ async function main() {
       ],
     });
     const alerted = [];
-    for (let i = 0; i < CUSTOMERS; i++) {
+    for (let i = 0; i < (wanted("batchAlerts", "entitlements") ? CUSTOMERS : 0); i++) {
       const c = await api(base, liveKey, "POST", "/v1/customers", { name: `Alerted ${i}` });
       await api(base, liveKey, "POST", "/v1/contracts", { customer_id: c.id, plan_id: livePlan.id, start_date: start });
       alerted.push(c.id);
     }
-    for (let a = 0; a < 10; a++) {
+    for (let a = 0; a < (wanted("batchAlerts", "entitlements") ? 10 : 0); a++) {
       const type = ["usage", "usage", "usage", "usage", "spend", "spend", "spend", "credit_balance", "credit_balance", "usage"][a];
       await api(base, liveKey, "POST", "/v1/alerts", {
         name: `Alert ${a}`, type, threshold: type === "credit_balance" ? "1.00" : String(1_000_000_000 + a),
