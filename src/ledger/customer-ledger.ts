@@ -68,6 +68,8 @@ export class CustomerLedger extends LedgerCore {
   async refresh(who: LedgerIdentity, version: number, now: number): Promise<void> {
     const fresh = await this.stale(who, version);
     await this.mutate("now", now, () => adoptSnapshot(this.state, who, fresh, now));
+    // A shard's events decided again under the new snapshot reach its primary's drafts before the caller's answer.
+    if (this.state.shard !== 0) await this.report(version, now);
   }
 
   /**

@@ -3,6 +3,7 @@
 import { and, eq } from "drizzle-orm";
 import { database } from "../db/client";
 import { customers } from "../db/schema";
+import { shardsOf } from "../domain/ledger-shards";
 import type { Env } from "../env";
 import { ledgerStub, type LedgerScope } from "../ledger/stub";
 import type { ServiceContext } from "./context";
@@ -17,12 +18,18 @@ export async function syncLedger(env: Env, scope: LedgerScope, customerId: strin
   // The cached ledger_version (and archived flag) of the customer is now behind.
   forgetCustomers(scope);
   const row = await database(env.DB)
-    .select({ version: customers.ledgerVersion })
+    .select({ version: customers.ledgerVersion, shards: customers.ledgerShards })
     .from(customers)
     .where(and(eq(customers.id, customerId), eq(customers.accountId, scope.accountId), eq(customers.mode, scope.mode)))
     .get();
   if (!row) return;
-  await ledgerStub(env, scope, customerId).refresh({ accountId: scope.accountId, mode: scope.mode, customerId }, row.version, now);
+  const who = { accountId: scope.accountId, mode: scope.mode, customerId };
+  await ledgerStub(env, scope, customerId).refresh(who, row.version, now);
+  // NOTE: a sharded customer's other shards too, before the answer: each decides its own events again under the new
+  // contracts (and reports to the primary), and an archived customer or a moved external_id is refused by every shard
+  // at once, not only after an edge with a fresh cache reaches it (docs/internals.md "Ledger shards").
+  const count = shardsOf(row.shards);
+  await Promise.all(Array.from({ length: count - 1 }, (_, i) => ledgerStub(env, scope, customerId, i + 1).refresh({ ...who, shard: i + 1 }, row.version, now)));
 }
 
 /**

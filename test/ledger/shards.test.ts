@@ -75,8 +75,9 @@ describe("ledger shards' protocol", () => {
     // 0: the ledgers involved already hold the snapshot (PATCH refreshed the primary) or load it on their first call.
     const v = 0;
     // The primary cannot be reached while the shard stores the events: the call fails, the shard keeps its report.
-    await runInDurableObject(shard as unknown as DurableObjectStub<CustomerLedger>, async (instance: CustomerLedger) => {
-      const holder = instance as unknown as { env: typeof env };
+    await runInDurableObject(shard as unknown as DurableObjectStub<CustomerLedger>, async (object) => {
+      const instance = object as unknown as CustomerLedger;
+      const holder = object as unknown as { env: typeof env };
       const real = holder.env;
       const unreachable = {
         idFromName: (n: string) => real.LEDGER.idFromName(n),
@@ -123,6 +124,31 @@ describe("ledger shards' protocol", () => {
     const out = await ledgerStub(env, w.scope, w.customer, home).ingest(w.who(home), v, [event(early3)], "latest_wins", Date.now());
     expect(out.ok && out.results.map((r) => r.status)).toEqual(["duplicate"]);
     expect(await callsOnDraft(w.key, w.customer)).toBe("12");
+  });
+
+  it("tells every shard of a contract change and an archive before the API answers", async () => {
+    const w = await world(4);
+    const base = Date.now() - 60_000;
+    const keys = Array.from({ length: 40 }, (_, i) => `pause-${i}`);
+    const sent = await call("POST", "/v1/events/batch", {
+      key: w.key,
+      body: { events: keys.map((k, i) => ({ customer_id: w.customer, event_name: "api_call", idempotency_key: k, timestamp: new Date(base + i * 1000).toISOString() })) },
+    });
+    expect(sent.status).toBe(202);
+    expect(await callsOnDraft(w.key, w.customer)).toBe("40");
+    // A backdated pause: every shard decides its own events again, and the draft shows it in the pause's answer.
+    const contract = (await call("GET", `/v1/customers/${w.customer}/upcoming_invoice`, { key: w.key })).body.contract_id;
+    const paused = await call("POST", `/v1/contracts/${contract}/pause`, { key: w.key, body: { at: new Date(base + 10_000).toISOString() } });
+    expect(paused.status, JSON.stringify(paused.body)).toBe(200);
+    expect(await callsOnDraft(w.key, w.customer)).toBe("10");
+    expect((await call("POST", `/v1/contracts/${contract}/resume`, { key: w.key, body: { at: new Date(base + 20_000).toISOString() } })).status).toBe(200);
+    expect(await callsOnDraft(w.key, w.customer)).toBe("30");
+    // Archived: every shard refuses, even one reached with the version an edge cached before the archive.
+    expect((await call("DELETE", `/v1/customers/${w.customer}`, { key: w.key })).status).toBe(200);
+    for (let shard = 0; shard < 4; shard++) {
+      const out = await ledgerStub(env, w.scope, w.customer, shard).ingest(w.who(shard), 0, [event(`after-${shard}`)], "latest_wins", Date.now());
+      expect(out).toEqual({ ok: false, code: "customer_archived" });
+    }
   });
 
   it("counts each key once when batches with overlapping keys race over the shards", async () => {
