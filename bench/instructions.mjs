@@ -205,6 +205,17 @@ async function main() {
   const stateDir = process.env.INSTR_STATE ?? mkdtempSync("/dev/shm/perf-instr-");
   log(`starting the dev server on ${base} (state in ${stateDir})`);
   const { child, key } = await startServer(stateDir);
+  // Stopped early (Ctrl-C, kill): the server's whole group goes too, never left holding its ports.
+  for (const signal of ["SIGINT", "SIGTERM"]) {
+    process.on(signal, () => {
+      try {
+        process.kill(-child.pid, "SIGINT");
+      } catch {
+        // already gone
+      }
+      process.exit(130);
+    });
+  }
   try {
     const { worker, proxy } = workerPids(child.pid);
     log(`Worker's workerd: pid ${worker} (proxy ${proxy})`);
