@@ -46,6 +46,8 @@ const workerdPath = workerd.default ?? workerd;
 /** Requests per count: fewer under callgrind, whose counts are exact (a request there costs ~50× the time). */
 const K_SINGLE = Number(process.env.INSTR_SINGLES ?? (COUNTER === "perf" ? 2000 : 200));
 const K_BATCH = Number(process.env.INSTR_BATCHES ?? (COUNTER === "perf" ? 40 : 4));
+/** Warm-up requests per phase before the counts (INSTR_WARMUP="singles,batches"). */
+const [WARM_SINGLES, WARM_BATCHES] = (process.env.INSTR_WARMUP ?? (COUNTER === "perf" ? "1000,20" : "100,4")).split(",").map(Number);
 
 const log = (msg) => process.stderr.write(`[instructions] ${msg}\n`);
 
@@ -139,7 +141,9 @@ function requests(opts, amount) {
     let failure = "";
     // The first failed answer's body, so a failing phase says why.
     const setupClient = (client) => client.on("response", (status, _bytes, _time) => status >= 300 && !failure && (failure = `status ${status}`));
-    autocannon({ timeout: COUNTER === "callgrind" ? 600 : 30, setupClient, ...opts, amount }, (err, result) => {
+    // NOTE: under callgrind one connection: queued requests there wait long enough for workerd to answer 503.
+    const serial = COUNTER === "callgrind" ? { connections: 1 } : {};
+    autocannon({ timeout: COUNTER === "callgrind" ? 600 : 30, setupClient, ...opts, ...serial, amount }, (err, result) => {
       if (err) return rej(err);
       if (result.errors + result.non2xx + result.timeouts > 0) {
         return rej(new Error(`${opts.url}: ${result.errors} errors, ${result.non2xx} non-2xx (${JSON.stringify(result.statusCodeStats)} ${failure}), ${result.timeouts} timeouts`));
@@ -274,7 +278,7 @@ async function main() {
     // Warm-up: every phase once (JIT, caches, each ledger woken), so the counted requests are the steady state.
     for (const [name, p] of chosen) {
       log(`warming up ${name}`);
-      await requests(p.opts, Math.max(Math.ceil(p.k / 2), 20));
+      await requests(p.opts, p.events > 1 ? WARM_BATCHES : WARM_SINGLES);
     }
     const results = Object.fromEntries(chosen.map(([name]) => [name, []]));
     // Repeats interleaved, as run.mjs's rounds are: whatever drifts (a ledger's size) spreads over every phase alike.
