@@ -13,7 +13,7 @@ import type { ContractSnapshot, LedgerSnapshot } from "./snapshot";
 import type { LedgerState } from "./state";
 import type { DuplicatePolicy, EventRow, IngestEvent, IngestResult, IngestStatus, InvoiceRow } from "./types";
 import { hourBucket } from "./usage";
-import { eventView } from "./views";
+import { eventRows, eventView } from "./views";
 
 type CallInvoice = Pick<InvoiceRow, "id" | "status" | "contract_id" | "period_start" | "period_end">;
 
@@ -48,7 +48,7 @@ const MAX_BOUND_KEYS = 100;
 /** storedKeys' statements by key count, so the SQL API's statement cache reuses them. */
 const storedKeysStatements: string[] = [];
 
-const INSERT_EVENT = `INSERT INTO events (seq, id, idempotency_key, event_name, ts, explicit_ts, properties, payload, version, received_at,
+const INSERT_EVENT = `INSERT INTO events (seq, ms, idempotency_key, event_name, ts, explicit_ts, properties, payload, version, received_at,
    billing_status, billing_reason, invoice_id, meters, contrib) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
 /** Stores the events of one call (inside the caller's transaction) and reprices the drafts they changed. */
@@ -127,7 +127,7 @@ function insertPending(call: IngestCall): void {
   for (const r of call.pending) {
     sql.exec(
       INSERT_EVENT,
-      r.seq, r.id, r.idempotency_key, r.event_name, r.ts, r.explicit_ts, r.properties, r.payload, r.version, r.received_at,
+      r.seq, r.ms, r.idempotency_key, r.event_name, r.ts, r.explicit_ts, r.properties, r.payload, r.version, r.received_at,
       r.billing_status, r.billing_reason, r.invoice_id, r.meters, r.contrib,
     );
   }
@@ -156,7 +156,7 @@ function ingestOne(call: IngestCall, e: IngestEvent, policy: DuplicatePolicy): I
   if (call.storedKeys.has(e.idempotencyKey)) {
     // A key seen before (stored earlier, or earlier in this call): the stored version decides.
     insertPending(call);
-    existing = sql.exec<EventRow>("SELECT * FROM events WHERE idempotency_key = ?", e.idempotencyKey).one();
+    existing = eventRows(state, "SELECT * FROM events WHERE idempotency_key = ?", e.idempotencyKey)[0]!;
     if (existing.payload === payload || policy === "first_wins") return result(existing.id, "duplicate", existing.ts, existing.event_name);
   }
   const { decision, adds, contrib } = decide(call, e);
@@ -200,7 +200,7 @@ function ingestOne(call: IngestCall, e: IngestEvent, policy: DuplicatePolicy): I
   } else {
     // A new key, the common case: it waits in call.pending and goes in with the call's other new events.
     const seq = takeSeq(state);
-    row = { seq, id: call.mintId(seq, now), idempotency_key: e.idempotencyKey, version: 1, voided_at: null, ...version };
+    row = { seq, ms: now, id: call.mintId(seq, now), idempotency_key: e.idempotencyKey, version: 1, voided_at: null, ...version };
     call.pending.push(row);
     call.storedKeys.add(e.idempotencyKey);
   }
@@ -264,9 +264,7 @@ export function redecideEvents(state: LedgerState, snapshot: LedgerSnapshot, spa
   };
   let changed = 0;
   for (const span of spans) {
-    const rows = state.sql
-      .exec<EventRow>("SELECT * FROM events WHERE ts >= ? AND ts < ? ORDER BY seq", span.start, span.end ?? Number.MAX_SAFE_INTEGER)
-      .toArray();
+    const rows = eventRows(state, "SELECT * FROM events WHERE ts >= ? AND ts < ? ORDER BY seq", span.start, span.end ?? Number.MAX_SAFE_INTEGER);
     for (const row of rows) {
       // A voided event stays voided; a regenerated period's void invoice gives its events back (reopened).
       if (row.voided_at !== null) continue;
