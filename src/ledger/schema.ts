@@ -65,8 +65,8 @@ const BASELINE = [
      event_name TEXT NOT NULL,
      ts INTEGER NOT NULL,
      explicit_ts INTEGER NOT NULL,
+     -- the payload's identity (same payload or not) is derived from event_name, explicit_ts/ts and properties (ingest.ts)
      properties TEXT NOT NULL,
-     payload TEXT NOT NULL,
      version INTEGER NOT NULL,
      received_at INTEGER NOT NULL,
      billing_status TEXT NOT NULL,

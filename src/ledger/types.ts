@@ -99,7 +99,6 @@ export type StoredEventRow = {
   ts: number;
   explicit_ts: number;
   properties: string;
-  payload: string;
   version: number;
   received_at: number;
   /** voided: taken out of billing by hand (SPEC §18); it stays in history and on its invoice_id for the record. */
