@@ -217,7 +217,8 @@ async function main() {
       } catch {
         // already gone
       }
-      process.exit(130);
+      if (!process.env.INSTR_STATE) setTimeout(() => (rmSync(stateDir, { recursive: true, force: true }), process.exit(130)), 1500);
+      else process.exit(130);
     });
   }
   try {
