@@ -9,7 +9,7 @@
 // Environment: INSTR_REPEATS (repeats per phase, default 3; medians printed), INSTR_ONLY (comma-separated phases),
 // INSTR_SINGLES (K for the no-op and single phases, default 2000; 200 under callgrind), INSTR_BATCHES (K for the
 // batch and floor phases, default 40; 4 under callgrind), INSTR_COUNTER (perf | callgrind, see chooseCounter), PORT / STRIPE_EMULATOR_PORT (default 8901 / 8902), INSTR_STATE (state dir, default /dev/shm/perf-*).
-// Linux only: needs perf(1) and perf_event_paranoid ≤ 2 (user-space counting of one's own processes).
+// Linux only: perf(1) with a hardware PMU and perf_event_paranoid ≤ 2, or else valgrind (callgrind, see chooseCounter).
 import autocannon from "autocannon";
 import { spawn } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
