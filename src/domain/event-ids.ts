@@ -24,14 +24,7 @@ export function eventId(customerId: string, seq: number, ms: number): string {
 
 /** eventId for one customer, with the customer's part worked out once (ingest mints an id per event). */
 export function eventIdMinter(customerId: string): (seq: number, ms: number) => string {
-  const hint = customerId.replaceAll("-", "").slice(0, HINT_DIGITS).toLowerCase();
-  if (hint.length !== HINT_DIGITS || !HEX.test(hint)) throw new Error("event ids need a UUID customer id");
-  // The 62 bits after the variant: 24 bits of hint, then 38 bits of sequence number, split at bit 48 so that each
-  // part is an exact JS integer (no BigInt per event).
-  const hintTail = parseInt(hint.slice(3), 16);
-  const variantGroup = (0x8000 + Math.floor(hintTail / 1024)).toString(16); // the hint's top 14 bits under the variant
-  const lowBase = (hintTail % 1024) * 2 ** 38;
-  const versionGroup = `8${hint.slice(0, 3)}`;
+  const { versionGroup, variantGroup, lowBase } = hintParts(customerId);
   return (seq, ms) => {
     if (!Number.isSafeInteger(seq) || seq < 1 || seq > MAX_SEQ) throw new Error(`event sequence out of range: ${seq}`);
     if (!Number.isSafeInteger(ms) || ms < 0 || ms > MAX_MS) throw new Error(`event time out of range: ${ms}`);
@@ -39,6 +32,29 @@ export function eventIdMinter(customerId: string): (seq: number, ms: number) => 
     const low = (lowBase + seq).toString(16).padStart(12, "0");
     return `${time.slice(0, 8)}-${time.slice(8)}-${versionGroup}-${variantGroup}-${low}`;
   };
+}
+
+/**
+ * An SQL expression spelling the id eventIdMinter(customerId) mints from the integer columns `seqColumn` and `msColumn`
+ * (for comparisons with an id from elsewhere, e.g. another ledger's event in a list cursor). Only hex digits and the
+ * column names go into it, so it is safe to splice into a statement.
+ */
+export function eventIdSql(customerId: string, seqColumn: string, msColumn: string): string {
+  const { versionGroup, variantGroup, lowBase } = hintParts(customerId);
+  const time = `printf('%012x', ${msColumn})`;
+  return `(substr(${time}, 1, 8) || '-' || substr(${time}, 9) || '-${versionGroup}-${variantGroup}-' || printf('%012x', ${lowBase} + ${seqColumn}))`;
+}
+
+/** The customer's parts of its events' ids. */
+function hintParts(customerId: string): { versionGroup: string; variantGroup: string; lowBase: number } {
+  const hint = customerId.replaceAll("-", "").slice(0, HINT_DIGITS).toLowerCase();
+  if (hint.length !== HINT_DIGITS || !HEX.test(hint)) throw new Error("event ids need a UUID customer id");
+  // The 62 bits after the variant: 24 bits of hint, then 38 bits of sequence number, split at bit 48 so that each
+  // part is an exact JS integer (no BigInt per event).
+  const hintTail = parseInt(hint.slice(3), 16);
+  const variantGroup = (0x8000 + Math.floor(hintTail / 1024)).toString(16); // the hint's top 14 bits under the variant
+  const lowBase = (hintTail % 1024) * 2 ** 38;
+  return { versionGroup: `8${hint.slice(0, 3)}`, variantGroup, lowBase };
 }
 
 /** The first hex digits of the UUID of the customer whose ledger holds this event, or null if it is not such an id. */

@@ -14,7 +14,7 @@ export const SHARD_SEQ_SPAN = 2 ** 32;
 
 /** The shard holding an event, from the sequence number its id carries. */
 export function shardOfSeq(seq: number): number {
-  return Math.floor((seq - 1) / SHARD_SEQ_SPAN);
+  return seq < 1 ? 0 : Math.floor((seq - 1) / SHARD_SEQ_SPAN);
 }
 
 /** FNV-1a (32 bits) over the key's UTF-16 code units: stable across isolates and releases, cheap per event. */

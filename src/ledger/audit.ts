@@ -4,7 +4,7 @@ import { contributionOf, groupKeysOf, Quantity, type Properties } from "../domai
 import { quantityOf, type AggregateRow } from "./aggregates";
 import { currentSnapshot } from "./snapshot";
 import type { LedgerState } from "./state";
-import type { AggregateMismatch, EventRow } from "./types";
+import type { AggregateMismatch, StoredEventRow } from "./types";
 import { hourBucket } from "./usage";
 
 /**
@@ -15,7 +15,7 @@ export function auditAggregates(state: LedgerState): AggregateMismatch[] {
   const s = currentSnapshot(state);
   const meters = new Map(s.meters.map((m) => [m.code, m]));
   const expected = new Map<string, { count: number; values: string[]; latest: [number, number, string] | null }>();
-  for (const e of state.sql.exec<EventRow>("SELECT * FROM events WHERE billing_status = 'billed'")) {
+  for (const e of state.sql.exec<StoredEventRow>("SELECT * FROM events WHERE billing_status = 'billed'")) {
     const props = JSON.parse(e.properties) as Properties;
     for (const code of JSON.parse(e.meters) as string[]) {
       const meter = meters.get(code);

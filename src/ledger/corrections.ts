@@ -6,7 +6,7 @@ import { finishCall, newCall, redecideEvents, takeBack } from "./ingest";
 import type { LedgerSnapshot } from "./snapshot";
 import type { LedgerState } from "./state";
 import type { EventRow, EventView, InvoiceRow, InvoiceView } from "./types";
-import { eventWithHistory, invoiceView } from "./views";
+import { eventRowById, eventRows, eventWithHistory, invoiceView } from "./views";
 
 const HOUR_MS = 3_600_000;
 
@@ -55,21 +55,19 @@ function voidRows(state: LedgerState, snapshot: LedgerSnapshot, rows: readonly E
 
 /** POST /v1/events/:id/void: the event after its void (a repeated void changes nothing and answers the same). */
 export function voidEvent(state: LedgerState, snapshot: LedgerSnapshot, eventId: string, now: number): { event: EventView } | VoidRefusal {
-  const row = state.sql.exec<EventRow>("SELECT * FROM events WHERE id = ?", eventId).toArray()[0];
+  const row = eventRowById(state, eventId);
   if (!row) return { error: "event_not_found" };
   const outcome = voidRows(state, snapshot, [row], now);
   if (typeof outcome !== "number") return outcome;
-  return { event: eventWithHistory(state, state.sql.exec<EventRow>("SELECT * FROM events WHERE seq = ?", row.seq).one()) };
+  return { event: eventWithHistory(state, eventRows(state, "SELECT * FROM events WHERE seq = ?", row.seq)[0]!) };
 }
 
 /** POST /v1/events/void: every event of this customer in [from, to) (of one name, if given); how many were voided. */
 export function voidEventRange(state: LedgerState, snapshot: LedgerSnapshot, range: EventRange, now: number): { voided: number } | VoidRefusal {
   const rows =
     range.eventName === undefined
-      ? state.sql.exec<EventRow>("SELECT * FROM events WHERE ts >= ? AND ts < ? ORDER BY seq", range.from, range.to).toArray()
-      : state.sql
-          .exec<EventRow>("SELECT * FROM events WHERE event_name = ? AND ts >= ? AND ts < ? ORDER BY seq", range.eventName, range.from, range.to)
-          .toArray();
+      ? eventRows(state, "SELECT * FROM events WHERE ts >= ? AND ts < ? ORDER BY seq", range.from, range.to)
+      : eventRows(state, "SELECT * FROM events WHERE event_name = ? AND ts >= ? AND ts < ? ORDER BY seq", range.eventName, range.from, range.to);
   const outcome = voidRows(state, snapshot, rows, now);
   return typeof outcome === "number" ? { voided: outcome } : outcome;
 }

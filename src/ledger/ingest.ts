@@ -14,7 +14,7 @@ import type { ContractSnapshot, LedgerSnapshot } from "./snapshot";
 import type { LedgerState } from "./state";
 import type { DuplicatePolicy, EventRow, IngestEvent, IngestResult, IngestStatus, InvoiceRow } from "./types";
 import { hourBucket } from "./usage";
-import { eventView } from "./views";
+import { eventRows, eventView } from "./views";
 
 type CallInvoice = Pick<InvoiceRow, "id" | "status" | "contract_id" | "period_start" | "period_end">;
 
@@ -49,8 +49,8 @@ const MAX_BOUND_KEYS = 100;
 /** storedKeys' statements by key count, so the SQL API's statement cache reuses them. */
 const storedKeysStatements: string[] = [];
 
-const INSERT_EVENT = `INSERT INTO events (seq, id, idempotency_key, event_name, ts, explicit_ts, properties, payload, version, received_at,
-   billing_status, billing_reason, invoice_id, meters, contrib) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+const INSERT_EVENT = `INSERT INTO events (seq, ms, idempotency_key, event_name, ts, explicit_ts, properties, version, received_at,
+   billing_status, billing_reason, invoice_id, meters, contrib) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
 /** Stores the events of one call (inside the caller's transaction) and reprices the drafts they changed. */
 export function ingestEvents(state: LedgerState, snapshot: LedgerSnapshot, events: IngestEvent[], policy: DuplicatePolicy, now: number): IngestResult[] {
@@ -128,7 +128,7 @@ function insertPending(call: IngestCall): void {
   for (const r of call.pending) {
     sql.exec(
       INSERT_EVENT,
-      r.seq, r.id, r.idempotency_key, r.event_name, r.ts, r.explicit_ts, r.properties, r.payload, r.version, r.received_at,
+      r.seq, r.ms, r.idempotency_key, r.event_name, r.ts, r.explicit_ts, r.properties, r.version, r.received_at,
       r.billing_status, r.billing_reason, r.invoice_id, r.meters, r.contrib,
     );
   }
@@ -146,7 +146,6 @@ function takeSeq(state: LedgerState): number {
 function ingestOne(call: IngestCall, e: IngestEvent, policy: DuplicatePolicy): IngestResult {
   const { state, book, touched, now } = call;
   const { sql } = state;
-  const payload = payloadIdentity(e.eventName, e.explicitTimestamp ? e.timestamp : null, e.properties);
   const result = (id: string, status: IngestStatus, ts: number, name: string): IngestResult => ({
     id,
     idempotency_key: e.idempotencyKey,
@@ -158,8 +157,8 @@ function ingestOne(call: IngestCall, e: IngestEvent, policy: DuplicatePolicy): I
   if (call.storedKeys.has(e.idempotencyKey)) {
     // A key seen before (stored earlier, or earlier in this call): the stored version decides.
     insertPending(call);
-    existing = sql.exec<EventRow>("SELECT * FROM events WHERE idempotency_key = ?", e.idempotencyKey).one();
-    if (existing.payload === payload || policy === "first_wins") return result(existing.id, "duplicate", existing.ts, existing.event_name);
+    existing = eventRows(state, "SELECT * FROM events WHERE idempotency_key = ?", e.idempotencyKey)[0]!;
+    if (policy === "first_wins" || storedPayload(existing) === payloadIdentity(e.eventName, e.explicitTimestamp ? e.timestamp : null, e.properties)) return result(existing.id, "duplicate", existing.ts, existing.event_name);
   }
   const { decision, adds, contrib } = decide(call, e);
   const version = {
@@ -167,7 +166,6 @@ function ingestOne(call: IngestCall, e: IngestEvent, policy: DuplicatePolicy): I
     ts: e.timestamp,
     explicit_ts: e.explicitTimestamp ? 1 : 0,
     properties: JSON.stringify(e.properties),
-    payload,
     received_at: now,
     billing_status: decision.status,
     billing_reason: decision.reason,
@@ -194,15 +192,15 @@ function ingestOne(call: IngestCall, e: IngestEvent, policy: DuplicatePolicy): I
     // NOTE: a corrected payload under a voided event's key counts again (SPEC §18): the void does not carry over.
     row = { ...existing, ...version, version: existing.version + 1, voided_at: null };
     sql.exec(
-      `UPDATE events SET event_name = ?, ts = ?, explicit_ts = ?, properties = ?, payload = ?, version = ?, received_at = ?,
+      `UPDATE events SET event_name = ?, ts = ?, explicit_ts = ?, properties = ?, version = ?, received_at = ?,
          billing_status = ?, billing_reason = ?, invoice_id = ?, meters = ?, contrib = ?, voided_at = NULL WHERE seq = ?`,
-      row.event_name, row.ts, row.explicit_ts, row.properties, row.payload, row.version, row.received_at,
+      row.event_name, row.ts, row.explicit_ts, row.properties, row.version, row.received_at,
       row.billing_status, row.billing_reason, row.invoice_id, row.meters, row.contrib, row.seq,
     );
   } else {
     // A new key, the common case: it waits in call.pending and goes in with the call's other new events.
     const seq = takeSeq(state);
-    row = { seq, id: call.mintId(seq, now), idempotency_key: e.idempotencyKey, version: 1, voided_at: null, ...version };
+    row = { seq, ms: now, id: call.mintId(seq, now), idempotency_key: e.idempotencyKey, version: 1, voided_at: null, ...version };
     call.pending.push(row);
     call.storedKeys.add(e.idempotencyKey);
   }
@@ -214,6 +212,15 @@ function ingestOne(call: IngestCall, e: IngestEvent, policy: DuplicatePolicy): I
     state.emit("event.rejected", eventView(state, row), now);
   }
   return result(row.id, existing ? "replaced" : "accepted", e.timestamp, e.eventName);
+}
+
+/**
+ * The payload identity of a stored version, from its row: the name, the timestamp if it was sent, and the properties.
+ * NOTE: not a stored column (every new event would pay for a second copy of its properties); JSON.parse of the stored
+ * properties gives back the same keys and values the identity was taken from, and payloadIdentity sorts the keys.
+ */
+function storedPayload(row: EventRow): string {
+  return payloadIdentity(row.event_name, row.explicit_ts ? row.ts : null, JSON.parse(row.properties) as Properties);
 }
 
 type Decided = ReturnType<typeof decide>;
@@ -266,9 +273,7 @@ export function redecideEvents(state: LedgerState, snapshot: LedgerSnapshot, spa
   };
   let changed = 0;
   for (const span of spans) {
-    const rows = state.sql
-      .exec<EventRow>("SELECT * FROM events WHERE ts >= ? AND ts < ? ORDER BY seq", span.start, span.end ?? Number.MAX_SAFE_INTEGER)
-      .toArray();
+    const rows = eventRows(state, "SELECT * FROM events WHERE ts >= ? AND ts < ? ORDER BY seq", span.start, span.end ?? Number.MAX_SAFE_INTEGER);
     for (const row of rows) {
       // A voided event stays voided; a regenerated period's void invoice gives its events back (reopened).
       if (row.voided_at !== null) continue;

@@ -55,15 +55,18 @@ const BASELINE = [
   `CREATE INDEX IF NOT EXISTS invoices_due ON invoices (status, finalize_after)`,
   // One row per idempotency key: the version that counts. Earlier versions move to event_versions.
   // contrib: JSON [meter, group, value][] this version added, so a replacement takes exactly that back out.
+  // NOTE: no id column: an event's id is (customer, seq, ms) minted (domain/event-ids.ts), so it costs no index. seq
+  // without AUTOINCREMENT (no sqlite_sequence write per insert): events are never deleted, so a seq is never reused.
   `CREATE TABLE IF NOT EXISTS events (
-     seq INTEGER PRIMARY KEY AUTOINCREMENT,
-     id TEXT NOT NULL UNIQUE,
+     seq INTEGER PRIMARY KEY,
+     -- when the event was first stored: its id's time part
+     ms INTEGER NOT NULL,
      idempotency_key TEXT NOT NULL UNIQUE,
      event_name TEXT NOT NULL,
      ts INTEGER NOT NULL,
      explicit_ts INTEGER NOT NULL,
+     -- the payload's identity (same payload or not) is derived from event_name, explicit_ts/ts and properties (ingest.ts)
      properties TEXT NOT NULL,
-     payload TEXT NOT NULL,
      version INTEGER NOT NULL,
      received_at INTEGER NOT NULL,
      billing_status TEXT NOT NULL,
@@ -72,9 +75,9 @@ const BASELINE = [
      meters TEXT NOT NULL DEFAULT '[]',
      contrib TEXT NOT NULL DEFAULT '[]'
    )`,
-  // Event lists, newest first, with and without a name (views.ts).
-  `CREATE INDEX IF NOT EXISTS events_list ON events (ts, id)`,
-  `CREATE INDEX IF NOT EXISTS events_list_name ON events (event_name, ts, id)`,
+  // Event lists, newest first, with and without a name (views.ts): (ms, seq) is one ledger's id order.
+  `CREATE INDEX IF NOT EXISTS events_list ON events (ts, ms, seq)`,
+  `CREATE INDEX IF NOT EXISTS events_list_name ON events (event_name, ts, ms, seq)`,
   `CREATE TABLE IF NOT EXISTS event_versions (
      event_id TEXT NOT NULL,
      version INTEGER NOT NULL,
@@ -191,7 +194,7 @@ const BASELINE = [
  * Which baseline a ledger was created from. NOTE: until the first deployment the baseline itself still changes; a
  * ledger from an earlier one (local development data only) is refused instead of half-migrated.
  */
-const BASELINE_MARK = "2";
+const BASELINE_MARK = "3";
 
 /** Corrections (SPEC §18): voided events, regenerated invoices, credit notes. */
 const CORRECTIONS = [

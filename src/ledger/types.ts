@@ -87,15 +87,19 @@ export type PaymentRecorded = { invoice: InvoiceView; paidNow: boolean } | null;
 export type AggregateMismatch = { invoice_id: string; meter_code: string; group_key: string; stored: string; recomputed: string };
 
 /** A row of the ledger's events table: the version of an idempotency key that counts. */
-export type EventRow = {
+/** An event as read: its stored row (StoredEventRow) with its id minted (views.ts eventRows). */
+export type EventRow = StoredEventRow & { id: string };
+
+/** A row of the ledger's events table. */
+export type StoredEventRow = {
   seq: number;
-  id: string;
+  /** When it was first stored: with seq, its id (domain/event-ids.ts). */
+  ms: number;
   idempotency_key: string;
   event_name: string;
   ts: number;
   explicit_ts: number;
   properties: string;
-  payload: string;
   version: number;
   received_at: number;
   /** voided: taken out of billing by hand (SPEC §18); it stays in history and on its invoice_id for the record. */

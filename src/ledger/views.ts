@@ -1,11 +1,42 @@
 // Reads of a ledger: invoices and events as the API shows them, event lists and daily counts.
+import { eventIdMinter, eventIdSql, sequenceOf } from "../domain/event-ids";
 import type { Properties } from "../domain/events";
 import type { PaymentError } from "../domain/invoice-lifecycle";
 import { formatAmount } from "../domain/money";
 import { formatTimestamp } from "../domain/time";
 import { currentSnapshot } from "./snapshot";
 import type { LedgerState } from "./state";
-import type { EventRow, EventView, InvoiceRow, InvoiceView, LedgerEventQuery, ListedEvent } from "./types";
+import type { EventRow, EventView, InvoiceRow, InvoiceView, LedgerEventQuery, ListedEvent, StoredEventRow } from "./types";
+
+/** Each ledger's event id minter, built once (a ledger's customer never changes). */
+const minters = new WeakMap<LedgerState, (seq: number, ms: number) => string>();
+
+function minterOf(state: LedgerState): (seq: number, ms: number) => string {
+  let mint = minters.get(state);
+  if (!mint) {
+    mint = eventIdMinter(state.identity().customerId);
+    minters.set(state, mint);
+  }
+  return mint;
+}
+
+/** Events rows read by `query` (a SELECT * FROM events …), each with its id. */
+export function eventRows(state: LedgerState, query: string, ...args: (string | number | null)[]): EventRow[] {
+  const mint = minterOf(state);
+  return state.sql.exec<StoredEventRow>(query, ...args).toArray().map((r) => ({ ...r, id: mint(r.seq, r.ms) }));
+}
+
+/**
+ * The event with this id, or null: read by the sequence number the id carries, then the id minted from the row must be
+ * the one asked for (an id of another ledger, or with another time, names no event here), as `WHERE id = ?` did.
+ */
+export function eventRowById(state: LedgerState, eventId: string): EventRow | null {
+  const seq = sequenceOf(eventId);
+  // NOTE: an object that never served a customer (a mistyped id named it) holds no events and no identity to mint ids with.
+  if (seq === null || !state.known) return null;
+  const row = eventRows(state, "SELECT * FROM events WHERE seq = ?", seq)[0];
+  return row && row.id === eventId ? row : null;
+}
 
 export function invoiceView(state: LedgerState, inv: InvoiceRow): InvoiceView {
   const who = state.identity();
@@ -112,7 +143,7 @@ export function upcomingInvoice(state: LedgerState, now: number): InvoiceView | 
 }
 
 export function eventById(state: LedgerState, eventId: string): EventView | null {
-  const row = state.sql.exec<EventRow>("SELECT * FROM events WHERE id = ?", eventId).toArray()[0];
+  const row = eventRowById(state, eventId);
   return row ? eventWithHistory(state, row) : null;
 }
 
@@ -123,11 +154,14 @@ export function listEvents(state: LedgerState, q: LedgerEventQuery): ListedEvent
   if (q.eventName !== undefined) (where.push("event_name = ?"), args.push(q.eventName));
   if (q.from !== undefined) (where.push("ts >= ?"), args.push(q.from));
   if (q.to !== undefined) (where.push("ts < ?"), args.push(q.to));
-  // A row value comparison, so SQLite seeks the (ts, id) index instead of filtering.
-  if (q.after) (where.push("(ts, id) < (?, ?)"), args.push(q.after[0], q.after[1]));
-  const rows = state.sql
-    .exec<EventRow>(`SELECT * FROM events ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY ts DESC, id DESC LIMIT ?`, ...args, q.limit)
-    .toArray();
+  // NOTE: (ts, id) < cursor, where the cursor's id may be another ledger's (a list across customers merges ledgers by
+  // id): the minted id is compared only at the cursor's own timestamp, so SQLite seeks the (ts, ms, seq) index.
+  if (q.after) {
+    where.push(`ts <= ? AND (ts < ? OR ${eventIdSql(state.identity().customerId, "seq", "ms")} < ?)`);
+    args.push(q.after[0], q.after[0], q.after[1]);
+  }
+  // (ms, seq) descending is id descending within one ledger (the customer part of its ids is the same).
+  const rows = eventRows(state, `SELECT * FROM events ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY ts DESC, ms DESC, seq DESC LIMIT ?`, ...args, q.limit);
   return rows.map((row) => ({ ts: row.ts, event: eventView(state, row) }));
 }
 

@@ -23,7 +23,8 @@ import { eachShard, shardHistories } from "./ledger-shards";
  */
 export async function getEvent(env: Env, caller: Caller, id: string): Promise<EventView> {
   // The sequence number in the id also names the ledger shard that stores the event (domain/ledger-shards.ts).
-  const shard = shardOfSeq(sequenceOf(id) ?? 1);
+  const seq = sequenceOf(id);
+  const shard = seq !== null && seq >= 1 ? shardOfSeq(seq) : 0;
   for (const customerId of await customersHintedBy(database(env.DB), caller, id)) {
     const view = await ledgerStub(env, caller, customerId, shard).getEvent(id);
     if (view) return view;
@@ -127,7 +128,7 @@ async function listAcrossCustomers(
 /** Pages from several ledgers merged newest first, cut at `want`. */
 function newestOf(pages: ListedEvent[][], want: number): ListedEvent[] {
   const all = pages.flat();
-  if (pages.length > 1) all.sort((a, b) => newestFirst([a.ts, a.event.id], [b.ts, b.event.id]));
+  all.sort((a, b) => newestFirst([a.ts, a.event.id], [b.ts, b.event.id]));
   return all.slice(0, want);
 }
 
