@@ -105,6 +105,14 @@ export function fieldLabel(param: string): string {
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
+/**
+ * "ledger_shards can only be raised: …" → "Ledger shards can only be raised: …": a service message that opens with
+ * its parameter's API name, beside a field labelled in words (fieldErrors keeps such messages as the API wrote them).
+ */
+export function paramInWords(param: string, message: string): string {
+  return message.startsWith(`${param} `) ? `${fieldLabel(param)}${message.slice(param.length)}` : message;
+}
+
 /** What a date field's error says (pages whose field takes a time too say TIME_HINT instead). */
 export const DATE_HINT = "Type a date such as 2026-03-01 (UTC), or pick one";
 

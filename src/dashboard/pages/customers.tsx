@@ -1,13 +1,14 @@
-// Customers: list with filters, "Add customer", and a customer's page (contracts, invoices, usage this period, alerts,
-// credits).
+// Customers: list with filters, "Add customer", a customer's page (contracts, invoices, usage this period, alerts,
+// credits) and its edit form (with the ledger shard count).
 import { CreateCustomerBody, ListCustomersQuery, UpdateCustomerBody } from "../../schemas/customers";
 import { listContracts } from "../../services/contracts/views";
 import { archiveCustomer, createCustomer, getCustomer, listCustomers, serializeCustomer, updateCustomer } from "../../services/customers";
 import { listInvoices, upcomingInvoice } from "../../services/invoices";
+import { MAX_LEDGER_SHARDS } from "../../domain/ledger-shards";
 import { ApiError } from "../../errors";
 import { UsageSection } from "../chart";
 import { dateTime, money, quantity } from "../format";
-import { attempt, bodyFromForm, fieldErrors, parseWith } from "../forms";
+import { attempt, bodyFromForm, fieldErrors, paramInWords, parseWith, type FormValues } from "../forms";
 import { Badge, Csrf, emptyForm, Field, FormError, Pager, type FormState, TitleBar } from "../layout";
 import { planNames } from "../lookups";
 import { callerIn, db, errorStatus, newPages, postedForm, queryOf, render, type DashboardContext } from "../page";
@@ -19,6 +20,7 @@ import { creditPages, CreditsSection, loadCredits } from "./credits";
 import { AlertsSection, loadCustomerAlerts } from "./customer-alerts";
 
 const FIELDS = ["name", "email", "external_id", "payment_provider_id"];
+const EDIT_FIELDS = [...FIELDS, "ledger_shards"];
 
 async function listPage(c: DashboardContext, form: FormState, status: 200 | 400 | 404 | 409 | 422 = 200) {
   // `external_id` (an exact match) still works for links made before the search box; a search replaces it.
@@ -143,6 +145,19 @@ customerPages.get("/:id", async (c) => {
           <dd class="mono">{customer.payment_provider_id ?? "—"}</dd>
           <dt>Created</dt>
           <dd>{dateTime(customer.created_at)}</dd>
+          {/* Only worth a line once raised: one ledger is every customer's default and says nothing. */}
+          {customer.ledger_shards > 1 ? (
+            <>
+              <dt>Ledger shards</dt>
+              <dd data-testid="ledger-shards">
+                {customer.ledger_shards}{" "}
+                <span class="muted">
+                  · This customer's events are spread over {customer.ledger_shards} ledgers so it can send more events per second; its
+                  invoices are the same. Voiding events, voiding a draft invoice and regenerating an invoice are not available for it yet.
+                </span>
+              </dd>
+            </>
+          ) : null}
         </dl>
         <div class="actions">
           <a class="button" href={`/dashboard/contracts?customer_id=${customer.id}#new`}>
@@ -245,9 +260,17 @@ customerPages.post("/:id/archive", async (c) => {
 async function editPage(c: DashboardContext, form: FormState | null, status: 200 | 400 | 404 | 409 | 422 = 200) {
   const customer = serializeCustomer(await getCustomer(db(c), callerIn(c), c.req.param("id")!));
   const state = form ?? {
-    values: { name: customer.name, email: customer.email ?? "", external_id: customer.external_id ?? "", payment_provider_id: customer.payment_provider_id ?? "" },
+    values: {
+      name: customer.name,
+      email: customer.email ?? "",
+      external_id: customer.external_id ?? "",
+      payment_provider_id: customer.payment_provider_id ?? "",
+      ledger_shards: String(customer.ledger_shards),
+      ledger_shards_shown: String(customer.ledger_shards),
+    },
     errors: {},
   };
+  const shardsError = state.errors.ledger_shards;
   return render(
     c,
     `Edit ${customer.name}`,
@@ -265,7 +288,32 @@ async function editPage(c: DashboardContext, form: FormState | null, status: 200
             <Field state={state} name="email" label="Email" hint="Empty removes it" />
             <Field state={state} name="external_id" label="External ID" hint="Empty removes it" />
             <Field state={state} name="payment_provider_id" label="Stripe customer ID" hint="Empty removes it" />
+            {/* Not <Field>: a number input with bounds, so the browser offers only counts the API accepts. */}
+            <div class={`field${shardsError ? " has-error" : ""}`}>
+              <label for="f-ledger_shards">Ledger shards</label>
+              <input
+                id="f-ledger_shards"
+                name="ledger_shards"
+                type="number"
+                min={customer.ledger_shards}
+                max={MAX_LEDGER_SHARDS}
+                step={1}
+                value={state.values.ledger_shards ?? ""}
+              />
+              {shardsError ? (
+                <span class="error" data-error-for="ledger_shards">
+                  {shardsError}
+                </span>
+              ) : (
+                <span class="hint">
+                  More ledgers take more of this customer's events per second; its invoices are the same. Can only be raised (up to{" "}
+                  {MAX_LEDGER_SHARDS}).
+                </span>
+              )}
+            </div>
           </div>
+          {/* The count the form showed: ledger_shards is sent only when the person changed it (see shardsChange). */}
+          <input type="hidden" name="ledger_shards_shown" value={state.values.ledger_shards_shown ?? String(customer.ledger_shards)} />
           <div class="actions">
             <button type="submit">Save</button>
             <a href={`/dashboard/customers/${customer.id}`}>Cancel</a>
@@ -279,23 +327,44 @@ async function editPage(c: DashboardContext, form: FormState | null, status: 200
 
 customerPages.get("/:id/edit", (c) => editPage(c, null));
 
+/**
+ * The ledger shard count to send, or undefined when the person left it as the form showed it.
+ * NOTE: compared with the count the form showed, not the stored one: a form opened before someone else raised the count
+ * must still save its other fields, rather than be refused for "lowering" a count nobody touched.
+ * NOTE: what is not a whole number from 1 to 64 is refused here in words; the API's schema would say "Too big: expected
+ * number to be <=64". A lower count goes to updateCustomer, whose refusal names the current count.
+ */
+function shardsChange(values: FormValues): number | undefined {
+  const raw = (values.ledger_shards ?? "").trim();
+  if (raw === "" || raw === (values.ledger_shards_shown ?? "").trim()) return undefined;
+  const n = /^\d+$/.test(raw) ? Number(raw) : NaN;
+  if (!(n >= 1 && n <= MAX_LEDGER_SHARDS)) {
+    throw new ApiError("parameter_invalid", `Type a whole number from 1 to ${MAX_LEDGER_SHARDS}`, { param: "ledger_shards" });
+  }
+  return n;
+}
+
 customerPages.post("/:id/edit", async (c) => {
   const values = await postedForm(c);
   const result = await attempt(async () => {
     // The form shows every field, so it sends every field: an emptied optional field is cleared (null), as a PATCH
     // with null does; an emptied name is sent as given and refused by the API's schema.
     const orNull = (v: string | undefined) => (v === undefined || v.trim() === "" ? null : v.trim());
+    const shards = shardsChange(values);
     const body = {
       name: (values.name ?? "").trim(),
       email: orNull(values.email),
       external_id: orNull(values.external_id),
       payment_provider_id: orNull(values.payment_provider_id),
+      ...(shards !== undefined ? { ledger_shards: shards } : {}),
     };
     return updateCustomer(serviceContext(c), c.req.param("id"), parseWith(UpdateCustomerBody, body));
   });
   if (!result.ok) {
     if (result.error.code === "customer_not_found") throw result.error;
-    return editPage(c, { values, errors: fieldErrors(result.error, FIELDS) }, errorStatus(result.error.status));
+    const errors = fieldErrors(result.error, EDIT_FIELDS);
+    if (errors.ledger_shards) errors.ledger_shards = paramInWords("ledger_shards", errors.ledger_shards);
+    return editPage(c, { values, errors }, errorStatus(result.error.status));
   }
   return c.redirect(`/dashboard/customers/${result.value.id}`, 303);
 });
