@@ -41,7 +41,11 @@ export async function findOwners(env: Env, state: LedgerState, who: LedgerIdenti
   const asks = new Map<number, number[]>();
   events.forEach((e, i) => {
     if (here.has(e.idempotencyKey)) return;
-    for (const home of earlierHomes(e.idempotencyKey, history, shard)) asks.set(home, [...(asks.get(home) ?? []), i]);
+    for (const home of earlierHomes(e.idempotencyKey, history, shard)) {
+      const indexes = asks.get(home);
+      if (indexes) indexes.push(i);
+      else asks.set(home, [i]);
+    }
   });
   const owned = new Map<number, number>();
   await Promise.all(
@@ -51,7 +55,11 @@ export async function findOwners(env: Env, state: LedgerState, who: LedgerIdenti
     }),
   );
   const byHome = new Map<number, number[]>();
-  for (const [i, home] of owned) byHome.set(home, [...(byHome.get(home) ?? []), i]);
+  for (const [i, home] of owned) {
+    const indexes = byHome.get(home);
+    if (indexes) indexes.push(i);
+    else byHome.set(home, [i]);
+  }
   return [...byHome].map(([home, indexes]) => ({ home, indexes: indexes.sort((a, b) => a - b) }));
 }
 

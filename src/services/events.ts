@@ -280,7 +280,8 @@ export async function ingest(
       const why = outcome.code === "shard_moved" ? "ledger shards" : "external_id";
       return refuse(items, "customer_moved", `The customer's ${why} changed while the events were sent; send them again`);
     }
-    // The external_id has moved since this isolate cached it: ask D1 who holds it now, and send there (once).
+    // The external_id has moved (or the shard count was raised) since this isolate cached the customer: ask D1 again,
+    // and send there (once).
     const { hits } = await authenticateAndResolve(env, key, items.map((p) => p.ref), now);
     const regrouped = new Map<string, { hit: CustomerHit; items: Parsed[] }>();
     for (const p of items) {
@@ -309,7 +310,9 @@ function byShard(items: Parsed[], count: number): Array<[number, Parsed[]]> {
   const groups = new Map<number, Parsed[]>();
   for (const p of items) {
     const shard = shardOfKey(p.event.idempotencyKey, count);
-    groups.set(shard, [...(groups.get(shard) ?? []), p]);
+    const group = groups.get(shard);
+    if (group) group.push(p);
+    else groups.set(shard, [p]);
   }
   return [...groups];
 }
