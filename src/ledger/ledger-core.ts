@@ -10,7 +10,7 @@ import { settleCredits } from "./credit-application";
 import { invoiceRow, openPeriodsUpTo, repriceAll } from "./drafts";
 import { invoiceThresholds } from "./progressive";
 import { migrate } from "./schema";
-import { closeInShards, reportToPrimary } from "./shard-calls";
+import { closeInShards, keysStoredHere, reportToPrimary } from "./shard-calls";
 import { applyPush, closePeriods, takePush, type PeriodKey, type ShardPush } from "./shards";
 import { adoptSnapshot, currentSnapshot, staleSnapshot, type LedgerIdentity, type LedgerSnapshot } from "./snapshot";
 import { LedgerState } from "./state";
@@ -126,12 +126,7 @@ export abstract class LedgerCore extends DurableObject<Env> {
     const fresh = await this.stale(who, version);
     return this.mutate("alarm", now, () => {
       adoptSnapshot(this.state, who, fresh, now);
-      return keys.length === 0
-        ? []
-        : this.state.sql
-            .exec<{ k: string }>("SELECT idempotency_key AS k FROM events WHERE idempotency_key IN (SELECT value FROM json_each(?))", JSON.stringify(keys))
-            .toArray()
-            .map((r) => r.k);
+      return [...keysStoredHere(this.state, keys)];
     });
   }
 

@@ -1,6 +1,7 @@
 // The calls between a customer's ledger shards (docs/internals.md "Ledger shards"): asking earlier homes of a key
 // whether they own it, a shard's report to its primary before it answers, and the primary closing periods in every
 // shard before it finalizes them.
+import { chunksBySize } from "../db/chunks";
 import { earlierHomes, shardOfKey, shardsOf } from "../domain/ledger-shards";
 import type { Env } from "../env";
 import { ackPush, type PeriodKey, type ShardPush } from "./shards";
@@ -13,12 +14,17 @@ function shardStub(env: Env, who: LedgerIdentity, shard: number) {
   return ledgerStub(env, who, who.customerId, shard);
 }
 
-function keysStoredHere(state: LedgerState, keys: string[]): Set<string> {
-  if (keys.length === 0) return new Set();
-  const rows = state.sql
-    .exec<{ k: string }>("SELECT idempotency_key AS k FROM events WHERE idempotency_key IN (SELECT value FROM json_each(?))", JSON.stringify(keys))
-    .toArray();
-  return new Set(rows.map((r) => r.k));
+/**
+ * Which of `keys` this ledger stores.
+ * NOTE: in ~1 MB pieces of JSON, under Durable Object SQLite's 2 MB limit on a bound string (ingest.ts storedKeys).
+ */
+export function keysStoredHere(state: LedgerState, keys: string[]): Set<string> {
+  const stored = new Set<string>();
+  for (const chunk of chunksBySize(keys.map((k) => JSON.stringify(k)), (k) => k.length + 1, 1_000_000)) {
+    const rows = state.sql.exec<{ k: string }>("SELECT idempotency_key AS k FROM events WHERE idempotency_key IN (SELECT value FROM json_each(?))", `[${chunk.join(",")}]`);
+    for (const r of rows) stored.add(r.k);
+  }
+  return stored;
 }
 
 /** Events of a call that an earlier home owns, by home: they are stored there, never here (see forwardOwned). */
