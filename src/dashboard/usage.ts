@@ -1,6 +1,7 @@
 // The customer page's usage chart data: a priced meter's usage per day or hour, from the usage API's own service.
 import { parseTimestamp } from "../domain/time";
 import type { Caller, Env } from "../env";
+import { ApiError } from "../errors";
 import { billableMetrics, customerUsage } from "../services/usage";
 import { bucketsOf, DAY_MS, fillSeries, HOUR_MS, topSeries, type Bucket } from "./chart-math";
 import { unitOf, type Unit } from "./format";
@@ -84,10 +85,17 @@ export async function loadUsageChart(
   if (!meter) return empty;
   const groupBy = query.group_by !== undefined && meter.groupBy.includes(query.group_by) ? query.group_by : null;
   const params = { meter_code: meter.code, from: range.from, to: range.to, ...(groupBy ? { group_by: groupBy } : {}) };
-  const [windows, whole] = await Promise.all([
-    customerUsage(env, caller, customerId, { ...params, window: range.window }),
-    customerUsage(env, caller, customerId, { ...params, window: "none" }),
-  ]);
+  let windows, whole;
+  try {
+    [windows, whole] = await Promise.all([
+      customerUsage(env, caller, customerId, { ...params, window: range.window }),
+      customerUsage(env, caller, customerId, { ...params, window: "none" }),
+    ]);
+  } catch (err) {
+    // NOTE: a sharded customer's average, latest and unique_count usage cannot be charted (services/ledger-shards.ts).
+    if (!(err instanceof ApiError && err.code === "ledger_sharded")) throw err;
+    return { ...empty, notices: [...notices, `${meter.name} over time is not available for a customer whose events are spread over ledger shards; its invoice shows the quantity.`] };
+  }
   const buckets = bucketsOf(range.from, range.to, range.window === "hour" ? HOUR_MS : DAY_MS);
   const seriesOf = (group: Record<string, string | null> | undefined) => (groupBy ? groupSeries(group, groupBy) : { key: "", label: meter.name });
   const totals = whole.data.map((w) => ({ ...seriesOf(w.group), value: w.value }));

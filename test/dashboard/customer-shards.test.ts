@@ -57,6 +57,23 @@ describe("dashboard ledger shards", () => {
     expect((await w.b.get(w.edit)).html).toMatch(/name="ledger_shards" type="number" min="4" max="64" step="1" value="4"/);
   });
 
+  it("shows the customer page of a sharded customer whose meter cannot be charted, with a notice instead of the chart", async () => {
+    const w = await world();
+    expect((await call("POST", "/v1/meters", { key: w.key, body: { code: "USERS", event_name: "login", display_name: "Users", aggregation: "unique_count", aggregation_property: "user" } })).status).toBe(201);
+    const plan = await call("POST", "/v1/plans", { key: w.key, body: { name: "P", prices: [{ type: "usage", meter_code: "USERS", model: "per_unit", unit_price: "1.00" }] } });
+    expect((await call("POST", "/v1/contracts", { key: w.key, body: { customer_id: w.id, plan_id: plan.body.id } })).status).toBe(201);
+    expect((await call("PATCH", `/v1/customers/${w.id}`, { key: w.key, body: { ledger_shards: 2 } })).status).toBe(200);
+    const sent = await call("POST", "/v1/events/batch", {
+      key: w.key,
+      body: { events: ["a", "b", "a", "c"].map((user, i) => ({ customer_id: w.id, event_name: "login", idempotency_key: `l${i}`, properties: { user } })) },
+    });
+    expect(sent.status).toBe(202);
+    const page = await w.b.get(w.page);
+    expect(page.status, page.html).toBe(200);
+    expect(text(page.html)).toContain("Users over time is not available for a customer whose events are spread over ledger shards; its invoice shows the quantity.");
+    expect((await call("GET", `/v1/customers/${w.id}/upcoming_invoice`, { key: w.key })).body.line_items[0].quantity).toBe("3");
+  });
+
   it("refuses a lower count beside the field in words and changes nothing, not even the other fields", async () => {
     const w = await world();
     expect((await saveEdit(w, { ledger_shards: "4" })).status).toBe(303);
