@@ -3,8 +3,8 @@
 //
 // It starts the dev server as bench/run.mjs does (tools/dev.mjs with BENCH_ROUTES=true, state on /dev/shm), creates
 // the same catalog and customers as run.mjs's ingest phases, and for each phase warms up, then counts
-// `perf stat -e instructions:u,task-clock` on the Worker's workerd process around exactly K requests. NOTE: the
-// server start and setup are written out here rather than shared with run.mjs, which runs its whole bench on import.
+// `perf stat -e instructions:u,task-clock` on the Worker's workerd process around exactly K requests. The catalog
+// and the API helper come from common.mjs; the server start is its own (it can run workerd under callgrind).
 //
 // Environment: INSTR_REPEATS (repeats per phase, default 3; medians printed), INSTR_ONLY (comma-separated phases),
 // INSTR_SINGLES (K for the no-op and single phases, default 2000; 200 under callgrind), INSTR_BATCHES (K for the
@@ -15,6 +15,7 @@ import { spawn } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { api, createCatalog, median } from "./common.mjs";
 import { spawnSync } from "node:child_process";
 import workerd from "workerd";
 
@@ -124,16 +125,6 @@ function workerPids(group) {
   return found;
 }
 
-async function api(base, key, method, path, body) {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (res.status >= 300) throw new Error(`${method} ${path} → ${res.status}: ${text.slice(0, 300)}`);
-  return text ? JSON.parse(text) : null;
-}
 
 /** Exactly `amount` requests (autocannon's `amount`), failing on any error or non-2xx so a count never hides one. */
 function requests(opts, amount) {
@@ -197,11 +188,6 @@ async function countedPerf(pid, work) {
   return { instructions: value("instructions"), taskClockMs: value("task-clock") };
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 async function main() {
   const base = `http://127.0.0.1:${PORT}`;
@@ -227,21 +213,7 @@ async function main() {
     const auth = { Authorization: `Bearer ${key}`, "Content-Type": "application/json" };
 
     log("creating the catalog and customers");
-    await api(base, key, "POST", "/v1/meters", { code: "API_CALL", event_name: "call_count", aggregation: "count" });
-    const plan = await api(base, key, "POST", "/v1/plans", {
-      name: "Pro",
-      prices: [
-        { type: "fixed", name: "Platform fee", amount: "50.00" },
-        { type: "usage", meter_code: "API_CALL", model: "per_unit", unit_price: "0.08" },
-      ],
-    });
-    const start = new Date(Date.now() - 86_400_000).toISOString();
-    const spread = [];
-    for (let i = 0; i < CUSTOMERS; i++) {
-      const c = await api(base, key, "POST", "/v1/customers", { name: `Bench ${i}` });
-      await api(base, key, "POST", "/v1/contracts", { customer_id: c.id, plan_id: plan.id, start_date: start });
-      spread.push(c.id);
-    }
+    const { customers: spread } = await createCatalog(base, key, CUSTOMERS);
 
     let seq = 0;
     const event = (customer) => ({ customer_id: customer, event_name: "call_count", idempotency_key: `b${seq++}` });

@@ -14,6 +14,7 @@ import { createServer } from "node:net";
 import { cpus, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { api, createCatalog, median } from "./common.mjs";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -114,16 +115,6 @@ function stopServer(child) {
   }
 }
 
-async function api(base, key, method, path, body) {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (res.status >= 300) throw new Error(`${method} ${path} → ${res.status}: ${text.slice(0, 300)}`);
-  return text ? JSON.parse(text) : null;
-}
 
 /**
  * A billing run from POST /v1/billing_runs (which answers at once; the run goes on in the Worker's background) to its
@@ -197,11 +188,6 @@ function load(opts) {
 
 const cpuText = (r) => (r.workerCpuMsPerRequest === null ? "n/a" : r.workerCpuMsPerRequest.toFixed(2));
 
-const median = (xs) => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
 
 /** Runs `task(i)` for i in [0, n) with at most `width` in flight. */
 async function pool(n, width, task) {
@@ -227,21 +213,7 @@ async function main() {
   const auth = { Authorization: `Bearer ${key}`, "Content-Type": "application/json" };
   try {
     log("creating the catalog and customers");
-    await api(base, key, "POST", "/v1/meters", { code: "API_CALL", event_name: "call_count", aggregation: "count" });
-    const plan = await api(base, key, "POST", "/v1/plans", {
-      name: "Pro",
-      prices: [
-        { type: "fixed", name: "Platform fee", amount: "50.00" },
-        { type: "usage", meter_code: "API_CALL", model: "per_unit", unit_price: "0.08" },
-      ],
-    });
-    const start = new Date(Date.now() - 86_400_000).toISOString();
-    const customers = [];
-    for (let i = 0; i < CUSTOMERS + 2; i++) {
-      const c = await api(base, key, "POST", "/v1/customers", { name: `Bench ${i}` });
-      await api(base, key, "POST", "/v1/contracts", { customer_id: c.id, plan_id: plan.id, start_date: start });
-      customers.push(c.id);
-    }
+    const { plan, start, customers } = await createCatalog(base, key, CUSTOMERS + 2);
     const [small, big, ...spread] = customers;
     // Issue 22's check: one more customer whose events are split over 4 ledger shards (docs/internals.md "Ledger shards").
     const shardedCustomer = await api(base, key, "POST", "/v1/customers", { name: "Bench sharded" });
