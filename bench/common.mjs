@@ -1,4 +1,6 @@
-// What the two bench scripts share: the API helper, the median, and the catalog every ingest phase bills against.
+// What the two bench scripts share: the API helper, the median, the catalog every ingest phase bills against, and
+// finding the dev server's processes.
+import { readdirSync, readFileSync } from "node:fs";
 
 /** One API call with the account's key; throws on any answer above 2xx, so a setup step never fails quietly. */
 export async function api(base, key, method, path, body) {
@@ -39,4 +41,28 @@ export async function createCatalog(base, key, count) {
     customers.push(c.id);
   }
   return { plan, start, customers };
+}
+
+/**
+ * The workerd processes of the dev server's process group (Linux /proc): `worker`, the one running the Worker (wrangler
+ * starts it with an inspector), with its CPU so far (ms, user + system); `proxy`, wrangler's proxy on the public port.
+ */
+export function devServerProcesses(group) {
+  const found = { worker: null, workerCpuMs: null, proxy: null };
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(fields[2]) !== group) continue;
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+      if (!cmd.includes("workerd")) continue;
+      if (cmd.includes("--inspector-addr")) {
+        const ticksPerMs = 100 / 1000; // USER_HZ
+        Object.assign(found, { worker: Number(pid), workerCpuMs: (Number(fields[11]) + Number(fields[12])) / ticksPerMs });
+      } else if (cmd.includes("serve")) found.proxy = Number(pid);
+    } catch {
+      // the process ended while being read
+    }
+  }
+  return found;
 }

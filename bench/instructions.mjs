@@ -15,7 +15,7 @@ import { spawn } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { api, createCatalog, median } from "./common.mjs";
+import { api, createCatalog, devServerProcesses, median } from "./common.mjs";
 import { spawnSync } from "node:child_process";
 import workerd from "workerd";
 
@@ -107,24 +107,10 @@ async function startServer(stateDir) {
  * workerd is wrangler's proxy on the public port), as bench/run.mjs finds it.
  */
 function workerPids(group) {
-  const found = { worker: null, proxy: null };
-  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(fields[2]) !== group) continue;
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-      if (!cmd.includes("workerd")) continue;
-      if (cmd.includes("--inspector-addr")) found.worker = Number(pid);
-      else if (cmd.includes("serve")) found.proxy = Number(pid);
-    } catch {
-      // the process ended while being read
-    }
-  }
-  if (found.worker === null) throw new Error("no workerd with an inspector in the dev server's process group");
-  return found;
+  const { worker, proxy } = devServerProcesses(group);
+  if (worker === null) throw new Error("no workerd with an inspector in the dev server's process group");
+  return { worker, proxy };
 }
-
 
 /** Exactly `amount` requests (autocannon's `amount`), failing on any error or non-2xx so a count never hides one. */
 function requests(opts, amount) {

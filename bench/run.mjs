@@ -9,12 +9,12 @@
 // BENCH_SHARDS (ledger shards of the sharded customer, default 4).
 import autocannon from "autocannon";
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statfsSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statfsSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { cpus, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { api, createCatalog, median } from "./common.mjs";
+import { api, createCatalog, devServerProcesses, median } from "./common.mjs";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -148,21 +148,7 @@ async function billingRun(base, key) {
  * moves with the neighbours' load, while the work a request costs the Worker's one thread barely does.
  */
 function workerCpuMs(group) {
-  if (group === null) return null;
-  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(fields[2]) !== group) continue;
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-      if (!cmd.includes("workerd") || !cmd.includes("--inspector-addr")) continue;
-      const ticksPerMs = 100 / 1000; // USER_HZ
-      return (Number(fields[11]) + Number(fields[12])) / ticksPerMs;
-    } catch {
-      // the process ended while being read
-    }
-  }
-  return null;
+  return group === null ? null : devServerProcesses(group).workerCpuMs;
 }
 
 let serverGroup = null;
@@ -241,14 +227,7 @@ async function main() {
     // customer (usage, spend and credit alerts far from firing), one of them enforced for the entitlements read.
     log("creating live-mode customers under 10 account-wide alerts");
     const liveAuth = { Authorization: `Bearer ${liveKey}`, "Content-Type": "application/json" };
-    await api(base, liveKey, "POST", "/v1/meters", { code: "API_CALL", event_name: "call_count", aggregation: "count" });
-    const livePlan = await api(base, liveKey, "POST", "/v1/plans", {
-      name: "Pro",
-      prices: [
-        { type: "fixed", name: "Platform fee", amount: "50.00" },
-        { type: "usage", meter_code: "API_CALL", model: "per_unit", unit_price: "0.08" },
-      ],
-    });
+    const { plan: livePlan } = await createCatalog(base, liveKey, 0);
     const alerted = [];
     for (let i = 0; i < (wanted("batchAlerts", "entitlements") ? CUSTOMERS : 0); i++) {
       const c = await api(base, liveKey, "POST", "/v1/customers", { name: `Alerted ${i}` });
