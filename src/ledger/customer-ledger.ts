@@ -151,7 +151,7 @@ export class CustomerLedger extends LedgerCore {
 
   private async invoiceAction(invoiceId: string, action: InvoiceAction, now: number): Promise<InvoiceActionResult> {
     const row = action === "finalize" && this.state.known ? invoiceRow(this.state, invoiceId) : null;
-    const closing = row?.status === "draft" && row.kind === "period" ? [{ contract_id: row.contract_id!, period_start: row.period_start }] : [];
+    const closing = row?.status === "draft" && row.kind === "period" ? [{ contract_id: row.contract_id!, period_start: row.period_start, invoice_id: row.id }] : [];
     const closed = await closeInShards(this.env, this.state, currentSnapshot(this.state), closing, now);
     const refused = await this.mutate("now", now, () => {
       this.applyClosed(currentSnapshot(this.state), closed, now);

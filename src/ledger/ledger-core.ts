@@ -11,7 +11,7 @@ import { invoiceRow, openPeriodsUpTo, repriceAll } from "./drafts";
 import { invoiceThresholds } from "./progressive";
 import { migrate } from "./schema";
 import { closeInShards, keysStoredHere, reportToPrimary } from "./shard-calls";
-import { applyPush, closePeriods, takePush, type PeriodKey, type ShardPush } from "./shards";
+import { applyPush, closePeriods, takePush, type PrimaryInvoice, type ShardPush } from "./shards";
 import { adoptSnapshot, currentSnapshot, staleSnapshot, type LedgerIdentity, type LedgerSnapshot } from "./snapshot";
 import { LedgerState } from "./state";
 import { triggerTopUps } from "./top-ups";
@@ -98,7 +98,10 @@ export abstract class LedgerCore extends DurableObject<Env> {
       const s = adoptSnapshot(this.state, who, fresh, asOf);
       for (const contract of s.contracts) openPeriodsUpTo(this.state, contract, asOf);
       return this.state.sql
-        .exec<{ contract_id: string; period_start: number }>("SELECT contract_id, period_start FROM invoices WHERE status = 'draft' AND kind = 'period' AND finalize_after <= ?", asOf)
+        .exec<{ contract_id: string; period_start: number; invoice_id: string }>(
+          "SELECT contract_id, period_start, id AS invoice_id FROM invoices WHERE status = 'draft' AND kind = 'period' AND finalize_after <= ?",
+          asOf,
+        )
         .toArray();
     });
     return closeInShards(this.env, this.state, currentSnapshot(this.state), due, asOf);
@@ -106,7 +109,7 @@ export abstract class LedgerCore extends DurableObject<Env> {
 
   /** The shards' final state of periods about to be finalized, applied inside the finalizing transaction. */
   protected applyClosed(s: LedgerSnapshot, closed: ShardPush[], now: number): void {
-    for (const push of closed) repriceAll(this.state, s, applyPush(this.state, s, push, now), now);
+    for (const push of closed) repriceAll(this.state, s, applyPush(this.state, s, push, now).touched, now);
   }
 
   /** In the primary: a shard's report. Its drafts are repriced with it, and credits, thresholds and alerts settled. */
@@ -114,11 +117,12 @@ export abstract class LedgerCore extends DurableObject<Env> {
     const fresh = await this.stale(who, version);
     const { result, fired, interims } = await this.mutateReporting("alarm", now, () => {
       const snapshot = adoptSnapshot(this.state, who, fresh, now);
-      repriceAll(this.state, snapshot, applyPush(this.state, snapshot, push, now), now);
+      const { touched, invoices } = applyPush(this.state, snapshot, push, now);
+      repriceAll(this.state, snapshot, touched, now);
       settleCredits(this.state, now);
-      return triggerTopUps(this.state, now);
+      return { chargeNow: triggerTopUps(this.state, now), invoices };
     });
-    return { chargeNow: [...result, ...interims], alertsTriggered: fired };
+    return { chargeNow: [...result.chargeNow, ...interims], alertsTriggered: fired, invoices: result.invoices };
   }
 
   /** Which of `keys` this shard stores, answered after adopting the asker's snapshot (shard-calls.ts findOwners). */
@@ -131,7 +135,7 @@ export abstract class LedgerCore extends DurableObject<Env> {
   }
 
   /** In a shard: close periods its primary is about to finalize, and hand over their state (shards.ts closePeriods). */
-  async closePeriods(who: LedgerIdentity, version: number, periods: PeriodKey[], now: number): Promise<ShardPush | null> {
+  async closePeriods(who: LedgerIdentity, version: number, periods: PrimaryInvoice[], now: number): Promise<ShardPush | null> {
     const fresh = await this.stale(who, version);
     return this.mutate("alarm", now, () => closePeriods(this.state, adoptSnapshot(this.state, who, fresh, now), periods, now));
   }

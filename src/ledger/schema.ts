@@ -262,6 +262,8 @@ const SHARD_TABLES = [
      stamp INTEGER NOT NULL,
      PRIMARY KEY (bucket, meter_code, group_key, value, shard)
    ) WITHOUT ROWID`,
+  // In a shard: the primary's invoice for a placeholder's period, which the shard's events name (views.ts eventView).
+  `ALTER TABLE invoices ADD COLUMN primary_id TEXT`,
   // In a shard: aggregates (value '') and unique_count values ('v:' + value) changed since the primary last took them.
   `CREATE TABLE IF NOT EXISTS shard_outbox (
      agg_id INTEGER NOT NULL,

@@ -4,7 +4,7 @@
 import { chunksBySize } from "../db/chunks";
 import { earlierHomes, shardOfKey, shardsOf } from "../domain/ledger-shards";
 import type { Env } from "../env";
-import { ackPush, type PeriodKey, type ShardPush } from "./shards";
+import { ackPush, learnInvoiceIds, type PrimaryInvoice, type ShardPush } from "./shards";
 import type { LedgerIdentity, LedgerSnapshot } from "./snapshot";
 import type { LedgerState } from "./state";
 import { ledgerStub } from "./stub";
@@ -101,7 +101,10 @@ export function misrouted(state: LedgerState, snapshot: LedgerSnapshot, events: 
 export async function reportToPrimary(env: Env, state: LedgerState, version: number, push: ShardPush, now: number) {
   const who = state.identity();
   const answer = await shardStub(env, who, 0).applyShardPush({ ...who, shard: 0 }, version, push, now);
-  state.transact(() => ackPush(state, push.stamp));
+  state.transact(() => {
+    ackPush(state, push.stamp);
+    learnInvoiceIds(state, answer.invoices);
+  });
   return answer;
 }
 
@@ -110,7 +113,7 @@ export async function reportToPrimary(env: Env, state: LedgerState, version: num
  * NOTE: awaited before the finalizing transaction; an event a shard stores after its close is late there, exactly as
  * one arriving after finalization is late in an unsharded ledger.
  */
-export async function closeInShards(env: Env, state: LedgerState, snapshot: LedgerSnapshot, periods: PeriodKey[], now: number): Promise<ShardPush[]> {
+export async function closeInShards(env: Env, state: LedgerState, snapshot: LedgerSnapshot, periods: PrimaryInvoice[], now: number): Promise<ShardPush[]> {
   const count = shardsOf(snapshot.shards);
   if (count < 2 || periods.length === 0) return [];
   const who = state.identity();

@@ -98,7 +98,7 @@ export function ackPush(state: LedgerState, stamp: number): void {
  * In the primary: stores a shard's push and answers the draft invoices it changed (to reprice). A period whose
  * invoice is no longer a draft takes nothing: closePeriods collected its shards' final state before it was finalized.
  */
-export function applyPush(state: LedgerState, snapshot: LedgerSnapshot, push: ShardPush, now: number): Set<string> {
+export function applyPush(state: LedgerState, snapshot: LedgerSnapshot, push: ShardPush, now: number): { touched: Set<string>; invoices: PrimaryInvoice[] } {
   const { sql } = state;
   const touched = new Set<string>();
   const drafts = new Map<string, string | null>();
@@ -140,7 +140,33 @@ export function applyPush(state: LedgerState, snapshot: LedgerSnapshot, push: Sh
     touched.add(invoiceId);
   }
   if (touched.size > 0) state.shardPartials = true;
-  return touched;
+  const invoices: PrimaryInvoice[] = [];
+  for (const [bucket, id] of drafts) {
+    const [, contract_id, start] = bucket.split(":");
+    if (id !== null) invoices.push({ contract_id: contract_id!, period_start: Number(start), invoice_id: id });
+  }
+  return { touched, invoices };
+}
+
+/** The primary's invoice of a contract period, as a shard's placeholder for that period learns it. */
+export type PrimaryInvoice = PeriodKey & { invoice_id: string };
+
+/** In a shard: the primary's invoice ids for its placeholders' periods (what its events' billing.invoice_id shows). */
+export function learnInvoiceIds(state: LedgerState, invoices: readonly PrimaryInvoice[]): void {
+  for (const i of invoices) {
+    state.sql.exec(
+      "UPDATE invoices SET primary_id = ? WHERE contract_id = ? AND period_start = ? AND kind = 'period' AND status != 'void'",
+      i.invoice_id,
+      i.contract_id,
+      i.period_start,
+    );
+  }
+}
+
+/** The invoice a shard's event names: its placeholder's primary invoice (null until the shard learns it). */
+export function publicInvoiceId(state: LedgerState, invoiceId: string | null): string | null {
+  if (invoiceId === null || state.shard === 0) return invoiceId;
+  return state.sql.exec<{ primary_id: string | null }>("SELECT primary_id FROM invoices WHERE id = ?", invoiceId).toArray()[0]?.primary_id ?? null;
 }
 
 /**
@@ -197,7 +223,7 @@ function distinctUnion(sql: SqlStorage, bucket: string, meter: string, key: stri
  * In a shard: the periods its primary is about to finalize are closed here (later events for them are late, like in
  * an unsharded ledger), and their whole state goes back with whatever else waited in the outbox.
  */
-export function closePeriods(state: LedgerState, snapshot: LedgerSnapshot, periods: PeriodKey[], now: number): ShardPush | null {
+export function closePeriods(state: LedgerState, snapshot: LedgerSnapshot, periods: PrimaryInvoice[], now: number): ShardPush | null {
   const { sql } = state;
   const closing = new Set<string>();
   for (const p of periods) {
@@ -207,7 +233,7 @@ export function closePeriods(state: LedgerState, snapshot: LedgerSnapshot, perio
     // NOTE: a period this shard never saw an event for still gets its placeholder, closed, so a late event is late here too.
     const inv = draftFor(state, contract, period, now);
     if (!inv || inv.status !== "draft") continue;
-    sql.exec("UPDATE invoices SET status = 'finalized', updated_at = ? WHERE id = ?", now, inv.id);
+    sql.exec("UPDATE invoices SET status = 'finalized', primary_id = ?, updated_at = ? WHERE id = ?", p.invoice_id, now, inv.id);
     closing.add(inv.id);
   }
   return takePush(state, closing);

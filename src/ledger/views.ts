@@ -5,6 +5,7 @@ import type { PaymentError } from "../domain/invoice-lifecycle";
 import { formatAmount } from "../domain/money";
 import { formatTimestamp } from "../domain/time";
 import { currentSnapshot } from "./snapshot";
+import { publicInvoiceId } from "./shards";
 import type { LedgerState } from "./state";
 import type { EventRow, EventView, InvoiceRow, InvoiceView, LedgerEventQuery, ListedEvent, StoredEventRow } from "./types";
 
@@ -83,6 +84,8 @@ export function invoiceView(state: LedgerState, inv: InvoiceRow): InvoiceView {
 
 export function eventView(state: LedgerState, row: EventRow): EventView {
   const who = state.identity();
+  // NOTE: a shard's event names its primary's invoice, not the shard's placeholder for the period (ledger/shards.ts).
+  const invoiceId = publicInvoiceId(state, row.invoice_id);
   return {
     id: row.id,
     customer_id: who.customerId,
@@ -95,7 +98,7 @@ export function eventView(state: LedgerState, row: EventRow): EventView {
     billing: {
       status: row.billing_status,
       ...(row.billing_reason ? { reason: row.billing_reason } : {}),
-      ...(row.invoice_id ? { invoice_id: row.invoice_id } : {}),
+      ...(invoiceId ? { invoice_id: invoiceId } : {}),
       meters: JSON.parse(row.meters) as string[],
     },
     voided_at: row.voided_at === null ? null : formatTimestamp(row.voided_at),

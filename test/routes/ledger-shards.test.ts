@@ -140,6 +140,10 @@ describe("ledger shards", () => {
       expect(read.body.idempotency_key).toBe(r.idempotency_key);
     }
     expect((await call("GET", `/v1/events/${again.events[150].id}`, { key: w.key })).body.properties).toEqual({ tokens: 1150, user: "u-new" });
+    // Whichever shard stores an event, it names the customer's invoice (not a shard's placeholder).
+    const named = new Set<string>();
+    for (const r of again.events.slice(0, 40)) named.add((await call("GET", `/v1/events/${r.id}`, { key: w.key })).body.billing.invoice_id);
+    expect([...named]).toEqual([hot.id]);
     // The customer's event list merges its shards, newest first, over pages.
     const listed: any[] = [];
     let cursor: string | null = null;
