@@ -258,7 +258,7 @@ describe("authentication before the body is read", () => {
     const now = Date.now();
     rememberKey(hash, (await lookupKey(env.DB, hash))!, now);
     const row = (await env.DB.prepare("SELECT external_id, archived_at, ledger_version FROM customers WHERE id = ?").bind(customer.id).first<any>())!;
-    rememberCustomer({ accountId: acct.id, mode: "test", apiKeyId: "" }, "id_or_external_id", customer.id, { id: customer.id, ...row }, now);
+    rememberCustomer({ accountId: acct.id, mode: "test", apiKeyId: "" }, "id_or_external_id", customer.id, { id: customer.id, ...row, ledger_shards: 1 }, now);
     queries = 0;
     expect((await send(acct.test)).status).toBe(202);
     expect(queries).toBe(0);
