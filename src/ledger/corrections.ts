@@ -3,6 +3,7 @@
 import { periodContaining } from "../domain/periods";
 import { finalizeAfter, invoiceRow, reprice, scheduleOf } from "./drafts";
 import { finishCall, newCall, redecideEvents, takeBack } from "./ingest";
+import { publicInvoiceId } from "./shards";
 import type { LedgerSnapshot } from "./snapshot";
 import type { LedgerState } from "./state";
 import type { EventRow, EventView, InvoiceRow, InvoiceView } from "./types";
@@ -29,7 +30,8 @@ function closedAmong(state: LedgerState, rows: readonly EventRow[]): VoidRefusal
       status = invoiceRow(state, row.invoice_id)?.status ?? "void";
       statuses.set(row.invoice_id, status);
     }
-    if (status !== "draft") return { error: "invoice_finalized", invoiceId: row.invoice_id, eventId: row.id };
+    // A shard names the customer's invoice, not its placeholder (ledger/shards.ts).
+    if (status !== "draft") return { error: "invoice_finalized", invoiceId: publicInvoiceId(state, row.invoice_id) ?? row.invoice_id, eventId: row.id };
   }
   return null;
 }

@@ -170,7 +170,10 @@ export class CustomerLedger extends LedgerCore {
   /** Voids one event (SPEC §18, corrections.ts). */
   async voidEvent(who: LedgerIdentity, version: number, eventId: string, now: number): Promise<{ event: EventView } | VoidRefusal> {
     const fresh = await this.stale(who, version);
-    return this.mutate("now", now, () => voidEvent(this.state, adoptSnapshot(this.state, who, fresh, now), eventId, now));
+    const outcome = await this.mutate("now", now, () => voidEvent(this.state, adoptSnapshot(this.state, who, fresh, now), eventId, now));
+    // A shard's void reaches its primary's draft (and credits, alerts) before the caller's answer.
+    if (this.state.shard !== 0 && "event" in outcome) await this.report(version, now);
+    return outcome;
   }
 
   /** Voids the customer's events in a range, all or none (SPEC §18, corrections.ts). */

@@ -120,7 +120,7 @@ describe("dashboard ledger shards", () => {
 });
 
 describe("dashboard corrections for a sharded customer", () => {
-  it("shows the 409 ledger_sharded in words on each confirmation, and changes nothing", async () => {
+  it("voids one event through its shard, and shows the 409 ledger_sharded in words on the other confirmations", async () => {
     const w = await world();
     const { key, id } = w;
     await call("POST", "/v1/meters", { key, body: { code: "API", event_name: "api_call", aggregation: "count" } });
@@ -132,21 +132,24 @@ describe("dashboard corrections for a sharded customer", () => {
     expect((await saveEdit(w, { ledger_shards: "2" })).status).toBe(303);
     const event = await call("POST", "/v1/events", { key, body: { customer_id: id, event_name: "api_call", idempotency_key: "one", timestamp: "2026-06-10T00:00:00Z" } });
     expect(event.status, JSON.stringify(event.body)).toBe(202);
+    expect((await call("POST", "/v1/events", { key, body: { customer_id: id, event_name: "api_call", idempotency_key: "two", timestamp: "2026-06-11T00:00:00Z" } })).status).toBe(202);
     const drafts = await call("GET", `/v1/invoices?customer_id=${id}&limit=100`, { key });
     const draft = drafts.body.data.find((i: any) => i.period_start === "2026-06-01T00:00:00Z");
     expect(draft).toMatchObject({ status: "draft" });
 
     const b = w.b;
-    const eventPage = `/dashboard/events/${event.body.id}`;
-    const one = await b.submit(`${eventPage}/void`, `${eventPage}/void`, {});
-    expect(one.status).toBe(409);
-    expect(text(one.html)).toContain("Voiding events is not available yet for a customer whose events are split over ledger shards");
-
     const range = { customer_id: id, from: "2026-06-01T00:00:00Z", to: "2026-07-01T00:00:00Z", event_name: "" };
     const many = await b.submit("/dashboard/events/void", "/dashboard/events/void/confirm", range);
     expect(many.status).toBe(409);
-    expect(text(many.html)).toContain("Voiding events is not available yet for a customer whose events are split over ledger shards.");
+    expect(text(many.html)).toContain("Voiding a range of events is not available yet for a customer whose events are split over ledger shards.");
     expect((await call("GET", `/v1/events/${event.body.id}`, { key })).body.voided_at).toBeNull();
+
+    // One event is voided by the shard that stores it, and the customer's draft loses it at once.
+    const eventPage = `/dashboard/events/${event.body.id}`;
+    const one = await b.submit(`${eventPage}/void`, `${eventPage}/void`, {});
+    expect(one.status, one.html).toBe(303);
+    expect((await call("GET", `/v1/events/${event.body.id}`, { key })).body.voided_at).not.toBeNull();
+    expect((await call("GET", `/v1/invoices/${draft.id}`, { key })).body.total).toBe("0.10");
 
     const invoicePage = `/dashboard/invoices/${draft.id}`;
     const voidDraft = await b.submit(`${invoicePage}/void`, `${invoicePage}/void`, {});

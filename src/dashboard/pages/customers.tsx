@@ -153,7 +153,7 @@ customerPages.get("/:id", async (c) => {
                 {customer.ledger_shards}{" "}
                 <span class="muted">
                   · This customer's events are spread over {customer.ledger_shards} ledgers so it can send more events per second; its
-                  invoices are the same. Voiding events, voiding a draft invoice and regenerating an invoice are not available for it yet.
+                  invoices are the same. Voiding a range of events, voiding a draft invoice and regenerating an invoice are not available for it yet.
                 </span>
               </dd>
             </>
