@@ -54,7 +54,7 @@ const INSERT_EVENT = `INSERT INTO events (seq, ms, idempotency_key, event_name, 
 
 /** Stores the events of one call (inside the caller's transaction) and reprices the drafts they changed. */
 export function ingestEvents(state: LedgerState, snapshot: LedgerSnapshot, events: IngestEvent[], policy: DuplicatePolicy, now: number): IngestResult[] {
-  const call = newCall(state, snapshot, storedKeys(state.sql, events), now);
+  const call = newCall(state, snapshot, storedKeys(state.sql, events.map((e) => e.idempotencyKey)), now);
   const results = events.map((e) => ingestOne(call, e, policy));
   insertPending(call);
   finishCall(call);
@@ -93,19 +93,18 @@ export function finishCall(call: IngestCall): void {
   }
 }
 
-/** The keys of `events` this ledger already stores (one statement, or one per JSON_CHUNK_CHARS of keys past 100). */
-function storedKeys(sql: SqlStorage, events: IngestEvent[]): Set<string> {
+/** Which of `keys` this ledger already stores (one statement, or one per JSON_CHUNK_CHARS of keys past 100). */
+export function storedKeys(sql: SqlStorage, keys: string[]): Set<string> {
   const stored = new Set<string>();
   // NOTE: most calls carry a few events (a single event, or a batch spread over many customers): their keys are bound
   // as parameters, which spares SQLite parsing a JSON array per call.
-  if (events.length <= MAX_BOUND_KEYS) {
-    const statement = (storedKeysStatements[events.length] ??=
-      `SELECT idempotency_key AS k FROM events WHERE idempotency_key IN (${Array(events.length).fill("?").join(", ")})`);
-    for (const r of sql.exec<{ k: string }>(statement, ...events.map((e) => e.idempotencyKey))) stored.add(r.k);
+  if (keys.length <= MAX_BOUND_KEYS) {
+    const statement = (storedKeysStatements[keys.length] ??=
+      `SELECT idempotency_key AS k FROM events WHERE idempotency_key IN (${Array(keys.length).fill("?").join(", ")})`);
+    for (const r of sql.exec<{ k: string }>(statement, ...keys)) stored.add(r.k);
     return stored;
   }
-  const keys = chunksBySize(events.map((e) => JSON.stringify(e.idempotencyKey)), (k) => k.length + 1, JSON_CHUNK_CHARS);
-  for (const chunk of keys) {
+  for (const chunk of chunksBySize(keys.map((k) => JSON.stringify(k)), (k) => k.length + 1, JSON_CHUNK_CHARS)) {
     const rows = sql
       .exec<{ k: string }>("SELECT idempotency_key AS k FROM events WHERE idempotency_key IN (SELECT value FROM json_each(?))", `[${chunk.join(",")}]`)
       .toArray();

@@ -10,7 +10,8 @@ import { settleCredits } from "./credit-application";
 import { invoiceRow, openPeriodsUpTo, repriceAll } from "./drafts";
 import { invoiceThresholds } from "./progressive";
 import { migrate } from "./schema";
-import { closeInShards, keysStoredHere, reportToPrimary } from "./shard-calls";
+import { storedKeys } from "./ingest";
+import { closeInShards, reportToPrimary } from "./shard-calls";
 import { applyPush, closePeriods, takePush, type PrimaryInvoice, type ShardPush } from "./shards";
 import { adoptSnapshot, currentSnapshot, staleSnapshot, type LedgerIdentity, type LedgerSnapshot } from "./snapshot";
 import { LedgerState } from "./state";
@@ -130,7 +131,7 @@ export abstract class LedgerCore extends DurableObject<Env> {
     const fresh = await this.stale(who, version);
     return this.mutate("alarm", now, () => {
       adoptSnapshot(this.state, who, fresh, now);
-      return [...keysStoredHere(this.state, keys)];
+      return [...storedKeys(this.state.sql, keys)];
     });
   }
 

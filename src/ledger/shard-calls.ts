@@ -1,9 +1,9 @@
 // The calls between a customer's ledger shards (docs/internals.md "Ledger shards"): asking earlier homes of a key
 // whether they own it, a shard's report to its primary before it answers, and the primary closing periods in every
 // shard before it finalizes them.
-import { chunksBySize } from "../db/chunks";
 import { earlierHomes, shardOfKey, shardsOf } from "../domain/ledger-shards";
 import type { Env } from "../env";
+import { storedKeys } from "./ingest";
 import { ackPush, learnInvoiceIds, type PrimaryInvoice, type ShardPush } from "./shards";
 import type { LedgerIdentity, LedgerSnapshot } from "./snapshot";
 import type { LedgerState } from "./state";
@@ -14,18 +14,6 @@ function shardStub(env: Env, who: LedgerIdentity, shard: number) {
   return ledgerStub(env, who, who.customerId, shard);
 }
 
-/**
- * Which of `keys` this ledger stores.
- * NOTE: in ~1 MB pieces of JSON, under Durable Object SQLite's 2 MB limit on a bound string (ingest.ts storedKeys).
- */
-export function keysStoredHere(state: LedgerState, keys: string[]): Set<string> {
-  const stored = new Set<string>();
-  for (const chunk of chunksBySize(keys.map((k) => JSON.stringify(k)), (k) => k.length + 1, 1_000_000)) {
-    const rows = state.sql.exec<{ k: string }>("SELECT idempotency_key AS k FROM events WHERE idempotency_key IN (SELECT value FROM json_each(?))", `[${chunk.join(",")}]`);
-    for (const r of rows) stored.add(r.k);
-  }
-  return stored;
-}
 
 /** Events of a call that an earlier home owns, by home: they are stored there, never here (see forwardOwned). */
 export interface Owned {
@@ -43,7 +31,7 @@ export interface Owned {
 export async function findOwners(env: Env, state: LedgerState, who: LedgerIdentity, version: number, history: number[], events: IngestEvent[], now: number): Promise<Owned[]> {
   if (history.length < 2) return [];
   const shard = who.shard ?? 0;
-  const here = keysStoredHere(state, events.map((e) => e.idempotencyKey));
+  const here = storedKeys(state.sql, events.map((e) => e.idempotencyKey));
   const asks = new Map<number, number[]>();
   events.forEach((e, i) => {
     if (here.has(e.idempotencyKey)) return;
@@ -90,7 +78,7 @@ export function misrouted(state: LedgerState, snapshot: LedgerSnapshot, events: 
   const shard = state.shard;
   const strays = events.filter((e) => shardOfKey(e.idempotencyKey, count) !== shard);
   if (strays.length === 0) return false;
-  return keysStoredHere(state, strays.map((e) => e.idempotencyKey)).size < new Set(strays.map((e) => e.idempotencyKey)).size;
+  return storedKeys(state.sql, strays.map((e) => e.idempotencyKey)).size < new Set(strays.map((e) => e.idempotencyKey)).size;
 }
 
 /**
