@@ -1,19 +1,14 @@
 // Incremental aggregates in the ledger's SQLite: adding or taking back one event's contribution, for every
 // aggregation, without ever reading all of an aggregate's events into memory.
 import { Quantity, type Aggregation } from "../domain/events";
+import type { PartialAggregate } from "../domain/ledger-shards";
 
-export type AggregateRow = {
+/** An aggregate's row: the state a shard also reports (domain/ledger-shards.ts), in its bucket, meter and group. */
+export type AggregateRow = Omit<PartialAggregate, "shard"> & {
   id: number;
   invoice_id: string;
   meter_code: string;
   group_key: string;
-  aggregation: Aggregation;
-  event_count: number;
-  sum: string;
-  value: string | null;
-  distinct_count: number;
-  latest_ts: number | null;
-  latest_seq: number | null;
 };
 
 type Sql = SqlStorage;
